@@ -1,0 +1,3 @@
+"""research-agent: an autonomous research radar that reads arXiv against your research tracks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,62 @@
+"""The Analyst boundary: reads papers against tracks. `llm.py` and `offline.py` implement it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
+from agent.models import FullText, LLMCall, Match, MemoryItem, Paper, Track
+
+UsageSink = Callable[[LLMCall], None]
+
+
+@dataclass
+class Candidate:
+    """A paper handed to the analyst, with the ranker's view of it per track (best first)."""
+
+    paper: Paper
+    matches: list[Match] = field(default_factory=list)
+
+
+class Analyst(Protocol):
+    """Reads papers against the researcher's tracks.
+
+    `name` is "llm" or "offline" (or a test's own); `model` names the model, or None offline.
+    Implementations report every LLM call through the `UsageSink` they were built with.
+    """
+
+    name: str
+    model: str | None
+
+    def summarize(
+        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+    ) -> list[PaperSummary]:
+        """One summary per candidate, in the same order."""
+        ...
+
+    def synthesize(
+        self,
+        summaries: Sequence[PaperSummary],
+        memory: Sequence[MemoryItem],
+        tracks: Sequence[Track],
+    ) -> FieldUpdate:
+        """A field update across this cycle's summaries and the remembered papers."""
+        ...
+
+    def judge(
+        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+    ) -> list[Judgement]:
+        """Score each (candidate, its best track) 0-10 with a one-line reason."""
+        ...
+
+    def deep_read(
+        self,
+        candidate: Candidate,
+        text: FullText,
+        memory: Sequence[MemoryItem],
+        tracks: Sequence[Track],
+    ) -> DeepRead:
+        """A structured reading of the full text, section by section within a token budget."""
+        ...

@@ -1,0 +1,92 @@
+"""The resolved settings of one workspace: plain frozen data (config.py builds it).
+
+Names mirror research.toml sections: `settings.arxiv.api_url` is `[arxiv] api_url`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+
+
+@dataclass(frozen=True)
+class ArxivSettings:
+    api_url: str = "https://export.arxiv.org/api/query"
+    html_url: str = "https://arxiv.org/html/"
+    pdf_url: str = "https://arxiv.org/pdf/"
+    delay_seconds: float = 3.0  # arXiv's terms: one request every three seconds
+    timeout_seconds: float = 30.0  # per request; the arxiv client has none of its own
+    max_retries: int = 4  # on 429/503/timeouts, with exponential backoff
+    overlap_days: int = 3  # re-read this far behind the cursor: moderation delays papers
+    max_results: int = 200  # per query per scan
+    page_size: int = 100
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    base_url: str | None = None  # None: the OpenAI API
+    api_key: str | None = field(default=None, repr=False)  # never written anywhere
+    model: str = DEFAULT_MODEL
+    timeout_seconds: float = 120.0
+    max_retries: int = 2
+    concurrency: int = 4
+    daily_token_budget: int = 400_000
+    cycle_token_budget: int = 120_000
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key)
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    max_papers: int = 5  # papers summarised per learn cycle
+    queue_threshold: float = 0.6  # learn queues papers scoring above this for a deep read
+    memory_papers: int = 8  # earlier papers recalled into a field update
+
+
+@dataclass(frozen=True)
+class FulltextSettings:
+    max_bytes: int = 25 * 1024 * 1024
+    deadline_seconds: float = 120.0  # whole download, not per read
+    section_tokens: int = 3000  # per map step of a deep read
+    max_sections: int = 40
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    every: str = "1h"  # or a cron expression in `cron`
+    cron: str | None = None
+    timezone: str = "UTC"
+    active_hours: str = "22-07"  # when deep work happens (the researcher sleeps)
+    shutdown_grace: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    workspace: Path
+    database_url: str
+    arxiv: ArxivSettings = ArxivSettings()
+    llm: LLMSettings = LLMSettings()
+    learn: LearnSettings = LearnSettings()
+    fulltext: FulltextSettings = FulltextSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    researcher: str = "the researcher"  # how notes address the user ("Leo")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workspace / "state"
+
+    @property
+    def cycles_dir(self) -> Path:
+        return self.workspace / "cycles"
+
+    @property
+    def tracks_path(self) -> Path:
+        return self.workspace / "state" / "tracks.toml"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workspace / "state" / "cache"
