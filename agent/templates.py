@@ -1,0 +1,48 @@
+"""Jinja2 templates from `prompts/`: a workspace's own file overrides the shipped one of that name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+
+def shipped_prompts_dir() -> Path:
+    """The prompts shipped with the package (the checkout's top-level `prompts/` when editable)."""
+    checkout = Path(__file__).resolve().parent.parent / "prompts"
+    if (checkout / "note.md.j2").is_file():
+        return checkout
+    return Path(str(resources.files("agent") / "prompts"))
+
+
+def template_dirs(workspace: Path | None) -> list[Path]:
+    """Search order: the workspace's prompts/ first, then the shipped ones."""
+    dirs = []
+    if workspace is not None and (workspace / "prompts").is_dir():
+        dirs.append(workspace / "prompts")
+    shipped = shipped_prompts_dir()
+    if shipped not in dirs:
+        dirs.append(shipped)
+    return dirs
+
+
+def render_template(
+    name: str,
+    workspace: Path | None,
+    filters: dict[str, Callable[..., Any]] | None = None,
+    **context: Any,
+) -> str:
+    """Render `prompts/<name>` with StrictUndefined (a typo in a template fails loudly)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(workspace)]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # Markdown, not HTML: callers escape data with their own filters
+    )
+    env.filters.update(filters or {})
+    return env.get_template(name).render(**context)
