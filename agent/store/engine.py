@@ -1,0 +1,85 @@
+"""The engine: any SQLAlchemy URL; SQLite gets WAL, foreign keys, a busy timeout and real BEGINs.
+
+Everything SQLite-specific lives in this module, so the rest of the store runs unchanged on
+PostgreSQL (`DATABASE_URL=postgresql+psycopg://...`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from agent.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+# Execution option the store sets on connections that will write; SQLite then takes its write
+# lock at BEGIN instead of failing with SQLITE_BUSY when a read later turns into a write.
+WRITE_OPTION = "store_write"
+
+
+def parse_url(url: str) -> URL:
+    """A SQLAlchemy URL; a bare filesystem path means a SQLite file there."""
+    if "://" not in url:
+        return URL.create("sqlite", database=str(Path(url).expanduser()))
+    try:
+        return make_url(url)
+    except ArgumentError as e:
+        raise ConfigError(
+            f"database URL {url!r} is not a valid SQLAlchemy URL ({e}); set DATABASE_URL to "
+            "e.g. sqlite:///state/agent.db or postgresql+psycopg://user@host/db"
+        ) from e
+
+
+def is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_store_engine(url: str) -> sa.Engine:
+    """An engine for `url`, with the parent directory of a SQLite file created if missing."""
+    parsed = parse_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if is_memory(parsed):
+            # One shared connection, or every pooled connection would see its own empty db.
+            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        elif parsed.database and not parsed.database.startswith("file:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as e:
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"no database driver for {shown} ({e}); install the driver named in the URL "
+            "(e.g. pip install 'psycopg[binary]') or use a sqlite:/// URL"
+        ) from e
+    if engine.dialect.name == "sqlite":
+        install_sqlite_hooks(engine)
+    return engine
+
+
+def install_sqlite_hooks(engine: sa.Engine) -> None:
+    """Pragmas on every new connection, and BEGIN emitted by us (pysqlite's own is unreliable)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Take transaction control away from the driver: it skips BEGIN before SELECT and DDL,
+        # which would make migrations non-atomic.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

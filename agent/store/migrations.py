@@ -1,0 +1,229 @@
+"""Named, ordered schema migrations, each applied in the same transaction as the row recording it.
+
+Modelled on sqlite_utils/migrations.py. A migration is a function of a SQLAlchemy `Connection`
+that is already inside a transaction. Migration bodies are frozen: they never import the current
+tables, so migration 1 still builds the *first* schema after later migrations change tables.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from agent.errors import ConfigError
+from agent.store.engine import WRITE_OPTION
+from agent.store.tables import SchemaMigrationRow
+from agent.store.types import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+MigrationFn = Callable[[sa.Connection], None]
+MIGRATIONS_TABLE: sa.Table = SchemaMigrationRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    fn: MigrationFn
+
+
+class Migrations:
+    """An ordered list of named migrations; `@migrations()` registers a function."""
+
+    def __init__(self, migrations: list[Migration] | None = None) -> None:
+        self._migrations: list[Migration] = list(migrations or [])
+
+    def __call__(self, *, name: str | None = None) -> Callable[[MigrationFn], MigrationFn]:
+        def inner(fn: MigrationFn) -> MigrationFn:
+            migration_name = name or fn.__name__
+            if migration_name in self.names:
+                raise ValueError(f"duplicate migration name {migration_name!r}")
+            self._migrations.append(Migration(migration_name, fn))
+            return fn
+
+        return inner
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self._migrations]
+
+    def copy(self) -> Migrations:
+        """A copy to extend (tests simulate a later release this way)."""
+        return Migrations(self._migrations)
+
+    def __iter__(self) -> Iterator[Migration]:
+        return iter(self._migrations)
+
+    def __repr__(self) -> str:
+        return f"<Migrations [{', '.join(self.names)}]>"
+
+
+def applied_migrations(conn: sa.Connection) -> list[str]:
+    """Names of the migrations recorded in the database, in the order they were applied."""
+    MIGRATIONS_TABLE.create(conn, checkfirst=True)
+    query = sa.select(MIGRATIONS_TABLE.c.name).order_by(MIGRATIONS_TABLE.c.id)
+    return list(conn.scalars(query))
+
+
+def apply_migrations(
+    engine: sa.Engine, migrations: Migrations, now: Callable[[], datetime]
+) -> list[str]:
+    """Apply every pending migration, one transaction each; return the names applied."""
+    done: list[str] = []
+    for migration in migrations:
+        # The write option makes SQLite take its write lock at BEGIN, so two processes opening
+        # the same new database serialise here and the second one sees the first one's rows.
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            applied = applied_migrations(conn)
+            check_known(applied, migrations, engine)
+            if migration.name in applied:
+                continue
+            log.info("applying migration %s", migration.name)
+            migration.fn(conn)
+            conn.execute(MIGRATIONS_TABLE.insert().values(name=migration.name, applied_at=now()))
+            done.append(migration.name)
+    return done
+
+
+def check_known(applied: list[str], migrations: Migrations, engine: sa.Engine) -> None:
+    """Refuse a database that a newer release has migrated past what this code knows."""
+    unknown = [name for name in applied if name not in migrations.names]
+    if unknown:
+        url = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"The database {url} has schema migrations this research-agent does not know "
+            f"({', '.join(unknown)}): it was written by a newer version. Upgrade research-agent "
+            "or point DATABASE_URL at another database."
+        )
+
+
+MIGRATIONS = Migrations()
+
+
+@MIGRATIONS(name="m001_initial_schema")
+def m001_initial_schema(conn: sa.Connection) -> None:
+    """The first schema: every table of tables.py as it was in the first release."""
+    metadata = sa.MetaData()
+    _m001_paper_tables(metadata)
+    _m001_cycle_tables(metadata)
+    _m001_user_tables(metadata)
+    metadata.create_all(conn)
+
+
+def _m001_paper_tables(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "papers",
+        metadata,
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("title", sa.String, nullable=False),
+        sa.Column("authors", sa.JSON, nullable=False),
+        sa.Column("abstract", sa.Text, nullable=False),
+        sa.Column("categories", sa.JSON, nullable=False),
+        sa.Column("published", UTCDateTime, nullable=True),
+        sa.Column("updated", UTCDateTime, nullable=True),
+        sa.Column("comment", sa.String, nullable=False),
+        sa.Column("status", sa.String, nullable=False, index=True),
+        sa.Column("first_seen_cycle", sa.Integer, nullable=True),
+        sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    )
+    sa.Table(
+        "scores",
+        metadata,
+        sa.Column(
+            "paper_id", sa.String, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("track_id", sa.String, primary_key=True),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("relevant", sa.Boolean, nullable=False),
+        sa.Column("terms", sa.JSON, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    )
+    sa.Table(
+        "analyses",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "paper_id",
+            sa.String,
+            sa.ForeignKey("papers.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("cycle", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("track_id", sa.String, nullable=True),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+
+
+def _m001_cycle_tables(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "cycles",
+        metadata,
+        sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("action", sa.String, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("status", sa.String, nullable=False, index=True),
+        sa.Column("step", sa.String, nullable=True),
+        sa.Column("started", UTCDateTime, nullable=False),
+        sa.Column("ended", UTCDateTime, nullable=True),
+        sa.Column("note_path", sa.String, nullable=True),
+        sa.Column("commit_sha", sa.String, nullable=True),
+        sa.Column("tokens_in", sa.Integer, nullable=False),
+        sa.Column("tokens_out", sa.Integer, nullable=False),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("result_json", sa.Text, nullable=True),
+        sa.Column("pid", sa.Integer, nullable=True),
+    )
+    sa.Table(
+        "llm_calls",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("cycle", sa.Integer, nullable=True, index=True),
+        sa.Column("purpose", sa.String, nullable=False),
+        sa.Column("model", sa.String, nullable=False),
+        sa.Column("tokens_in", sa.Integer, nullable=False),
+        sa.Column("tokens_out", sa.Integer, nullable=False),
+        sa.Column("duration_s", sa.Float, nullable=False),
+        sa.Column("outcome", sa.String, nullable=False),
+        sa.Column("started", UTCDateTime, nullable=False, index=True),
+    )
+    sa.Table(
+        "cursors",
+        metadata,
+        sa.Column("source", sa.String, primary_key=True),
+        sa.Column("value", UTCDateTime, nullable=False),
+    )
+    sa.Table(
+        "meta",
+        metadata,
+        sa.Column("key", sa.String, primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+
+
+def _m001_user_tables(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "queue",
+        metadata,
+        sa.Column("paper_id", sa.String, primary_key=True),
+        sa.Column("priority", sa.Integer, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("added_by", sa.String, nullable=False),
+        sa.Column("added", UTCDateTime, nullable=False),
+    )
+    sa.Table(
+        "ratings",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("paper_id", sa.String, nullable=False, index=True),
+        sa.Column("track_id", sa.String, nullable=True),
+        sa.Column("value", sa.Integer, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )

@@ -1,0 +1,100 @@
+"""The must-read queue and the researcher's ratings."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from agent.models import QueueItem, Rating
+from agent.store.base import StoreBase
+from agent.store.tables import QUEUE_ADDERS, PaperRow, QueueRow, RatingRow
+
+
+def queue_item_from_row(row: QueueRow, title: str | None) -> QueueItem:
+    return QueueItem(
+        paper_id=row.paper_id,
+        priority=row.priority,
+        reason=row.reason,
+        added_by=row.added_by,
+        added=row.added,
+        title=title or "",
+    )
+
+
+class QueueStore(StoreBase):
+    """Queries over the queue and ratings."""
+
+    def queue_add(self, item: QueueItem) -> bool:
+        """Queue a paper; False if it was queued already (priority raised, a user entry wins)."""
+        if item.added_by not in QUEUE_ADDERS:
+            raise ValueError(f"added_by must be one of {QUEUE_ADDERS}, not {item.added_by!r}")
+        with self._session(write=True) as session:
+            row = session.get(QueueRow, item.paper_id)
+            if row is None:
+                session.add(
+                    QueueRow(
+                        paper_id=item.paper_id,
+                        priority=item.priority,
+                        reason=item.reason,
+                        added_by=item.added_by,
+                        added=item.added or self._now(),
+                    )
+                )
+                return True
+            row.priority = max(row.priority, item.priority)
+            if item.added_by == "user" and row.added_by == "agent":
+                row.reason = item.reason
+                row.added_by = "user"
+            return False
+
+    def queue_list(self) -> list[QueueItem]:
+        """The queue in reading order: priority, then the researcher's picks, then oldest."""
+        query = (
+            select(QueueRow, PaperRow.title)
+            .join(PaperRow, col(PaperRow.id) == QueueRow.paper_id, isouter=True)
+            .order_by(
+                col(QueueRow.priority).desc(),
+                sa.case((col(QueueRow.added_by) == "user", 0), else_=1),
+                col(QueueRow.added),
+                col(QueueRow.paper_id),
+            )
+        )
+        with self._session() as session:
+            return [queue_item_from_row(row, title) for row, title in session.exec(query)]
+
+    def queue_drop(self, paper_id: str) -> bool:
+        """Remove a paper from the queue; False if it was not there."""
+        with self._session(write=True) as session:
+            row = session.get(QueueRow, paper_id)
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def queue_top(self) -> QueueItem | None:
+        """The paper to deep-read next."""
+        items = self.queue_list()
+        return items[0] if items else None
+
+    def add_rating(self, rating: Rating) -> None:
+        row = RatingRow(
+            paper_id=rating.paper_id,
+            track_id=rating.track_id,
+            value=rating.value,
+            created_at=self._now(),
+        )
+        with self._session(write=True) as session:
+            session.add(row)
+
+    def ratings(self, track_id: str | None = None) -> list[Rating]:
+        """Ratings oldest first; for a track, its own plus the paper-wide ones (no track)."""
+        query = select(RatingRow).order_by(col(RatingRow.id))
+        if track_id is not None:
+            query = query.where(
+                sa.or_(col(RatingRow.track_id) == track_id, col(RatingRow.track_id).is_(None))
+            )
+        with self._session() as session:
+            return [
+                Rating(paper_id=row.paper_id, value=row.value, track_id=row.track_id)
+                for row in session.exec(query)
+            ]

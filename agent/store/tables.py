@@ -1,0 +1,158 @@
+"""The SQLModel tables: the current shape of the schema.
+
+`migrations.py` builds the same shape step by step; a test checks the two agree. Callers never see
+these classes: the store turns rows into `agent.models` dataclasses before returning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from agent.store.types import UTCDateTime
+
+PAPER_STATUSES: tuple[str, ...] = ("new", "ranked", "summarized", "queued", "read", "dismissed")
+CYCLE_STATUSES: tuple[str, ...] = (
+    "running",
+    "note_written",
+    "committed",
+    "failed",
+    "aborted",
+    "rested",
+)
+ANALYSIS_KINDS: tuple[str, ...] = ("summary", "deep-read", "judgement")
+QUEUE_ADDERS: tuple[str, ...] = ("user", "agent")
+
+
+class PaperRow(SQLModel, table=True):
+    __tablename__ = "papers"
+
+    id: str = Field(primary_key=True)  # versionless arXiv id
+    version: int = 1
+    title: str
+    authors: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    abstract: str = Field(sa_type=sa.Text)
+    categories: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    published: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    comment: str = ""
+    status: str = Field(default="new", index=True)
+    first_seen_cycle: int | None = None
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ScoreRow(SQLModel, table=True):
+    __tablename__ = "scores"
+
+    paper_id: str = Field(primary_key=True, foreign_key="papers.id", ondelete="CASCADE")
+    track_id: str = Field(primary_key=True)
+    score: float
+    relevant: bool = False
+    terms: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AnalysisRow(SQLModel, table=True):
+    __tablename__ = "analyses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    paper_id: str = Field(foreign_key="papers.id", ondelete="CASCADE", index=True)
+    cycle: int
+    kind: str
+    track_id: str | None = None
+    payload: str = Field(sa_type=sa.Text)  # JSON text
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CycleRow(SQLModel, table=True):
+    __tablename__ = "cycles"
+
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    action: str
+    reason: str = Field(sa_type=sa.Text)
+    status: str = Field(default="running", index=True)
+    step: str | None = None
+    started: datetime = Field(sa_type=UTCDateTime)
+    ended: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note_path: str | None = None
+    commit_sha: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    result_json: str | None = Field(default=None, sa_type=sa.Text)
+    pid: int | None = None
+
+
+class LLMCallRow(SQLModel, table=True):
+    __tablename__ = "llm_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle: int | None = Field(default=None, index=True)
+    purpose: str
+    model: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_s: float = 0.0
+    outcome: str
+    started: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class QueueRow(SQLModel, table=True):
+    __tablename__ = "queue"
+
+    # No foreign key: the researcher may queue an id the agent has not fetched yet.
+    paper_id: str = Field(primary_key=True)
+    priority: int
+    reason: str = Field(sa_type=sa.Text)
+    added_by: str
+    added: datetime = Field(sa_type=UTCDateTime)
+
+
+class RatingRow(SQLModel, table=True):
+    __tablename__ = "ratings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    paper_id: str = Field(index=True)
+    track_id: str | None = None
+    value: int
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CursorRow(SQLModel, table=True):
+    __tablename__ = "cursors"
+
+    source: str = Field(primary_key=True)
+    value: datetime = Field(sa_type=UTCDateTime)
+
+
+class MetaRow(SQLModel, table=True):
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_type=sa.Text)
+
+
+class SchemaMigrationRow(SQLModel, table=True):
+    """One applied migration; the schema version is the list of these."""
+
+    __tablename__ = "schema_migrations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    applied_at: datetime = Field(sa_type=UTCDateTime)
+
+
+STORE_TABLES: tuple[str, ...] = (
+    "papers",
+    "scores",
+    "analyses",
+    "cycles",
+    "llm_calls",
+    "queue",
+    "ratings",
+    "cursors",
+    "meta",
+    "schema_migrations",
+)
