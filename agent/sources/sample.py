@@ -1,0 +1,155 @@
+"""A Source replaying the bundled real arXiv papers as if they were announced day by day.
+
+The cursor lives in replay time: each fetch_new moves it to the next listing day(s) of the file
+(`first_listing_date`), so the demo and tests see a realistic stream without the network.
+Papers without a listing day (old papers re-listed as new versions) never arrive as new, but
+search() and lookup() find them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from agent.errors import ConfigError
+from agent.models import Paper, Track
+from agent.sources import FetchResult
+from agent.sources.ids import normalize_arxiv_id
+from agent.sources.jsonl import SAMPLE_PATH, iter_records
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """A paper and the day arXiv listed it (None: not listed as new in the sample)."""
+
+    paper: Paper
+    day: date | None
+
+
+class SampleSource:
+    """Papers from a .jsonl(.gz) file, replayed listing day by listing day."""
+
+    name = "sample"
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        days_per_fetch: int = 1,
+        cursor: datetime | None = None,
+        start: date | None = None,
+    ):
+        """`cursor`: the replay position already reached (search() treats what was listed on or
+        before it as history; fetch_new moves it). `start`: skip listing days before this one
+        on the first fetch (the bundled sample's 2025 days are sparse; its dense run starts on
+        2026-01-05)."""
+        if days_per_fetch < 1:
+            raise ValueError("days_per_fetch must be at least 1")
+        self.path = path or SAMPLE_PATH
+        self.days_per_fetch = days_per_fetch
+        self.cursor = _as_utc(cursor)
+        self.start = start
+        self._listed: list[_Listed] | None = None
+
+    def fetch_new(self, tracks: Sequence[Track], since: datetime | None) -> FetchResult:
+        """The active tracks' papers of the next `days_per_fetch` listing days after `since`."""
+        since = _as_utc(since)
+        days = self._next_days(since)
+        active = [t for t in tracks if t.active]
+        queries = [describe_track(t) for t in active]
+        if not days:
+            logger.info("Sample replay exhausted after %s", since)
+            return FetchResult([], cursor=since, queries=queries)
+        papers = [
+            item.paper
+            for item in self._load()
+            if item.day in days and any(matches_track(item.paper, t) for t in active)
+        ]
+        self.cursor = datetime.combine(days[-1], datetime.min.time(), tzinfo=UTC)
+        logger.info("Sample replay %s..%s: %d papers", days[0], days[-1], len(papers))
+        return FetchResult(papers, cursor=self.cursor, queries=queries)
+
+    def search(self, track: Track, max_results: int) -> list[Paper]:
+        """Papers listed up to the cursor (or never listed) best matching the track's keywords."""
+        limit = self.cursor.date() if self.cursor else None
+        scored = []
+        for item in self._load():
+            if limit and item.day and item.day > limit:
+                continue  # not announced yet in replay time
+            score = keyword_hits(item.paper, track.keywords)
+            overlap = bool(set(item.paper.categories) & set(track.categories))
+            if score or (overlap and not track.keywords):
+                scored.append((score, overlap, item.day or date.min, item.paper))
+        scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
+        return [paper for *_, paper in scored[:max_results]]
+
+    def lookup(self, ids: Sequence[str]) -> list[Paper]:
+        """Papers of the whole file by id (any form ids.py accepts), in the order asked."""
+        by_id = {item.paper.id: item.paper for item in self._load()}
+        wanted = dict.fromkeys(normalize_arxiv_id(i)[0] for i in ids)
+        return [by_id[i] for i in wanted if i in by_id]
+
+    def listing_days(self) -> list[date]:
+        """Every listing day of the file, oldest first."""
+        return sorted({item.day for item in self._load() if item.day})
+
+    def _next_days(self, since: datetime | None) -> list[date]:
+        """The listing days one fetch replays."""
+        days = self.listing_days()
+        if since is None:
+            days = [d for d in days if self.start is None or d >= self.start]
+        else:
+            days = [d for d in days if d > since.date()]
+        return days[: self.days_per_fetch]
+
+    def _load(self) -> list[_Listed]:
+        """The file's papers with their listing days, read once."""
+        if self._listed is None:
+            self._listed = [
+                _Listed(paper, self._parse_day(record.get("first_listing_date"), paper.id))
+                for record, paper in iter_records(self.path)
+            ]
+        return self._listed
+
+    def _parse_day(self, value: object, paper_id: str) -> date | None:
+        """A record's listing day; ConfigError naming the file if it is not YYYY-MM-DD."""
+        try:
+            return date.fromisoformat(str(value)[:10]) if value else None
+        except ValueError as exc:
+            raise ConfigError(
+                f"{self.path}: paper {paper_id} has first_listing_date {value!r}; "
+                "use YYYY-MM-DD or null."
+            ) from exc
+
+
+def matches_track(paper: Paper, track: Track) -> bool:
+    """A category in common, or a keyword in title or abstract (case-insensitive)."""
+    if set(paper.categories) & set(track.categories):
+        return True
+    return keyword_hits(paper, track.keywords) > 0
+
+
+def keyword_hits(paper: Paper, keywords: Sequence[str]) -> int:
+    """How often the keywords occur in title and abstract (case-insensitive substrings)."""
+    text = f"{paper.title} {paper.abstract}".lower()
+    return sum(text.count(k.lower()) for k in keywords if k.strip())
+
+
+def describe_track(track: Track) -> str:
+    """What the replay matches for a track, for the note's list of queries."""
+    parts = []
+    if track.categories:
+        parts.append("categories " + ", ".join(track.categories))
+    if track.keywords:
+        parts.append("keywords " + ", ".join(f'"{k}"' for k in track.keywords))
+    return f"sample replay [{track.id}]: " + (" or ".join(parts) or "nothing")
+
+
+def _as_utc(when: datetime | None) -> datetime | None:
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
