@@ -1,0 +1,323 @@
+"""The workspace's git history: commit exactly the files a cycle wrote, and find cycles again.
+
+The only module that imports `git` (GitPython). GitPython keeps helper processes alive per `Repo`,
+which leaks in a long-running daemon, so every operation opens a Repo and closes it again
+(`with open_journal(workspace) as journal:` for several operations in a row).
+
+Commits never touch the user's other work: `git commit --only -- <paths>` commits exactly the
+listed paths from the working tree and leaves whatever else the user has staged staged. Git
+operations that write are serialised between processes (the daemon and a quick CLI edit) by
+`fcntl.flock` on `.git/research-agent.git.lock`: inside the git directory it is never committed,
+never shows in `git status`, and belongs to exactly one repository.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import git
+
+from agent.errors import JournalError
+from agent.notes import clean_text
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "research-agent.git.lock"
+DEFAULT_NAME = "research-agent"
+DEFAULT_EMAIL = "research-agent@localhost"
+TITLE_LIMIT = 100
+TRAILER = re.compile(r"^Cycle: (\d+)[ \t]*$", re.MULTILINE)
+
+
+@contextmanager
+def git_lock(
+    git_dir: Path,
+    timeout: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[None]:
+    """Hold the inter-process git lock of one repository (flock: released if we die)."""
+    with open(git_dir / LOCK_NAME, "a+") as handle:
+        deadline = clock() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if clock() >= deadline:
+                    raise JournalError(
+                        f"{git_dir / LOCK_NAME}: another research-agent process kept the git lock "
+                        f"for {timeout:g}s; try again when it has finished."
+                    ) from None
+                sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Journal:
+    """Git operations on one workspace through one open Repo (see `open_journal`)."""
+
+    def __init__(self, workspace: Path, repo: git.Repo):
+        self.workspace = workspace
+        self.repo = repo
+        self.git_dir = Path(repo.git_dir)
+
+    def run(self, *args: str) -> str:
+        """Run git with literal pathspecs ("*" is a name, not a glob); JournalError on failure."""
+        status, out, err = self.run_status(*args)
+        if status != 0:
+            detail = clean_text(err, 500) or f"exit status {status}"
+            raise JournalError(f"git {args[0]} failed in {self.workspace}: {detail}")
+        return out
+
+    def run_status(self, *args: str) -> tuple[int, str, str]:
+        """Run git and hand back (exit status, stdout, stderr) without raising."""
+        command = ["git", "-c", "core.quotepath=off", "--literal-pathspecs", *args]
+        status, out, err = self.repo.git.execute(
+            command, with_extended_output=True, with_exceptions=False
+        )
+        return int(status or 0), str(out or ""), str(err or "")
+
+    def head_sha(self) -> str | None:
+        """The commit HEAD points at, or None in a repository without commits."""
+        status, out, _ = self.run_status("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        return out.strip() if status == 0 and out.strip() else None
+
+    def is_tracked(self, path: str) -> bool:
+        """True when git tracks `path` (or, for a directory, anything under it)."""
+        return bool(self.run("ls-files", "-z", "--", check_path(path)))
+
+    def is_clean(self, paths: Sequence[str]) -> bool:
+        """True when none of `paths` has staged, unstaged or untracked changes."""
+        checked = [check_path(p) for p in paths]
+        return not self.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *checked)
+
+    def has_changes(self, paths: Sequence[str]) -> bool:
+        """True when the index differs from HEAD for `paths` (after they were added)."""
+        if self.head_sha() is None:
+            return bool(self.run("ls-files", "-z", "--", *paths))
+        status, _, err = self.run_status("diff", "--cached", "--quiet", "HEAD", "--", *paths)
+        if status > 1:
+            raise JournalError(f"git diff failed in {self.workspace}: {clean_text(err, 500)}")
+        return status == 1
+
+    def commit_paths(
+        self,
+        paths: Sequence[str],
+        message: str,
+        cycle: int | None = None,
+        allow_empty: bool = False,
+    ) -> str:
+        """Commit exactly `paths` (added, modified or deleted) and return the new sha."""
+        checked = [check_path(p) for p in paths]
+        folders = [p for p in checked if (self.workspace / p).is_dir()]
+        if folders:  # `git add folder` would sweep in whatever else lies there
+            raise JournalError(f"{', '.join(folders)}: commit files one by one, not folders.")
+        message = with_trailer(clean_message(message), cycle)
+        with git_lock(self.git_dir):
+            present = [p for p in checked if self.exists(p) or self.is_tracked(p)]
+            for path in sorted(set(checked) - set(present)):
+                logger.debug("skipping %s: neither in the work tree nor tracked", path)
+            if present:
+                self.run("add", "--", *present)
+            if not present or not self.has_changes(present):
+                if not allow_empty:
+                    raise JournalError(
+                        f"nothing to commit in {self.workspace}: {', '.join(checked) or 'no paths'}"
+                        " unchanged since the last commit."
+                    )
+                present = []
+            extra = ["--allow-empty"] if not present else []
+            self.run(
+                "commit", "--only", "--no-verify", "--cleanup=whitespace", "--quiet",
+                *extra, "-m", message, "--", *present,
+            )  # fmt: skip
+            sha = self.head_sha()
+        if sha is None:
+            raise JournalError(f"git commit in {self.workspace} left no HEAD commit.")
+        logger.info("committed %s: %s", sha[:12], message.splitlines()[0])
+        return sha
+
+    def discard_uncommitted(self, paths: Sequence[str]) -> list[str]:
+        """Put `paths` back as HEAD has them: restore committed files, delete uncommitted ones."""
+        checked = [check_path(p) for p in paths]
+        discarded = []
+        with git_lock(self.git_dir):
+            head = self.head_sha()
+            for path in checked:
+                if head and self.run("ls-tree", "--name-only", "HEAD", "--", path):
+                    if not self.is_clean([path]):
+                        self.run("checkout", "HEAD", "--", path)
+                        discarded.append(path)
+                    continue
+                if self.is_tracked(path):
+                    self.run("rm", "--cached", "--quiet", "--", path)
+                target = self.workspace / path
+                if target.is_symlink() or target.is_file():
+                    target.unlink()
+                    discarded.append(path)
+        for path in discarded:
+            logger.info("discarded uncommitted %s", path)
+        return discarded
+
+    def exists(self, path: str) -> bool:
+        """True when `path` is in the work tree (a dangling symlink counts)."""
+        return os.path.lexists(self.workspace / path)
+
+    def find_cycle_commits(self, since_cycle: int | None = None) -> dict[int, str]:
+        """Cycle number -> sha of the newest commit carrying the trailer `Cycle: N`."""
+        if self.head_sha() is None:
+            return {}
+        log = self.run("log", "--grep=^Cycle: [0-9]", "--format=%H%x1f%B%x1e", "HEAD")
+        found: dict[int, str] = {}
+        for record in log.split("\x1e"):
+            sha, _, body = record.strip().partition("\x1f")
+            cycle = trailer_cycle(body)
+            if cycle is None or (since_cycle is not None and cycle < since_cycle):
+                continue
+            found.setdefault(cycle, sha)
+        return found
+
+    def ensure_identity(self) -> None:
+        """Give the repository a local author only when none is configured anywhere."""
+        for key, fallback, env in (
+            ("user.name", DEFAULT_NAME, "GIT_AUTHOR_NAME"),
+            ("user.email", DEFAULT_EMAIL, "GIT_AUTHOR_EMAIL"),
+        ):
+            status, out, _ = self.run_status("config", "--get", key)
+            if (status == 0 and out.strip()) or os.environ.get(env):
+                continue
+            logger.info("no git %s configured: using %r for this repository", key, fallback)
+            self.run("config", "--local", key, fallback)
+
+
+@contextmanager
+def open_journal(workspace: Path) -> Iterator[Journal]:
+    """Open the workspace's repository for a few operations and close it again."""
+    try:
+        repo = git.Repo(workspace)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise JournalError(
+            f"{workspace} is not a git repository: run `research-agent init {workspace}` "
+            "or `git init` there."
+        ) from exc
+    try:
+        yield Journal(Path(workspace), repo)
+    finally:
+        repo.close()
+
+
+def check_path(path: str) -> str:
+    """A workspace-relative posix path as given, or JournalError if it could leave the workspace."""
+    pure = PurePosixPath(str(path))
+    if not str(path) or pure.is_absolute() or ".." in pure.parts or pure.parts[:1] == (".git",):
+        raise JournalError(f"{path!r}: journal paths must be relative to the workspace, inside it.")
+    return pure.as_posix()
+
+
+def clean_message(message: str) -> str:
+    """Each line stripped of control characters; no blank lines at either end."""
+    lines = [clean_text(line) for line in str(message).splitlines()]
+    return "\n".join(lines).strip() or "research-agent commit"
+
+
+def commit_message(cycle: int, action: str, summary: str) -> str:
+    """`cycle N: action — summary` on one capped line, then the trailer `Cycle: N`."""
+    title = f"cycle {int(cycle)}: {clean_text(action, 20)}"
+    summary = clean_text(summary)
+    if summary:
+        title = clean_text(f"{title} — {summary}", TITLE_LIMIT)
+    return f"{title}\n\nCycle: {int(cycle)}"
+
+
+def with_trailer(message: str, cycle: int | None) -> str:
+    """The message with `Cycle: N` appended unless it already carries that trailer."""
+    if cycle is None or trailer_cycle(message) == cycle:
+        return message
+    return f"{message}\n\nCycle: {int(cycle)}"
+
+
+def trailer_cycle(message: str) -> int | None:
+    """The cycle number of a message's `Cycle: N` trailer (in its last paragraph), if any."""
+    last = message.strip().split("\n\n")[-1]
+    found = TRAILER.findall(last)
+    return int(found[-1]) if found else None
+
+
+def init_repo(workspace: Path, paths: Sequence[str], message: str) -> str:
+    """`git init` the workspace if needed, make sure commits have an author, commit `paths`."""
+    workspace = Path(workspace)
+    if not (workspace / ".git").exists():
+        workspace.mkdir(parents=True, exist_ok=True)
+        git.Repo.init(workspace).close()
+        logger.info("initialised a git repository in %s", workspace)
+    with open_journal(workspace) as journal:
+        journal.ensure_identity()
+        return journal.commit_paths(paths, message)
+
+
+def commit_paths(
+    workspace: Path, paths: Sequence[str], message: str, cycle: int | None = None
+) -> str:
+    """Commit exactly `paths`, leaving the user's other staged and unstaged work alone."""
+    with open_journal(workspace) as journal:
+        return journal.commit_paths(paths, message, cycle)
+
+
+def find_cycle_commits(workspace: Path, since_cycle: int | None = None) -> dict[int, str]:
+    """Cycle number -> sha, from `Cycle: N` trailers (cycles >= since_cycle when given)."""
+    with open_journal(workspace) as journal:
+        return journal.find_cycle_commits(since_cycle)
+
+
+def is_tracked(workspace: Path, path: str) -> bool:
+    """True when git tracks `path` in the workspace."""
+    with open_journal(workspace) as journal:
+        return journal.is_tracked(path)
+
+
+def is_clean(workspace: Path, paths: Sequence[str]) -> bool:
+    """True when none of `paths` has uncommitted changes."""
+    with open_journal(workspace) as journal:
+        return journal.is_clean(paths)
+
+
+def discard_uncommitted(workspace: Path, paths: Sequence[str]) -> list[str]:
+    """Undo what an uncommitted cycle wrote to `paths` (and only there); returns those undone."""
+    with open_journal(workspace) as journal:
+        return journal.discard_uncommitted(paths)
+
+
+def head_sha(workspace: Path) -> str | None:
+    """The sha HEAD points at, or None before the first commit."""
+    with open_journal(workspace) as journal:
+        return journal.head_sha()
+
+
+def clear_stale_index_lock(workspace: Path, our_pids_dead: bool) -> bool:
+    """Remove `.git/index.lock` left by a crashed agent; True if removed.
+
+    Git records no owner in index.lock, so only the caller can know it is stale: pass
+    `our_pids_dead=True` only when the process that held the workspace lock (the agent that was
+    committing) is known to be dead. Otherwise the lock may belong to a git the user is running
+    right now, and removing it could corrupt their index, so it is left alone.
+    """
+    with open_journal(workspace) as journal:
+        lock = journal.git_dir / "index.lock"
+    if not lock.exists():
+        return False
+    if not our_pids_dead:
+        logger.warning("%s exists and may belong to a running git: left alone", lock)
+        return False
+    lock.unlink(missing_ok=True)
+    logger.warning("removed stale %s left by a crashed research-agent", lock)
+    return True
