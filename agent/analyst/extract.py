@@ -1,0 +1,138 @@
+"""Sentence splitting and cue patterns for the offline analyst: it quotes, it never paraphrases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Words that end with a period without ending the sentence ("e.g.", "et al.", "Fig. 3").
+ABBREVIATIONS = frozenset(
+    "e.g i.e et al etc vs cf fig figs eq eqs sec secs ref refs approx resp w.r.t no nos dr prof "
+    "mr ms st tab tabs incl viz ca ch app appx vol pp ed eds def thm lem prop cor".split()
+)
+BOUNDARY_RE = re.compile(r"[.!?]+[\"')\]]*\s+")
+MAX_SENTENCE = 400  # characters; longer "sentences" are usually run-on extraction noise
+
+CONTRIBUTION_RE = re.compile(
+    r"\b(we|this (paper|work|study|article|letter)|our (work|paper|study))\b[^.;]{0,60}?"
+    r"\b(propose|introduce|present|develop|design|contribute|release)\w*",
+    re.IGNORECASE,
+)
+WEAK_CONTRIBUTION_RE = re.compile(
+    r"\b(we|this (paper|work|study|article))\b[^.;]{0,40}?\b(stud|investigat|explor|analy[sz]|"
+    r"formulat|describ|examin|report|build|show)\w*",
+    re.IGNORECASE,
+)
+STRONG_RESULT_RE = re.compile(
+    r"\d|\b(outperform\w*|achiev\w*|surpass\w*|state-of-the-art|findings?|"
+    r"(show|shows|showed|shown|find|finds|found|demonstrates?|demonstrated|reveals?|revealed|"
+    r"confirms?|confirmed) that|results? (show|indicate|suggest|confirm|demonstrate|reveal)\w*)\b",
+    re.IGNORECASE,
+)
+WEAK_RESULT_RE = re.compile(
+    r"\b(improv\w*|reduc(e|es|ed|ing|tion|tions)|gains?|yield\w*|increas(e|es|ed|ing)|"
+    r"significant\w*|better|superior|effective\w*|robust\w*|consistent\w*)\b",
+    re.IGNORECASE,
+)
+RESULT_RE = re.compile(f"{STRONG_RESULT_RE.pattern}|{WEAK_RESULT_RE.pattern}", re.IGNORECASE)
+STRONG_LIMITATION_RE = re.compile(
+    r"\b(limitations?|limited (to|by)|future work|restricted to|not yet|caveats?|drawbacks?|"
+    r"we leave|left for future|open questions?|only (on|for|in|to)|cannot|can ?not|"
+    r"remains? (an? )?(open|unclear|challeng\w*|unknown|unsolved|difficult))\b",
+    re.IGNORECASE,
+)
+WEAK_LIMITATION_RE = re.compile(
+    r"\b(however|does not|do not|did not|fail\w*|unclear|struggles?)\b", re.IGNORECASE
+)
+LIMITATION_RE = re.compile(
+    f"{STRONG_LIMITATION_RE.pattern}|{WEAK_LIMITATION_RE.pattern}", re.IGNORECASE
+)
+PROBLEM_RE = re.compile(
+    r"\b(problem|challeng\w*|however|lack\w*|remains?|gap|questions?|unclear|difficult\w*|"
+    r"limited|bottleneck|unknown|whether|despite|although)\b",
+    re.IGNORECASE,
+)
+OPEN_RE = re.compile(
+    r"\b(future (work|research|directions?)|open (question|problem)s?|we leave|left for|"
+    r"remains? (open|unclear|unknown|to be)|further (work|research|investigation|study))\b",
+    re.IGNORECASE,
+)
+NUMBER_RE = re.compile(r"\d")
+WE_RE = re.compile(r"\b(we|our)\b", re.IGNORECASE)
+ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
+
+
+def normalize_space(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def ends_with_abbreviation(text: str) -> bool:
+    """Whether the text before a period ends with an abbreviation or an initial ("J.")."""
+    word = re.search(r"(\S+)$", text)
+    if not word:
+        return False
+    token = word.group(1).lower().rstrip(".!?\"')]").lstrip("([\"'")
+    return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text, keeping "e.g.", "et al.", "Fig. 2" and "3.5" inside their sentence."""
+    text = normalize_space(text)
+    sentences: list[str] = []
+    start = 0
+    for boundary in BOUNDARY_RE.finditer(text):
+        following = text[boundary.end() : boundary.end() + 1]
+        if following.islower() or following in ",;:":
+            continue
+        if ends_with_abbreviation(text[start : boundary.start() + 1]):
+            continue
+        sentences.append(text[start : boundary.end()].strip())
+        start = boundary.end()
+    if text[start:].strip():
+        sentences.append(text[start:].strip())
+    return [s for s in sentences if len(s) > 1]
+
+
+def trim(sentence: str, limit: int = MAX_SENTENCE) -> str:
+    """A sentence cut at a word boundary when it is very long (light trimming)."""
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence.rfind(" ", 0, limit)
+    return sentence[: cut if cut > limit // 2 else limit].rstrip(",;: ") + " …"
+
+
+def pick(
+    sentences: Iterable[str],
+    pattern: re.Pattern[str],
+    limit: int,
+    exclude: Iterable[str] = (),
+) -> list[str]:
+    """Up to `limit` sentences matching a cue pattern, in text order, without repeats."""
+    skip = set(exclude)
+    chosen: list[str] = []
+    for sentence in sentences:
+        if sentence in skip or sentence in chosen or not pattern.search(sentence):
+            continue
+        chosen.append(sentence)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def contribution_sentence(sentences: list[str]) -> str | None:
+    """The sentence stating what the paper contributes ("we propose ..."), if any."""
+    for pattern in (CONTRIBUTION_RE, WEAK_CONTRIBUTION_RE):
+        found = pick(sentences, pattern, 1)
+        if found:
+            return found[0]
+    return None
+
+
+def arxiv_ids_in(text: str, own_id: str) -> list[str]:
+    """arXiv ids cited in a text (new-style only), first-seen order, without the paper's own."""
+    return [i for i in dict.fromkeys(ARXIV_ID_RE.findall(text)) if i != own_id]
+
+
+def slug(term: str) -> str:
+    """A tag from a term: lowercase, hyphens for spaces and punctuation."""
+    return re.sub(r"[^0-9a-z.+]+", "-", term.lower()).strip("-")

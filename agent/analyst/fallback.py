@@ -1,0 +1,100 @@
+"""Use the LLM analyst while it works; fall back to the offline analyst, and say so.
+
+An overnight run must not die because the endpoint is down or the budget ran out: the note is
+still written, honestly labelled for the papers the offline analyst read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from agent.analyst import Analyst, Candidate, UsageSink
+from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
+from agent.errors import AnalystError, BudgetExceeded
+from agent.models import FullText, MemoryItem, Track
+from agent.settings import LLMSettings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class FallbackAnalyst:
+    """An Analyst that tries `primary` and, once it fails, uses `fallback` for the rest of the cycle."""
+
+    def __init__(self, primary: Analyst, fallback: Analyst):
+        self.primary = primary
+        self.fallback = fallback
+        self.notices: list[str] = []
+        self.failed = False
+        self.used_fallback = False
+        self.name = primary.name
+        self.model = primary.model
+
+    def call(self, what: str, primary: Callable[[], T], fallback: Callable[[], T]) -> T:
+        """Run the primary step unless it already failed this cycle; else the offline one."""
+        if not self.failed:
+            try:
+                return primary()
+            except BudgetExceeded as exc:
+                self.fail(f"Token budget reached during {what} ({exc}); the offline analyst "
+                          "did the rest of this cycle.")
+            except AnalystError as exc:
+                self.fail(f"The LLM failed during {what} ({exc}); the offline analyst did the "
+                          "rest of this cycle.")
+        self.used_fallback = True
+        return fallback()
+
+    def fail(self, notice: str) -> None:
+        logger.warning(notice)
+        self.failed = True
+        self.notices.append(notice)
+
+    def summarize(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[PaperSummary]:
+        return self.call("summaries", lambda: self.primary.summarize(candidates, tracks),
+                         lambda: self.fallback.summarize(candidates, tracks))
+
+    def synthesize(self, summaries: Sequence[PaperSummary], memory: Sequence[MemoryItem],
+                   tracks: Sequence[Track]) -> FieldUpdate:
+        return self.call("the field update",
+                         lambda: self.primary.synthesize(summaries, memory, tracks),
+                         lambda: self.fallback.synthesize(summaries, memory, tracks))
+
+    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+        return self.call("judging", lambda: self.primary.judge(candidates, tracks),
+                         lambda: self.fallback.judge(candidates, tracks))
+
+    def deep_read(self, candidate: Candidate, text: FullText, memory: Sequence[MemoryItem],
+                  tracks: Sequence[Track]) -> DeepRead:
+        return self.call("the deep read",
+                         lambda: self.primary.deep_read(candidate, text, memory, tracks),
+                         lambda: self.fallback.deep_read(candidate, text, memory, tracks))
+
+    @property
+    def label(self) -> str:
+        """How the note names who read the papers."""
+        if self.used_fallback:
+            return f"{self.primary.name}+offline"
+        return self.primary.name
+
+
+def build_analyst(
+    settings: LLMSettings,
+    usage_sink: UsageSink,
+    workspace: Path | None,
+    researcher: str,
+    budget: object | None = None,
+) -> Analyst:
+    """The LLM analyst behind an offline fallback when a key is set; else the offline analyst."""
+    from agent.analyst.offline import OfflineAnalyst
+
+    offline = OfflineAnalyst(workspace=workspace)
+    if not settings.enabled:
+        return offline
+    from agent.analyst.llm import LLMAnalyst  # imports openai only when a key is set
+
+    llm = LLMAnalyst(settings, usage_sink, workspace=workspace, researcher=researcher,
+                     budget=budget)  # type: ignore[arg-type]
+    return FallbackAnalyst(llm, offline)

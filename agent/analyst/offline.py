@@ -1,0 +1,331 @@
+"""The offline analyst: no network, no model. It quotes the paper's own sentences and says so.
+
+Findings are the abstract's result sentences, connections are the ranker's matched terms, a deep
+read is the full text's own sentences sorted by section. It never claims to understand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent.analyst import Candidate
+from agent.analyst.extract import (
+    LIMITATION_RE,
+    NUMBER_RE,
+    OPEN_RE,
+    PROBLEM_RE,
+    RESULT_RE,
+    STRONG_LIMITATION_RE,
+    STRONG_RESULT_RE,
+    WE_RE,
+    WEAK_LIMITATION_RE,
+    WEAK_RESULT_RE,
+    arxiv_ids_in,
+    contribution_sentence,
+    pick,
+    slug,
+    split_sentences,
+    trim,
+)
+from agent.analyst.schemas import (
+    DeepRead,
+    FieldUpdate,
+    Judgement,
+    PaperSummary,
+    TrackConnection,
+)
+from agent.models import FullText, Match, MemoryItem, Track
+
+MAX_FINDINGS = 5
+NO_FINDINGS = "The abstract reports no result in a sentence of its own (no numbers or outcomes)."
+NO_LIMITATION = (
+    "The abstract states no limitation; a deep read of the full text would show what it leaves "
+    "open."
+)
+
+SKIP_SECTIONS = ("reference", "bibliograph", "acknowledg")
+RESULT_SECTIONS = (
+    "result",
+    "experiment",
+    "evaluation",
+    "benchmark",
+    "ablation",
+    "analysis",
+    "finding",
+    "empirical",
+)
+LIMIT_SECTIONS = ("limitation", "discussion", "conclusion", "future", "broader impact", "threats")
+METHOD_SECTIONS = (
+    "method",
+    "approach",
+    "model",
+    "architecture",
+    "framework",
+    "proposed",
+    "algorithm",
+    "design",
+    "technique",
+    "our ",
+)
+PROBLEM_SECTIONS = ("abstract", "introduction", "motivation", "overview")
+
+
+def quote_terms(terms: Sequence[str]) -> str:
+    return ", ".join(f"'{term}'" for term in terms)
+
+
+def relevant_matches(matches: Sequence[Match], tracks: Sequence[Track]) -> list[Match]:
+    """The candidate's relevant matches to given tracks, best first; the top one if none is."""
+    known = {t.id for t in tracks}
+    usable = sorted((m for m in matches if m.track_id in known), key=lambda m: -m.score)
+    return [m for m in usable if m.relevant] or usable[:1]
+
+
+def connection_for(match: Match, track: Track) -> TrackConnection:
+    """An honest connection line: what matched, and how strongly."""
+    if match.terms:
+        what = f"Matches keywords {quote_terms(match.terms)}"
+    else:
+        what = "Ranked for this track without a keyword match (categories or similarity)"
+    return TrackConnection(
+        track_id=track.id,
+        connection=f"{what} of '{track.name}' (priority {track.priority}, "
+        f"score {match.score:.2f}).",
+    )
+
+
+def section_kind(title: str) -> str:
+    """What a section is for, from its title: skip, results, limits, method, problem or other."""
+    lowered = f"{title.lower()} "
+    for kind, cues in (
+        ("skip", SKIP_SECTIONS),
+        ("results", RESULT_SECTIONS),
+        ("limits", LIMIT_SECTIONS),
+        ("method", METHOD_SECTIONS),
+        ("problem", PROBLEM_SECTIONS),
+    ):
+        if any(cue in lowered for cue in cues):
+            return kind
+    return "other"
+
+
+def after_headline(sentences: list[str], headline: str) -> list[str]:
+    """The sentences after the contribution sentence (before it is usually motivation)."""
+    return sentences[sentences.index(headline) + 1 :] if headline in sentences else sentences
+
+
+def findings_of(sentences: list[str], headline: str) -> list[str]:
+    """Up to five result sentences, strong cues (numbers, "outperforms") before weak, in order."""
+    after = after_headline(sentences, headline)
+    strong = pick(after, STRONG_RESULT_RE, MAX_FINDINGS)
+    weak = pick(after, WEAK_RESULT_RE, MAX_FINDINGS, exclude=strong)
+    chosen = set((strong + weak)[:MAX_FINDINGS])
+    if not chosen:  # results stated before the contribution sentence
+        chosen = set(pick(sentences, STRONG_RESULT_RE, MAX_FINDINGS, exclude=[headline]))
+    return [sentence for sentence in sentences if sentence in chosen]
+
+
+def gap_of(sentences: list[str], headline: str, findings: list[str]) -> str:
+    """A limitation the abstract states after its contribution, or an honest line saying none."""
+    after = after_headline(sentences, headline)
+    taken = [headline, *findings]
+    own = (
+        pick(after, STRONG_LIMITATION_RE, 1, exclude=taken)
+        or [
+            s
+            for s in pick(after, WEAK_LIMITATION_RE, 3, exclude=taken)
+            if not STRONG_RESULT_RE.search(s)
+        ][:1]
+    )
+    if own:
+        return trim(own[0])
+    before = pick(sentences[: len(sentences) - len(after)], LIMITATION_RE, 1, exclude=taken)
+    if before:
+        return f"{NO_LIMITATION} The gap it sets out to close: “{trim(before[0])}”"
+    return NO_LIMITATION
+
+
+class OfflineAnalyst:
+    """An Analyst that reads without a model: extractive, local, honest about what it is."""
+
+    name = "offline"
+    model: str | None = None
+
+    def __init__(self, workspace: Path | None = None):
+        self.workspace = workspace
+        # Matches seen in summarize(), so synthesize() can name the top paper of each track.
+        self._matches: dict[str, list[Match]] = {}
+
+    def summarize(
+        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+    ) -> list[PaperSummary]:
+        """The abstract's own sentences: contribution, results, limitation; matched terms."""
+        return [self.summarize_one(candidate, tracks) for candidate in candidates]
+
+    def summarize_one(self, candidate: Candidate, tracks: Sequence[Track]) -> PaperSummary:
+        paper = candidate.paper
+        sentences = split_sentences(paper.abstract)
+        headline = contribution_sentence(sentences) or (sentences[0] if sentences else paper.title)
+        findings = findings_of(sentences, headline)
+        matches = relevant_matches(candidate.matches, tracks)
+        self._matches[paper.id] = matches
+        by_id = {t.id: t for t in tracks}
+        terms = [term for m in matches for term in m.terms]
+        tags = list(dict.fromkeys(slug(t) for t in [*terms, *paper.categories[:1]] if slug(t)))
+        return PaperSummary(
+            paper_id=paper.id,
+            headline=trim(headline),
+            key_findings=[trim(f) for f in findings] or [NO_FINDINGS],
+            gap=gap_of(sentences, headline, findings),
+            connections=[connection_for(m, by_id[m.track_id]) for m in matches],
+            tags=tags[:5],
+        )
+
+    def synthesize(
+        self,
+        summaries: Sequence[PaperSummary],
+        memory: Sequence[MemoryItem],
+        tracks: Sequence[Track],
+    ) -> FieldUpdate:
+        """Papers grouped by track, shared matched terms, earlier papers on the same tracks."""
+        groups = self.group_by_track(summaries, tracks)
+        counts = ", ".join(f"{len(ids)} on '{track.name}'" for track, ids in groups)
+        headline = (
+            f"{len(summaries)} paper(s) this cycle: {counts}."
+            if groups
+            else f"{len(summaries)} paper(s) this cycle, none matching a track's keywords."
+        )
+        points = [self.track_point(track, ids, memory) for track, ids in groups][:5]
+        return FieldUpdate(
+            headline=headline,
+            points=points or ["No paper this cycle matched a track's keywords."],
+            open_question="Offline reading cannot tell what these papers leave open together; "
+            "each paper's gap line quotes its own abstract.",
+            next_steps=self.next_steps(groups, memory),
+        )
+
+    def group_by_track(
+        self, summaries: Sequence[PaperSummary], tracks: Sequence[Track]
+    ) -> list[tuple[Track, list[str]]]:
+        """(track, paper ids best first) for tracks with papers, highest priority first."""
+        groups = []
+        for track in sorted(tracks, key=lambda t: -t.priority):
+            ids = [s.paper_id for s in summaries if track.id in {c.track_id for c in s.connections}]
+            if ids:
+                ids.sort(key=lambda pid: -self.score_of(pid, track.id))
+                groups.append((track, ids))
+        return groups
+
+    def score_of(self, paper_id: str, track_id: str) -> float:
+        return max(
+            (m.score for m in self._matches.get(paper_id, []) if m.track_id == track_id),
+            default=0.0,
+        )
+
+    def terms_of(self, paper_id: str, track_id: str) -> set[str]:
+        matches = self._matches.get(paper_id, [])
+        return {t for m in matches if m.track_id == track_id for t in m.terms}
+
+    def track_point(self, track: Track, ids: list[str], memory: Sequence[MemoryItem]) -> str:
+        """One line per track: its papers, the terms they share, earlier papers on it."""
+        point = f"'{track.name}' (priority {track.priority}): {', '.join(ids)}"
+        term_sets = [self.terms_of(pid, track.id) for pid in ids]
+        shared = set.intersection(*term_sets) if len(ids) > 1 else set()
+        if shared:
+            point += f" — all match {quote_terms(sorted(shared))}"
+        earlier = [m for m in memory if track.id in m.track_ids and m.paper_id not in ids]
+        if earlier:
+            point += "; earlier on the same track: " + ", ".join(
+                f"{m.paper_id} (cycle {m.cycle})" if m.cycle is not None else m.paper_id
+                for m in earlier[:4]
+            )
+        return point + "."
+
+    def next_steps(
+        self, groups: list[tuple[Track, list[str]]], memory: Sequence[MemoryItem]
+    ) -> list[str]:
+        """Read the top paper of the highest-priority track; compare it with earlier ones."""
+        if not groups:
+            return ["Review the tracks' keywords: nothing this cycle matched them."]
+        track, ids = groups[0]
+        top = ids[0]
+        steps = [
+            f"Read {top} first: it scores highest ({self.score_of(top, track.id):.2f}) on "
+            f"'{track.name}', the highest-priority track with new papers this cycle."
+        ]
+        earlier = [m for m in memory if track.id in m.track_ids and m.paper_id != top]
+        if earlier:
+            steps.append(
+                f"Compare {top} with {earlier[0].paper_id} (cycle {earlier[0].cycle}), "
+                "an earlier paper on the same track."
+            )
+        steps += [f"Skim {ids[0]} for '{t.name}'." for t, ids in groups[1:3]]
+        return steps
+
+    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+        """Score = 10 × the best match score; the reason names the matched terms."""
+        return [self.judge_one(candidate, tracks) for candidate in candidates]
+
+    @staticmethod
+    def judge_one(candidate: Candidate, tracks: Sequence[Track]) -> Judgement:
+        by_id = {t.id: t for t in tracks}
+        matches = [m for m in candidate.matches if m.track_id in by_id]
+        if not matches:
+            fallback = max(tracks, key=lambda t: t.priority).id if tracks else ""
+            return Judgement(
+                paper_id=candidate.paper.id,
+                track_id=fallback,
+                score=0,
+                reason="No keyword of any track matched.",
+            )
+        best = max(matches, key=lambda m: m.score)
+        terms = f"matches {quote_terms(best.terms)}" if best.terms else "no keyword matched"
+        return Judgement(
+            paper_id=candidate.paper.id,
+            track_id=best.track_id,
+            score=min(10, max(0, round(10 * best.score))),
+            reason=f"{terms} of '{by_id[best.track_id].name}' (score {best.score:.2f}).",
+        )
+
+    def deep_read(
+        self,
+        candidate: Candidate,
+        text: FullText,
+        memory: Sequence[MemoryItem],
+        tracks: Sequence[Track],
+    ) -> DeepRead:
+        """The full text's own sentences, sorted by what their section is for."""
+        by_kind = self.sentences_by_kind(text)
+        every = [s for kind, sentences in by_kind.items() if kind != "skip" for s in sentences]
+        problem = pick(by_kind["problem"], PROBLEM_RE, 2) or by_kind["problem"][:2] or every[:2]
+        method = pick(by_kind["method"], WE_RE, 3) or by_kind["method"][:2]
+        if not method:
+            method = [s for s in [contribution_sentence(every)] if s]
+        results = pick(by_kind["results"], NUMBER_RE, 6) or pick(every, RESULT_RE, 5)
+        limits = pick(by_kind["limits"], LIMITATION_RE, 4) or pick(every, LIMITATION_RE, 2)
+        by_id = {t.id: t for t in tracks}
+        matches = relevant_matches(candidate.matches, tracks)
+        cited = arxiv_ids_in(" ".join(every), candidate.paper.id)
+        return DeepRead(
+            paper_id=candidate.paper.id,
+            problem=" ".join(trim(s) for s in problem) or "The text states no problem outright.",
+            method=" ".join(trim(s) for s in method) or "No section describes a method by name.",
+            key_results=[trim(s) for s in results]
+            or ["No sentence with a number in a results section."],
+            limitations=[trim(s) for s in limits]
+            or ["The text states no limitation in a sentence the offline reader recognises."],
+            connections=[connection_for(m, by_id[m.track_id]) for m in matches],
+            open_questions=[trim(s) for s in pick(every, OPEN_RE, 3)],
+            follow_ups=[f"arXiv:{pid} (cited in the text)" for pid in cited[:5]],
+        )
+
+    @staticmethod
+    def sentences_by_kind(text: FullText) -> dict[str, list[str]]:
+        """Sentences of each section, keyed by the section's kind (from its title)."""
+        by_kind: dict[str, list[str]] = {
+            k: [] for k in ("skip", "results", "limits", "method", "problem", "other")
+        }
+        for title, body in text.sections:
+            by_kind[section_kind(title)].extend(split_sentences(body))
+        return by_kind

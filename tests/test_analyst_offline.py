@@ -1,0 +1,168 @@
+"""The offline analyst: extractive, honest, and with no network at all (sockets disabled)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from pytest_socket import SocketBlockedError
+
+from agent.analyst import Candidate
+from agent.analyst.extract import split_sentences
+from agent.analyst.offline import NO_LIMITATION, OfflineAnalyst
+from agent.models import FullText, Match, MemoryItem, Paper, Track
+
+pytestmark = pytest.mark.disable_socket
+
+# The real abstract of arXiv:2305.11408 (AlignAtt), from the bundled sample.
+ALIGNATT = (
+    "Attention is the core mechanism of today's most used architectures for natural language "
+    "processing and has been analyzed from many perspectives, including its effectiveness for "
+    "machine translation-related tasks. Among these studies, attention resulted to be a useful "
+    "source of information to get insights about word alignment also when the input text is "
+    "substituted with audio segments, as in the case of the speech translation (ST) task. In this "
+    "paper, we propose AlignAtt, a novel policy for simultaneous ST (SimulST) that exploits the "
+    "attention information to generate source-target alignments that guide the model during "
+    "inference. Through experiments on the 8 language pairs of MuST-C v1.0, we show that AlignAtt "
+    "outperforms previous state-of-the-art SimulST policies applied to offline-trained models with "
+    "gains in terms of BLEU of 2 points and latency reductions ranging from 0.5s to 0.8s across "
+    "the 8 languages."
+)
+
+TRACKS = [
+    Track("simul", "Simultaneous ST", "Streaming speech translation", ("simultaneous",), 5),
+    Track("attn", "Attention analysis", "What attention encodes", ("attention", "alignment"), 2),
+]
+
+
+def candidate(paper_id: str, abstract: str, *matches: Match) -> Candidate:
+    paper = Paper(paper_id, f"Title {paper_id}", abstract, ("A. Author",), ("cs.CL", "eess.AS"))
+    return Candidate(paper, list(matches))
+
+
+def alignatt() -> Candidate:
+    return candidate(
+        "2305.11408",
+        ALIGNATT,
+        Match("2305.11408", "simul", 0.82, True, ("simultaneous", "speech translation")),
+        Match("2305.11408", "attn", 0.31, False, ("attention",)),
+    )
+
+
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
+def test_the_network_is_really_off():
+    with pytest.raises(SocketBlockedError):
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+
+def test_sentence_splitter_keeps_abbreviations_and_decimals_inside_sentences():
+    text = (
+        "Prior work (e.g. Smith et al. 2023) uses CTC, i.e. a monotonic loss. We reach 93.5% "
+        "accuracy, see Fig. 3 for details. Does it transfer? Yes: WER drops by 1.2 points."
+    )
+    assert split_sentences(text) == [
+        "Prior work (e.g. Smith et al. 2023) uses CTC, i.e. a monotonic loss.",
+        "We reach 93.5% accuracy, see Fig. 3 for details.",
+        "Does it transfer?",
+        "Yes: WER drops by 1.2 points.",
+    ]
+
+
+def test_summary_quotes_the_abstracts_own_sentences():
+    [summary] = OfflineAnalyst().summarize([alignatt()], TRACKS)
+    sentences = split_sentences(ALIGNATT)
+    assert summary.paper_id == "2305.11408"
+    assert summary.headline.startswith("In this paper, we propose AlignAtt")
+    assert summary.key_findings and all(f in sentences for f in summary.key_findings)
+    assert any("BLEU of 2 points" in f for f in summary.key_findings)
+    assert summary.headline not in summary.key_findings
+    assert summary.gap.startswith(NO_LIMITATION)
+
+
+def test_connections_name_the_matched_terms_of_relevant_tracks_only():
+    [summary] = OfflineAnalyst().summarize([alignatt()], TRACKS)
+    [connection] = summary.connections  # "attn" matched but is not relevant
+    assert connection.track_id == "simul"
+    assert "'simultaneous', 'speech translation'" in connection.connection
+    assert "0.82" in connection.connection
+    assert summary.tags[:2] == ["simultaneous", "speech-translation"]
+    assert all(" " not in tag for tag in summary.tags)
+
+
+def test_top_match_is_used_when_none_is_relevant():
+    weak = candidate("2601.00002", "We study X.", Match("2601.00002", "attn", 0.2, False, ()))
+    [summary] = OfflineAnalyst().summarize([weak], TRACKS)
+    assert [c.track_id for c in summary.connections] == ["attn"]
+    assert summary.key_findings[0].startswith("The abstract reports no result")
+
+
+def test_gap_is_a_stated_limitation_when_the_abstract_has_one():
+    abstract = (
+        "We introduce a probe for speech encoders. It improves accuracy by 3%. However, the probe "
+        "is limited to English and two model families."
+    )
+    [summary] = OfflineAnalyst().summarize([candidate("2601.00003", abstract)], TRACKS)
+    assert summary.gap == "However, the probe is limited to English and two model families."
+    assert summary.key_findings == ["It improves accuracy by 3%."]
+
+
+def test_judge_scores_ten_times_the_best_match_and_names_terms():
+    [judgement] = OfflineAnalyst().judge([alignatt()], TRACKS)
+    assert (judgement.track_id, judgement.score) == ("simul", 8)
+    assert "'simultaneous'" in judgement.reason and "0.82" in judgement.reason
+
+
+def test_synthesis_groups_by_track_and_relates_to_memory():
+    analyst = OfflineAnalyst()
+    other = candidate(
+        "2602.00010",
+        "We present a streaming decoder. It cuts latency by 30%.",
+        Match("2602.00010", "simul", 0.9, True, ("simultaneous", "latency")),
+    )
+    summaries = analyst.summarize([alignatt(), other], TRACKS)
+    memory = [MemoryItem("2602.05027", "Earlier SimulST", 18, "An older policy.", ("simul",))]
+    update = analyst.synthesize(summaries, memory, TRACKS)
+    assert "2 on 'Simultaneous ST'" in update.headline
+    [point] = update.points
+    assert "2305.11408" in point and "2602.00010" in point
+    assert "all match 'simultaneous'" in point
+    assert "2602.05027 (cycle 18)" in point
+    assert update.next_steps[0].startswith("Read 2602.00010 first")  # 0.9 beats 0.82
+
+
+def test_deep_read_quotes_the_full_text_by_section():
+    sections = [
+        ("Abstract", ALIGNATT),
+        (
+            "1 Introduction",
+            "Simultaneous translation must trade quality for latency. "
+            "However, existing policies ignore what attention already knows.",
+        ),
+        (
+            "3 Method",
+            "We compute alignments from cross-attention at every decoding step. "
+            "The policy emits a token only when its alignment falls before the last frames.",
+        ),
+        (
+            "5 Results",
+            "On en-de, AlignAtt reaches 26.3 BLEU at 1.9s latency. "
+            "This result is consistent across languages. Compared with arXiv 2204.01234, "
+            "the gain is largest at low latency.",
+        ),
+        (
+            "7 Limitations",
+            "Our study does not cover unsegmented long-form audio. "
+            "Future work should test multilingual models.",
+        ),
+        ("References", "Smith et al. 2023. A paper with 99.9 numbers."),
+    ]
+    text = FullText("2305.11408", "html", sections)
+    read = OfflineAnalyst().deep_read(alignatt(), text, [], TRACKS)
+    assert "existing policies ignore what attention already knows" in read.problem
+    assert read.method.startswith("We compute alignments from cross-attention")
+    assert read.key_results[0] == "On en-de, AlignAtt reaches 26.3 BLEU at 1.9s latency."
+    assert not any("99.9" in r for r in read.key_results)  # references are not results
+    assert "Our study does not cover unsegmented long-form audio." in read.limitations
+    assert read.open_questions == ["Future work should test multilingual models."]
+    assert read.follow_ups == ["arXiv:2204.01234 (cited in the text)"]
+    assert [c.track_id for c in read.connections] == ["simul"]
