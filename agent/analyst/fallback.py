@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from agent.analyst import Analyst, Candidate, UsageSink
+from agent.analyst.budget import TokenBudget
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.errors import AnalystError, BudgetExceeded
 from agent.models import FullText, MemoryItem, Track
@@ -72,6 +73,12 @@ class FallbackAnalyst:
                          lambda: self.primary.deep_read(candidate, text, memory, tracks),
                          lambda: self.fallback.deep_read(candidate, text, memory, tracks))
 
+    def close(self) -> None:
+        for analyst in (self.primary, self.fallback):
+            close = getattr(analyst, "close", None)
+            if callable(close):
+                close()
+
     @property
     def label(self) -> str:
         """How the note names who read the papers."""
@@ -85,7 +92,7 @@ def build_analyst(
     usage_sink: UsageSink,
     workspace: Path | None,
     researcher: str,
-    budget: object | None = None,
+    budget: TokenBudget | None = None,
 ) -> Analyst:
     """The LLM analyst behind an offline fallback when a key is set; else the offline analyst."""
     from agent.analyst.offline import OfflineAnalyst
@@ -96,5 +103,5 @@ def build_analyst(
     from agent.analyst.llm import LLMAnalyst  # imports openai only when a key is set
 
     llm = LLMAnalyst(settings, usage_sink, workspace=workspace, researcher=researcher,
-                     budget=budget)  # type: ignore[arg-type]
+                     budget=budget)
     return FallbackAnalyst(llm, offline)

@@ -1,0 +1,300 @@
+"""The three things a cycle can do — scan, learn, deep-read — each returning a CycleResult.
+
+Actions read the store and call the source, ranker and analyst; they never write files, commit,
+or change the store (the cycle applies `agent.changes` after the commit). LLM usage is the one
+exception: it is recorded as it happens, because tokens spent are spent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.analyst import Analyst, Candidate
+from agent.analyst.schemas import Judgement, PaperSummary
+from agent.errors import AgentError
+from agent.models import FullText, Match, MemoryItem, Paper, QueueItem, Track
+from agent.rank import Ranker
+from agent.results import CycleResult, PaperSection, ScanStats
+from agent.settings import Settings
+from agent.sources import Source
+
+logger = logging.getLogger(__name__)
+
+JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
+RELATED_MIN = 0.15  # similarity below which an earlier paper is not worth mentioning
+CANDIDATE_POOL = 5000  # ranked-but-unread papers re-ranked per learn cycle
+
+
+class Cancelled(AgentError):
+    """The daemon asked the cycle to stop (SIGTERM); nothing was written."""
+
+
+@dataclass
+class Context:
+    """Everything an action may use, wired by the cycle."""
+
+    settings: Settings
+    tracks: list[Track]  # active, highest priority first
+    store: object  # agent.store.Store; read-only here
+    source: Source
+    analyst: Analyst
+    now: datetime
+    stop: threading.Event = field(default_factory=threading.Event)
+    fetch_text: Callable[[Paper], tuple[FullText, list[str]]] | None = None
+
+    def checkpoint(self) -> None:
+        """Abandon the cycle here if a shutdown was requested."""
+        if self.stop.is_set():
+            raise Cancelled("shutdown requested; the cycle was abandoned before writing anything")
+
+    def ranker(self) -> Ranker:
+        return Ranker(self.tracks, ratings=self.store.ratings())  # type: ignore[attr-defined]
+
+
+def run_action(action: str, ctx: Context) -> CycleResult:
+    """Dispatch to the action by name."""
+    actions = {"scan": scan, "learn": learn, "deep-read": deep_read}
+    if action not in actions:
+        raise AgentError(f"unknown action '{action}'; choose one of {', '.join(actions)}.")
+    result = actions[action](ctx)
+    result.source = result.source or ctx.source.name
+    return result
+
+
+# --- scan ----------------------------------------------------------------------------------------
+
+
+def scan(ctx: Context) -> CycleResult:
+    """Fetch what is new for the active tracks since the last scan, rank it, list the best."""
+    store = ctx.store
+    since = store.get_cursor(ctx.source.name)  # type: ignore[attr-defined]
+    fetched = ctx.source.fetch_new(ctx.tracks, since)
+    ctx.checkpoint()
+    known = store.get_papers([p.id for p in fetched.papers])  # type: ignore[attr-defined]
+    new = [p for p in fetched.papers if p.id not in known]
+    updated = [p for p in fetched.papers if p.id in known and p.version > known[p.id].version]
+    ranking = ctx.ranker().rank(new + updated)
+    result = CycleResult(action="scan", summary_line=f"{len(new)} new papers")
+    result.scan = ScanStats(source=ctx.source.name, queries=fetched.queries,
+                            fetched=len(fetched.papers), new=len(new), updated=len(updated),
+                            since=since, cursor=fetched.cursor)
+    result.new_papers = new + updated
+    result.matches = [m for matches in ranking.values() for m in matches]
+    result.best_per_track = best_per_track(ranking, {p.id: p for p in new + updated})
+    result.cursor = fetched.cursor
+    result.next_steps = scan_next_steps(result, ctx.tracks)
+    result.tags = ["arxiv-scan", *[t.id for t in ctx.tracks if result.best_per_track.get(t.id)]]
+    return result
+
+
+def best_per_track(
+    ranking: dict[str, list[Match]], papers: dict[str, Paper], top: int = 5
+) -> dict[str, list[PaperSection]]:
+    """The best relevant papers of each track (the top few if none reaches the bar)."""
+    best: dict[str, list[PaperSection]] = {}
+    for track_id, matches in ranking.items():
+        chosen = [m for m in matches if m.relevant][:top]
+        best[track_id] = [PaperSection(paper=papers[m.paper_id], matches=[m]) for m in chosen]
+    return best
+
+
+def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
+    """What a scan suggests next."""
+    waiting = sum(len(v) for v in result.best_per_track.values())
+    if not waiting:
+        return ["Nothing new cleared a track's relevance bar; the next scan waits for the next "
+                "arXiv announcement."]
+    names = [t.name for t in tracks if result.best_per_track.get(t.id)]
+    return [f"Learn: summarise the best of the {waiting} relevant papers ({', '.join(names)})."]
+
+
+# --- learn ---------------------------------------------------------------------------------------
+
+
+def learn(ctx: Context) -> CycleResult:
+    """Summarise the best papers not yet summarised and write a field update with memory."""
+    ranker = ctx.ranker()
+    chosen, discovered = pick_for_learning(ctx, ranker)
+    result = CycleResult(action="learn", summary_line="")
+    if discovered:
+        result.discovery = True
+        result.new_papers = discovered
+        result.notices.append("No new candidates were waiting, so this cycle searched arXiv for "
+                              "older papers per track by keyword (discovery).")
+    if not chosen:
+        result.summary_line = "nothing to learn"
+        result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")
+        return result
+    chosen, judgements = judge_candidates(ctx, chosen)
+    ctx.checkpoint()
+    summaries = ctx.analyst.summarize(chosen, ctx.tracks)
+    ctx.checkpoint()
+    memory = recall_related(ctx, ranker, [c.paper for c in chosen])
+    result.papers = build_sections(chosen, summaries, judgements, memory)
+    result.memory = [m for m in unique_memory(result.papers)]
+    result.field_update = ctx.analyst.synthesize(summaries, result.memory, ctx.tracks)
+    result.matches = [m for c in chosen for m in c.matches]
+    result.queued = queue_worthy(ctx, chosen)
+    result.summary_line = f"{len(result.papers)} papers"
+    result.tags = learn_tags(summaries, result.papers)
+    result.next_steps = list(result.field_update.next_steps)
+    return result
+
+
+def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
+    """The best unsummarised candidates by score × priority; discovery when none are waiting."""
+    pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]  # type: ignore[attr-defined]
+    chosen = top_candidates(ranker.rank(pool), pool, ctx.tracks, ctx.settings.learn.max_papers)
+    if chosen:
+        return chosen, []
+    discovered = discover(ctx)
+    return top_candidates(ranker.rank(discovered), discovered, ctx.tracks,
+                          ctx.settings.learn.max_papers), discovered
+
+
+def top_candidates(
+    ranking: dict[str, list[Match]], papers: Sequence[Paper], tracks: Sequence[Track], limit: int
+) -> list[Candidate]:
+    """Relevant papers ordered by their best score × track priority."""
+    priority = {t.id: t.priority for t in tracks}
+    by_paper: dict[str, list[Match]] = {}
+    for matches in ranking.values():
+        for match in matches:
+            if match.relevant:
+                by_paper.setdefault(match.paper_id, []).append(match)
+    lookup = {p.id: p for p in papers}
+
+    def value(paper_id: str) -> float:
+        return max(m.score * priority[m.track_id] for m in by_paper[paper_id])
+
+    ordered = sorted(by_paper, key=lambda pid: (-value(pid), pid))[:limit]
+    return [
+        Candidate(lookup[pid], sorted(by_paper[pid], key=lambda m: -m.score * priority[m.track_id]))
+        for pid in ordered
+    ]
+
+
+def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
+    """Older papers per track by keyword query, minus those already known."""
+    found: dict[str, Paper] = {}
+    for track in ctx.tracks:
+        ctx.checkpoint()
+        for paper in ctx.source.search(track, per_track):
+            found.setdefault(paper.id, paper)
+    known = ctx.store.get_papers(list(found))  # type: ignore[attr-defined]
+    return [p for pid, p in found.items() if pid not in known]
+
+
+def judge_candidates(
+    ctx: Context, chosen: list[Candidate]
+) -> tuple[list[Candidate], dict[str, Judgement]]:
+    """With an LLM, judge candidates before summarising; drop those it rejects."""
+    if getattr(ctx.analyst, "name", "offline") == "offline":
+        return chosen, {}
+    judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, ctx.tracks)}
+    kept = [c for c in chosen if judgements.get(c.paper.id) is None
+            or judgements[c.paper.id].score >= JUDGE_BAR]
+    return kept or chosen[:1], judgements
+
+
+def recall_related(ctx: Context, ranker: Ranker, papers: Sequence[Paper]) -> dict[str, list[MemoryItem]]:
+    """Earlier papers (from the store) related to each of this cycle's papers."""
+    exclude = [p.id for p in papers]
+    memory = ctx.store.recall(limit=200, exclude=exclude)  # type: ignore[attr-defined]
+    if not memory:
+        return {}
+    items = {m.paper_id: m for m in memory}
+    pool = list(ctx.store.get_papers(list(items)).values())  # type: ignore[attr-defined]
+    related: dict[str, list[MemoryItem]] = {}
+    for paper in papers:
+        hits = ranker.related(paper, pool, k=3)
+        related[paper.id] = [items[pid] for pid, sim in hits if sim >= RELATED_MIN]
+    return related
+
+
+def build_sections(
+    chosen: Sequence[Candidate],
+    summaries: Sequence[PaperSummary],
+    judgements: dict[str, Judgement],
+    memory: dict[str, list[MemoryItem]],
+) -> list[PaperSection]:
+    """One note section per summarised paper."""
+    by_id = {s.paper_id: s for s in summaries}
+    return [
+        PaperSection(paper=c.paper, matches=c.matches, summary=by_id.get(c.paper.id),
+                     judgement=judgements.get(c.paper.id), related=memory.get(c.paper.id, []))
+        for c in chosen
+    ]
+
+
+def unique_memory(sections: Sequence[PaperSection]) -> list[MemoryItem]:
+    """Earlier papers drawn on by any section, once each."""
+    seen: dict[str, MemoryItem] = {}
+    for section in sections:
+        for item in section.related:
+            seen.setdefault(item.paper_id, item)
+    return list(seen.values())
+
+
+def queue_worthy(ctx: Context, chosen: Sequence[Candidate]) -> list[QueueItem]:
+    """Papers scoring above the bar go on the must-read queue, with the reason."""
+    names = {t.id: t for t in ctx.tracks}
+    queued = []
+    for candidate in chosen:
+        best = candidate.matches[0]
+        if best.score >= ctx.settings.learn.queue_threshold:
+            track = names[best.track_id]
+            queued.append(QueueItem(
+                paper_id=candidate.paper.id, priority=track.priority, added_by="agent",
+                reason=f"scored {best.score:.2f} on {track.name} (priority {track.priority})",
+                added=ctx.now, title=candidate.paper.title))
+    return queued
+
+
+def learn_tags(summaries: Sequence[PaperSummary], sections: Sequence[PaperSection]) -> list[str]:
+    """Tags for the note: the analyst's tags, then the tracks touched."""
+    tags = ["arxiv-radar"]
+    for summary in summaries:
+        tags.extend(summary.tags)
+    for section in sections:
+        tags.extend(m.track_id for m in section.matches[:1])
+    return list(dict.fromkeys(tags))
+
+
+# --- deep read -----------------------------------------------------------------------------------
+
+
+def deep_read(ctx: Context) -> CycleResult:
+    """Read the top paper of the must-read queue in full and relate it to the tracks."""
+    item = ctx.store.queue_top()  # type: ignore[attr-defined]
+    if item is None:
+        raise AgentError("The must-read queue is empty: add a paper with "
+                         "`research-agent queue add <arXiv id>`.")
+    paper = ctx.store.get_paper(item.paper_id) or next(iter(ctx.source.lookup([item.paper_id])), None)  # type: ignore[attr-defined]
+    if paper is None:
+        raise AgentError(f"arXiv does not know {item.paper_id}; drop it with "
+                         f"`research-agent queue drop {item.paper_id}`.")
+    if ctx.fetch_text is None:
+        raise AgentError("full-text reading is not configured")
+    text, attempts = ctx.fetch_text(paper)
+    ctx.checkpoint()
+    ranker = ctx.ranker()
+    matches = sorted((m for ms in ranker.rank([paper]).values() for m in ms),
+                     key=lambda m: -m.score)
+    memory = recall_related(ctx, ranker, [paper]).get(paper.id, [])
+    candidate = Candidate(paper, matches)
+    result = CycleResult(action="deep-read", summary_line=f"arXiv:{paper.id} ({text.source})")
+    result.deep_read = ctx.analyst.deep_read(candidate, text, memory, ctx.tracks)
+    result.full_text = text
+    result.papers = [PaperSection(paper=paper, matches=matches, related=memory)]
+    result.memory = memory
+    result.new_papers = [paper]
+    result.matches = matches
+    result.notices.extend(attempts)
+    result.next_steps = list(result.deep_read.follow_ups[:3])
+    result.tags = ["deep-read", *[m.track_id for m in matches if m.relevant][:3]]
+    return result

@@ -1,0 +1,75 @@
+"""The `research-agent` command: thin typer commands over the library.
+
+Errors a user can cause (AgentError) are printed without a traceback and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agent import __version__
+from agent.errors import AgentError
+
+app = typer.Typer(
+    name="research-agent",
+    help="An autonomous research radar: scans arXiv, judges papers against your research "
+    "tracks, writes and commits a cycle note every cycle.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # messages carry paths: never wrap them
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="RESEARCH_AGENT_WORKSPACE",
+        help="Workspace directory (default: the current directory).",
+        show_default=False,
+    ),
+]
+
+
+def show_version(value: bool) -> None:
+    if value:
+        console.print(f"research-agent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Show the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+) -> None:
+    """research-agent: leave it running overnight; review its commits in the morning."""
+    from agent.logs import setup_logging
+
+    setup_logging(None, verbose=verbose)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and `python -m agent`."""
+    from agent.cli import commands, queue, tracks  # noqa: F401  (registers commands)
+
+    try:
+        app(args=argv)  # typer handles usage errors, --help and exits itself
+    except AgentError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(exc.exit_code)
+
+
+def escape(text: str) -> str:
+    """Rich markup escape: untrusted text is never interpreted as markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

@@ -1,0 +1,90 @@
+"""Steering commands: the must-read queue and ratings."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agent.cli import WorkspaceOption, app, console, escape
+from agent.config import resolve_workspace
+
+queue_app = typer.Typer(help="The must-read queue: papers waiting for a deep read.",
+                        invoke_without_command=True)
+app.add_typer(queue_app, name="queue")
+SourceOption = Annotated[str, typer.Option("--source", help="Look unknown ids up at: arxiv or sample.")]
+
+
+@queue_app.callback()
+def queue_list(
+    ctx: typer.Context,
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the queue: id, title, priority, why, who added it, when."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from agent.steer import queue_list as list_items
+
+    items = list_items(resolve_workspace(workspace))
+    if as_json:
+        typer.echo(json.dumps([{**item.__dict__, "added": str(item.added)} for item in items]))
+        return
+    if not items:
+        console.print("The must-read queue is empty. Add with `research-agent queue add ID`.")
+        return
+    table = Table("id", "p", "title", "why", "by", "added", width=80)
+    for item in items:
+        table.add_row(item.paper_id, str(item.priority), escape(item.title[:40]),
+                      escape(item.reason[:30]), item.added_by,
+                      item.added.strftime("%m-%d %H:%M") if item.added else "")
+    console.print(table)
+
+
+@queue_app.command("add")
+def queue_add(
+    paper: Annotated[str, typer.Argument(help="arXiv id or URL (2602.15307, …/abs/2602.15307v2, "
+                                         "hep-th/9901001).")],
+    priority: Annotated[int, typer.Option(help="1 (whenever) .. 5 (next).")] = 3,
+    note: Annotated[str, typer.Option(help="Why: what to look for.")] = "",
+    workspace: WorkspaceOption = None,
+    source: SourceOption = "arxiv",
+) -> None:
+    """Queue a paper for a deep read (your entries outrank the agent's at equal priority)."""
+    from agent.steer import queue_add as add
+
+    item = add(resolve_workspace(workspace), paper, priority=priority, note=note, source=source)
+    console.print(f"queued {item.paper_id} (priority {item.priority}): {escape(item.title)}")
+
+
+@queue_app.command("drop")
+def queue_drop(
+    paper: Annotated[str, typer.Argument(help="arXiv id or URL.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Remove a paper from the queue."""
+    from agent.steer import queue_drop as drop
+
+    if drop(resolve_workspace(workspace), paper):
+        console.print(f"dropped {escape(paper)}")
+    else:
+        console.print(f"{escape(paper)} was not in the queue")
+        raise typer.Exit(1)
+
+
+@app.command()
+def rate(
+    paper: Annotated[str, typer.Argument(help="arXiv id or URL.")],
+    verdict: Annotated[str, typer.Argument(help="up or down.")],
+    track: Annotated[str | None, typer.Option("--track", help="Only for this track id.")] = None,
+    workspace: WorkspaceOption = None,
+    source: SourceOption = "arxiv",
+) -> None:
+    """Rate a paper up or down: the ranker learns from it; a paper rated down is not proposed again."""
+    from agent.steer import rate as rate_paper
+
+    rating = rate_paper(resolve_workspace(workspace), paper, verdict, track_id=track, source=source)
+    scope = f"for track {rating.track_id}" if rating.track_id else "for all tracks"
+    console.print(f"rated {rating.paper_id} {verdict} {scope}")

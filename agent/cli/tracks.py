@@ -1,0 +1,96 @@
+"""Track commands: list, re-prioritise, pause, resume, add (each edit is its own commit)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agent.cli import WorkspaceOption, app, console, escape
+from agent.config import resolve_workspace
+
+tracks_app = typer.Typer(help="Your research tracks (state/tracks.toml).",
+                         invoke_without_command=True)
+app.add_typer(tracks_app, name="tracks")
+
+
+@tracks_app.callback()
+def tracks_list(
+    ctx: typer.Context,
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List tracks: id, name, priority, active, papers found, last hit."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from agent.review import track_rows
+
+    rows = track_rows(resolve_workspace(workspace))
+    if as_json:
+        typer.echo(json.dumps(rows, default=str))
+        return
+    table = Table("id", "name", "p", "active", "papers", "last hit", width=80)
+    for row in rows:
+        table.add_row(row["id"], escape(row["name"]), str(row["priority"]),
+                      "yes" if row["active"] else "paused", str(row["papers"]),
+                      row["last_hit"] or "-")
+    console.print(table)
+
+
+@tracks_app.command("set-priority")
+def set_priority(
+    track_id: Annotated[str, typer.Argument(help="Track id.")],
+    priority: Annotated[int, typer.Argument(help="1 (background) .. 5 (top).")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Change a track's priority (committed on its own; the next cycle obeys it)."""
+    from agent.steer import change_track
+
+    track, sha = change_track(resolve_workspace(workspace), track_id, priority=priority)
+    console.print(f"{track.id}: priority {track.priority} (commit {sha[:8]})")
+
+
+@tracks_app.command("pause")
+def pause(track_id: Annotated[str, typer.Argument(help="Track id.")],
+          workspace: WorkspaceOption = None) -> None:
+    """Pause a track: the agent ignores it until resumed."""
+    from agent.steer import change_track
+
+    track, sha = change_track(resolve_workspace(workspace), track_id, active=False)
+    console.print(f"{track.id}: paused (commit {sha[:8]})")
+
+
+@tracks_app.command("resume")
+def resume(track_id: Annotated[str, typer.Argument(help="Track id.")],
+           workspace: WorkspaceOption = None) -> None:
+    """Resume a paused track."""
+    from agent.steer import change_track
+
+    track, sha = change_track(resolve_workspace(workspace), track_id, active=True)
+    console.print(f"{track.id}: active (commit {sha[:8]})")
+
+
+@tracks_app.command("add")
+def add(
+    track_id: Annotated[str, typer.Option("--id", prompt="id (slug, e.g. listen-vs-guess)")],
+    name: Annotated[str, typer.Option(prompt="name")],
+    description: Annotated[str, typer.Option(prompt="description (the research question)")],
+    keywords: Annotated[str, typer.Option(prompt="keywords (comma-separated phrases)")],
+    categories: Annotated[str, typer.Option(prompt="arXiv categories (comma-separated, "
+                                            "may be empty)")] = "",
+    priority: Annotated[int, typer.Option(prompt="priority 1..5")] = 3,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Add a track (guided: asks for each field not given as an option)."""
+    from agent.models import Track
+    from agent.steer import create_track
+
+    def split(text: str) -> tuple[str, ...]:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+
+    track = Track(id=track_id.strip(), name=name.strip(), description=description.strip(),
+                  keywords=split(keywords), categories=split(categories), priority=priority)
+    created, sha = create_track(resolve_workspace(workspace), track)
+    console.print(f"added track {created.id} (commit {sha[:8]})")

@@ -1,0 +1,287 @@
+"""One cycle end to end: the only place the parts are wired together.
+
+lock → reconcile → settings + tracks → decide → act → render → save changes → write files →
+commit → apply changes. Every step before the commit can be abandoned without leaving a trace;
+every step after it is redone by `reconcile` if the process dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from agent import journal, notes
+from agent.actions import Cancelled, Context, run_action
+from agent.analyst import Analyst
+from agent.analyst.budget import TokenBudget
+from agent.analyst.fallback import FallbackAnalyst, build_analyst
+from agent.changes import apply_changes, changes_from_result, dump_changes
+from agent.config import load_settings
+from agent.errors import AgentError
+from agent.lock import WorkspaceLock
+from agent.models import ACTIONS, Decision, LLMCall, Track
+from agent.reconcile import reconcile
+from agent.results import CycleResult
+from agent.settings import Settings
+from agent.snapshot import decide
+from agent.sources import Source
+from agent.store import Store
+from agent.tracks import active_tracks, load_tracks
+from agent.views import regenerate_views
+
+logger = logging.getLogger(__name__)
+CRASH_AT = "RESEARCH_AGENT_CRASH_AT"  # test-only: die at a named step (see tests/test_crash.py)
+
+
+@dataclass
+class CycleOptions:
+    """How to run one cycle; tests and the demo swap the source or analyst here."""
+
+    action: str | None = None  # None: the policy decides
+    source: str = "arxiv"  # "arxiv" or "sample"
+    overrides: dict[str, object] = field(default_factory=dict)  # flags as {"arxiv.api_url": ...}
+    make_source: Callable[[Settings, str], Source] | None = None
+    make_analyst: Callable[[Settings, Callable[[LLMCall], None]], Analyst] | None = None
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    stop: threading.Event = field(default_factory=threading.Event)
+    hold_lock: bool = True  # False when the daemon already holds the workspace lock
+
+
+@dataclass
+class CycleOutcome:
+    """What happened, for the CLI, the daemon and the log line."""
+
+    number: int | None
+    action: str
+    reason: str
+    status: str  # committed | rested | failed | aborted
+    note_path: str | None = None
+    sha: str | None = None
+    papers: int = 0
+    tokens: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+def run_cycle(workspace: Path, options: CycleOptions | None = None) -> CycleOutcome:
+    """Run one cycle in `workspace` and return what happened."""
+    options = options or CycleOptions()
+    settings = load_settings(workspace, options.overrides)
+    tracks = load_tracks(settings.tracks_path)  # a broken file stops here, before any change
+    if options.action is not None and options.action not in ACTIONS:
+        raise AgentError(f"unknown action '{options.action}'; choose one of {', '.join(ACTIONS)}.")
+    lock = WorkspaceLock(settings.state_dir) if options.hold_lock else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        with Store(settings.database_url) as store:
+            reconcile(store, workspace)
+            return run_locked(settings, tracks, store, options)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def run_locked(
+    settings: Settings, tracks: list[Track], store: Store, options: CycleOptions
+) -> CycleOutcome:
+    """The cycle proper, with the workspace locked and reconciled."""
+    started = options.now()
+    clock = time.monotonic()
+    decision = decide(store, tracks, settings, started, forced=options.action,
+                      source=options.source)
+    number = store.start_cycle(decision.action, decision.reason, started, pid=os.getpid())
+    outcome = CycleOutcome(number, decision.action, decision.reason, "running")
+    try:
+        if decision.action == "rest":
+            store.update_cycle(number, status="rested", ended=options.now())
+            outcome.status = "rested"
+        else:
+            work(settings, tracks, store, options, decision, number, started, outcome)
+    except Cancelled as exc:
+        abandon(store, settings.workspace, number, outcome, "aborted", str(exc))
+    except AgentError as exc:
+        abandon(store, settings.workspace, number, outcome, "failed", str(exc))
+    except Exception as exc:  # an overnight daemon records any failure and goes on
+        logger.exception("cycle %s failed", number)
+        abandon(store, settings.workspace, number, outcome, "failed", f"{type(exc).__name__}: {exc}")
+    outcome.duration_s = time.monotonic() - clock
+    outcome.tokens = sum(store.tokens_for_cycle(number))
+    return outcome
+
+
+def work(
+    settings: Settings,
+    tracks: list[Track],
+    store: Store,
+    options: CycleOptions,
+    decision: Decision,
+    number: int,
+    started: datetime,
+    outcome: CycleOutcome,
+) -> None:
+    """Act, render, save the changes, write, commit, apply."""
+    result = act(settings, tracks, store, options, decision, number, started)
+    crash_point("acted")
+    result.tokens_in, result.tokens_out = store.tokens_for_cycle(number)
+    files = render_files(settings, tracks, store, result, number, started, decision)
+    if options.stop.is_set():
+        abort_now()
+    note_path = next(iter(files))
+    changes = changes_from_result(result)
+    store.update_cycle(number, status="note_written", step="note_written", note_path=note_path,
+                       result_json=dump_changes(changes))
+    write_files(settings.workspace, files)
+    crash_point("note_written")
+    if options.stop.is_set():
+        abort_now()
+    message = journal.commit_message(number, decision.action, result.summary_line)
+    sha = journal.commit_paths(settings.workspace, list(files), message, cycle=number)
+    crash_point("committed")
+    with store.transaction():
+        apply_changes(store, changes, number)
+        store.update_cycle(number, status="committed", step="recorded", commit_sha=sha,
+                           ended=options.now(), tokens_in=result.tokens_in,
+                           tokens_out=result.tokens_out)
+    outcome.status, outcome.note_path, outcome.sha = "committed", note_path, sha
+    outcome.papers = len(result.papers) or len(result.new_papers)
+    outcome.notices = result.notices
+
+
+def act(
+    settings: Settings,
+    tracks: list[Track],
+    store: Store,
+    options: CycleOptions,
+    decision: Decision,
+    number: int,
+    started: datetime,
+) -> CycleResult:
+    """Run the chosen action with a source and an analyst for this cycle."""
+    def record(call: LLMCall) -> None:
+        store.record_llm_call(LLMCall(**{**call.__dict__, "cycle": number}))
+
+    analyst = make_analyst(settings, store, options, record, started)
+    source = (options.make_source or make_source)(settings, options.source)
+    ctx = Context(settings=settings, tracks=active_tracks(tracks), store=store, source=source,
+                  analyst=analyst, now=started, stop=options.stop,
+                  fetch_text=text_fetcher(settings))
+    try:
+        result = run_action(decision.action, ctx)
+    finally:
+        close = getattr(analyst, "close", None)
+        if callable(close):  # the LLM client's connection pool must not outlive the cycle
+            close()
+    result.analyst = getattr(analyst, "label", analyst.name)
+    result.model = analyst.model
+    if isinstance(analyst, FallbackAnalyst):
+        result.notices.extend(analyst.notices)
+    return result
+
+
+def make_analyst(
+    settings: Settings,
+    store: Store,
+    options: CycleOptions,
+    record: Callable[[LLMCall], None],
+    started: datetime,
+) -> Analyst:
+    """The LLM analyst (with today's budget) behind an offline fallback, or the offline one."""
+    if options.make_analyst is not None:
+        return options.make_analyst(settings, record)
+    midnight = started.replace(hour=0, minute=0, second=0, microsecond=0)
+    spent = sum(store.tokens_since(midnight))
+    budget = TokenBudget(cycle_limit=settings.llm.cycle_token_budget,
+                         daily_limit=settings.llm.daily_token_budget, spent_today=spent)
+    return build_analyst(settings.llm, record, settings.workspace, settings.researcher, budget)
+
+
+def make_source(settings: Settings, name: str) -> Source:
+    """The arXiv API, or the replay of the bundled sample."""
+    if name == "sample":
+        from agent.sources.sample import SampleSource
+
+        # the bundled sample is sparse before its dense run of daily listings from 2026-01-05
+        return SampleSource(start=date(2026, 1, 5))
+    if name != "arxiv":
+        raise AgentError(f"unknown source '{name}'; choose arxiv or sample.")
+    from agent.sources.arxiv_api import ArxivSource
+
+    return ArxivSource(settings.arxiv)
+
+
+def text_fetcher(settings: Settings):  # type: ignore[no-untyped-def]
+    """A function reading a paper's full text (HTML, then PDF, then the abstract)."""
+    from agent.sources.fulltext import fetch_full_text_with_report
+
+    def fetch(paper):  # type: ignore[no-untyped-def]
+        return fetch_full_text_with_report(paper, settings.arxiv, settings.fulltext,
+                                           settings.cache_dir / "fulltext")
+
+    return fetch
+
+
+def render_files(
+    settings: Settings,
+    tracks: list[Track],
+    store: Store,
+    result: CycleResult,
+    number: int,
+    started: datetime,
+    decision: Decision,
+) -> dict[str, str]:
+    """The note first, then the views regenerated from the store (knowledge graph, cycles index)."""
+    path = notes.note_path(number, started, decision.action)
+    text = notes.render_note(result, cycle=number, started=started, tracks=tracks,
+                             workspace=settings.workspace, researcher=settings.researcher,
+                             reason=decision.reason)
+    files = {path: text}
+    files.update(regenerate_views(settings, tracks, store, result, number, started, path,
+                                  decision))
+    return files
+
+
+def write_files(workspace: Path, files: dict[str, str]) -> None:
+    """Write each file atomically (temp file + rename): a note is whole or absent."""
+    for relative, text in files.items():
+        target = workspace / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(target)
+
+
+def abandon(
+    store: Store, workspace: Path, number: int, outcome: CycleOutcome, status: str, error: str
+) -> None:
+    """Record a cycle that did not commit, and undo any file it wrote."""
+    record = store.get_cycle(number)
+    if record is not None and record.status == "note_written":
+        journal.discard_uncommitted(workspace, record_paths(store, number))
+    store.update_cycle(number, status=status, error=error[:2000], ended=datetime.now(UTC))
+    outcome.status, outcome.error = status, error
+    logger.warning("cycle %s %s: %s", number, status, error)
+
+
+def record_paths(store: Store, number: int) -> list[str]:
+    """The files a cycle in state note_written may have written."""
+    from agent.reconcile import cycle_paths
+
+    return cycle_paths(store, number)
+
+
+def abort_now() -> None:
+    raise Cancelled("shutdown requested; the cycle was abandoned before committing")
+
+
+def crash_point(step: str) -> None:
+    """Test-only: die like a killed process at `step` (RESEARCH_AGENT_CRASH_AT=<step>)."""
+    if os.environ.get(CRASH_AT) == step:
+        os._exit(137)

@@ -1,0 +1,149 @@
+"""Logging for the CLI and the daemon: stderr plus a rotating `state/agent.log`, keys redacted.
+
+Library modules only call `logging.getLogger(__name__)`; this module is the one place that
+decides where records go, and it makes sure no API key reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+LOG_NAME = "agent.log"
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 5
+REDACTED = "[REDACTED]"
+KEY_ENV_VARS = ("OPENAI_API_KEY",)
+
+# OpenAI-style keys ("sk-...", "sk-proj-...") and bearer tokens, wherever they appear.
+_KEY_PATTERNS = (
+    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/\-]{8,}=*"),
+)
+_MIN_SECRET_LEN = 8  # shorter "keys" ("ollama", "x") are placeholders, not secrets
+_extra_secrets: set[str] = set()
+_HANDLER_MARK = "_research_agent_handler"
+
+
+def register_secret(value: str | None) -> None:
+    """Redact this exact value from every log record from now on (keys read from files)."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        _extra_secrets.add(value)
+
+
+def redact_secrets(text: str) -> str:
+    """Replace anything that looks like an API key, and every registered key, by [REDACTED]."""
+    secrets = set(_extra_secrets)
+    for name in KEY_ENV_VARS:
+        value = os.environ.get(name, "")
+        if len(value) >= _MIN_SECRET_LEN:
+            secrets.add(value)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    for pattern in _KEY_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message and traceback with secrets redacted."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_secrets(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text, so the traceback is redacted once for all handlers.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_secrets(record.stack_info)
+        return True
+
+
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now (not the one at setup), so a replaced stream works."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def setup_logging(state_dir: Path | None, verbose: bool = False) -> None:
+    """Send logs to stderr and, with a state dir, to a rotating state/agent.log; idempotent."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    stderr = CurrentStderrHandler()
+    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handlers: list[logging.Handler] = [stderr]
+    if state_dir is not None:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+        log_file = RotatingFileHandler(
+            Path(state_dir) / LOG_NAME,
+            maxBytes=LOG_MAX_BYTES,
+            backupCount=LOG_BACKUPS,
+            encoding="utf-8",
+        )
+        log_file.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        handlers.append(log_file)
+    for handler in handlers:
+        setattr(handler, _HANDLER_MARK, True)
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)
+    # Third-party libraries (httpx, apscheduler, openai) speak at INFO on every request or tick.
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("agent").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def flush_logs() -> None:
+    """Flush every handler of the root logger (before the process exits abruptly)."""
+    for handler in logging.getLogger().handlers:
+        try:
+            handler.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def log_cycle_line(
+    logger: logging.Logger,
+    number: int,
+    action: str,
+    reason: str,
+    papers: int,
+    tokens: int,
+    duration_s: float,
+    sha: str | None,
+    status: str,
+) -> None:
+    """Log the one line that sums up a cycle, at a level that matches its status."""
+    reason = " ".join(reason.split())
+    if len(reason) > 160:
+        reason = reason[:159] + "…"
+    short_sha = sha[:7] if sha else "-"
+    level = {"failed": logging.ERROR, "aborted": logging.WARNING}.get(status, logging.INFO)
+    logger.log(
+        level,
+        "cycle %d %s: %s, %d papers, %s tokens, %.1fs, commit %s (%s)",
+        number,
+        status,
+        action,
+        papers,
+        f"{tokens:,}",
+        duration_s,
+        short_sha,
+        reason,
+    )

@@ -1,0 +1,79 @@
+"""Bring the store and the git history back into agreement after a crash.
+
+A cycle is a small state machine in the store (running → note_written → committed) and its
+commit carries the trailer `Cycle: N`. On start: a commit whose record is missing or unfinished is
+recorded (and its saved changes applied); a note never committed is removed and its work redone;
+a stale `.git/index.lock` left by our own dead process is cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent import journal
+from agent.changes import apply_changes, load_changes
+from agent.store import Store
+
+logger = logging.getLogger(__name__)
+VIEW_PATHS = ("state/knowledge-graph.md", "cycles/README.md")
+
+
+def cycle_paths(store: Store, number: int) -> list[str]:
+    """The files cycle `number` writes: its note and the regenerated views."""
+    record = store.get_cycle(number)
+    paths = list(VIEW_PATHS)
+    if record is not None and record.note_path:
+        paths.insert(0, record.note_path)
+    return paths
+
+
+def reconcile(store: Store, workspace: Path) -> list[str]:
+    """Repair what a dead process left; returns one line per repair (also logged)."""
+    repairs: list[str] = []
+    unfinished = store.unfinished_cycles()
+    if unfinished and journal.clear_stale_index_lock(workspace, our_pids_dead=True):
+        repairs.append("removed a stale .git/index.lock left by a dead cycle")
+    oldest = min((c.number for c in unfinished), default=None)
+    commits = journal.find_cycle_commits(workspace, since_cycle=oldest)
+    for record in unfinished:
+        if record.number in commits:
+            repairs.append(finish_committed(store, record, commits[record.number]))
+        else:
+            repairs.append(roll_back(store, workspace, record))
+    repairs.extend(record_orphan_commits(store, workspace))
+    for line in repairs:
+        logger.warning("reconcile: %s", line)
+    return repairs
+
+
+def finish_committed(store: Store, record, sha: str) -> str:  # type: ignore[no-untyped-def]
+    """The commit landed but the process died before recording it: apply and record."""
+    with store.transaction():
+        if record.result_json:
+            apply_changes(store, load_changes(record.result_json), record.number)
+        store.update_cycle(record.number, status="committed", step="recorded", commit_sha=sha,
+                           ended=datetime.now(UTC))
+    return f"cycle {record.number} was committed ({sha[:8]}) but not recorded: recorded it"
+
+
+def roll_back(store: Store, workspace: Path, record) -> str:  # type: ignore[no-untyped-def]
+    """The cycle never committed: remove what it wrote; its papers stay pending for the next."""
+    journal.discard_uncommitted(workspace, cycle_paths(store, record.number))
+    store.update_cycle(record.number, status="aborted", ended=datetime.now(UTC),
+                       error=f"the process died during step '{record.step or record.status}'; "
+                             "its files were removed and its work is left for the next cycle")
+    return f"cycle {record.number} died before committing: rolled back"
+
+
+def record_orphan_commits(store: Store, workspace: Path) -> list[str]:
+    """Commits with a `Cycle: N` trailer newer than any record (e.g. the database was lost)."""
+    latest = store.recent_cycles(limit=1)
+    newest = latest[0].number if latest else 0
+    repairs = []
+    for number, sha in sorted(journal.find_cycle_commits(workspace, since_cycle=newest + 1).items()):
+        store.start_cycle("unknown", "recovered from git history", datetime.now(UTC), number=number)
+        store.update_cycle(number, status="committed", commit_sha=sha, step="recorded")
+        repairs.append(f"cycle {number} found in git ({sha[:8]}) with no record: recorded it")
+    return repairs

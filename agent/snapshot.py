@@ -1,0 +1,99 @@
+"""The policy's view of the workspace, read from the store; and the decision made from it.
+
+The policy itself (policy.py) is pure; this module is the one place that feeds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from agent.models import Decision, Track
+from agent.policy import (
+    CandidateInfo,
+    PolicySettings,
+    QueuedInfo,
+    RecentCycle,
+    Snapshot,
+    choose_action,
+)
+from agent.settings import Settings
+from agent.store import Store
+from agent.tracks import active_tracks
+
+RECENT = 12  # cycles the policy looks back on
+CANDIDATES = 500  # waiting papers it weighs
+
+
+def take_snapshot(store: Store, tracks: list[Track], settings: Settings, now: datetime) -> Snapshot:
+    """What the policy needs to know, from the store and the current tracks."""
+    recent = store.recent_cycles(limit=RECENT)
+    failures = 0
+    for record in recent:
+        if record.status != "failed":
+            break
+        failures += 1
+    last_scan = store.last_cycle(action="scan")
+    queue = store.queue_list()
+    last_deep = store.last_cycle(action="deep-read")
+    return Snapshot(
+        last_scan_at=last_scan.started if last_scan else None,
+        recent_cycles=[recent_cycle(r) for r in recent],
+        candidates=candidate_infos(store, tracks),
+        queue=[QueuedInfo(q.paper_id, q.priority, q.added_by, q.title) for q in queue],
+        queue_exhausted_since=last_deep.number if (last_deep and not queue) else None,
+        tokens_today=sum(store.tokens_since(local_midnight(now, settings.schedule.timezone))),
+        consecutive_failures=failures,
+        last_failure_at=recent[0].started if failures else None,
+        deep_read_enabled=True,
+        llm_enabled=settings.llm.enabled,
+    )
+
+
+def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
+    """A cycle record as the policy sees it (how many papers it stored)."""
+    stored = 0
+    if record.result_json:
+        stored = len(json.loads(record.result_json).get("papers", []))
+    return RecentCycle(number=record.number, action=record.action, status=record.status,
+                       started=record.started, papers=stored, new_papers=stored)
+
+
+def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
+    """Ranked-but-unsummarised papers with their best match on an active track."""
+    active = {t.id: t for t in active_tracks(tracks)}
+    infos = []
+    for paper, matches in store.candidates(statuses=("ranked",), limit=CANDIDATES):
+        usable = [m for m in matches if m.track_id in active]
+        if not usable:
+            continue
+        best = max(usable, key=lambda m: m.score * active[m.track_id].priority)
+        track = active[best.track_id]
+        infos.append(CandidateInfo(paper.id, track.id, track.name, track.priority, best.score,
+                                   best.relevant))
+    return infos
+
+
+def local_midnight(now: datetime, timezone: str) -> datetime:
+    """The start of today in the researcher's timezone (the daily budget resets then)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(0)
+
+
+def decide(
+    store: Store,
+    tracks: list[Track],
+    settings: Settings,
+    now: datetime,
+    forced: str | None = None,
+    source: str = "arxiv",
+) -> Decision:
+    """The action for this cycle: the researcher's if forced, else the policy's."""
+    if forced:
+        return Decision(forced, f"Forced by the researcher (--action {forced}).")
+    policy_settings = PolicySettings.from_settings(settings)
+    if source == "sample":  # a replay has no announcement rhythm: every fetch is a new day
+        policy_settings = dataclasses.replace(policy_settings, follow_arxiv=False)
+    return choose_action(take_snapshot(store, tracks, settings, now), now, policy_settings)

@@ -1,0 +1,67 @@
+"""What `research-agent status` reports: plain data gathered from the lock, the daemon file and
+the store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.config import load_settings
+from agent.lock import WorkspaceLock
+from agent.snapshot import local_midnight
+from agent.store import Store
+
+DAEMON_FILE = "daemon.json"
+
+
+def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, Any]:
+    """Is it running, the last cycles, next wake, queue, candidates, tokens today."""
+    settings = load_settings(workspace)
+    now = now or datetime.now(UTC)
+    holder = WorkspaceLock(settings.state_dir).holder_info()
+    report: dict[str, Any] = {
+        "workspace": str(workspace),
+        "running": holder is not None,
+        "pid": holder.pid if holder else None,
+        "next_wake": None,
+        "schedule": None,
+    }
+    daemon_file = settings.state_dir / DAEMON_FILE
+    if holder is not None and daemon_file.is_file():
+        try:
+            daemon = json.loads(daemon_file.read_text(encoding="utf-8"))
+            report["next_wake"] = daemon.get("next_run")
+            report["schedule"] = daemon.get("every") or daemon.get("cron")
+        except (OSError, ValueError):
+            pass
+    with Store(settings.database_url) as store:
+        report["cycles"] = [cycle_row(c) for c in store.recent_cycles(limit=5)]
+        report["queue"] = [
+            {"id": q.paper_id, "priority": q.priority, "added_by": q.added_by, "title": q.title}
+            for q in store.queue_list()
+        ]
+        report["candidates"] = store.count_papers(["ranked"])
+        report["papers"] = store.count_papers()
+        tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))
+        report["tokens_today"] = {"in": tokens_in, "out": tokens_out,
+                                  "budget": settings.llm.daily_token_budget}
+        report["analyst"] = "llm" if settings.llm.enabled else "offline"
+        report["model"] = settings.llm.model if settings.llm.enabled else None
+    return report
+
+
+def cycle_row(record: Any) -> dict[str, Any]:
+    """A cycle record as a plain row."""
+    return {
+        "number": record.number,
+        "started": record.started.isoformat() if record.started else None,
+        "action": record.action,
+        "status": record.status,
+        "reason": record.reason,
+        "note": record.note_path,
+        "sha": record.commit_sha,
+        "tokens": (record.tokens_in or 0) + (record.tokens_out or 0),
+        "error": record.error,
+    }

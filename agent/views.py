@@ -1,0 +1,132 @@
+"""Views regenerated from the store and committed with every note: the knowledge graph and the
+cycles index. Reading the store happens here; the rendering is in notes.py.
+
+Both views include what the current cycle is about to add (its changes are applied to the store
+only after the commit), so the committed view always matches the committed note.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent import notes
+from agent.models import Decision, MemoryItem, Track
+from agent.results import CycleResult
+from agent.settings import Settings
+from agent.store import Store
+
+KNOWLEDGE_GRAPH = "state/knowledge-graph.md"
+CYCLES_INDEX = "cycles/README.md"
+MEMORY_LIMIT = 300  # papers the graph is built from; it shows at most 8 per track anyway
+INDEX_ROWS = 50
+
+
+def regenerate_views(
+    settings: Settings,
+    tracks: list[Track],
+    store: Store,
+    result: CycleResult,
+    number: int,
+    started: datetime,
+    note_path: str,
+    decision: Decision,
+) -> dict[str, str]:
+    """{relative path: text} of every view, including what this cycle is about to add."""
+    return {
+        KNOWLEDGE_GRAPH: knowledge_graph(settings, tracks, store, result, number, started),
+        CYCLES_INDEX: cycles_index(settings, store, result, number, started, note_path, decision),
+    }
+
+
+def knowledge_graph(
+    settings: Settings, tracks: list[Track], store: Store, result: CycleResult, number: int,
+    started: datetime,
+) -> str:
+    """state/knowledge-graph.md from remembered papers plus this cycle's."""
+    memory = current_memory(result, number) + store.recall(limit=MEMORY_LIMIT)
+    seen: set[str] = set()
+    memory = [m for m in memory if not (m.paper_id in seen or seen.add(m.paper_id))]  # type: ignore[func-returns-value]
+    scores = store.matches_for([m.paper_id for m in memory])
+    for section in result.papers:
+        scores[section.paper.id] = section.matches
+    gaps = known_gaps(store, result)
+    entries = [
+        notes.GraphEntry(track_id=match.track_id, paper_id=item.paper_id, title=item.title,
+                         takeaway=item.takeaway, cycle=item.cycle, score=match.score,
+                         gap=gaps.get(item.paper_id, ""))
+        for item in memory for match in scores.get(item.paper_id, []) if match.relevant
+    ]
+    read_ids = {p.id for p in store.papers_with_status(["read"])}
+    if result.deep_read is not None:
+        read_ids.add(result.deep_read.paper_id)
+    return notes.render_knowledge_graph(
+        [t for t in tracks if t.active], entries, [m for m in memory if m.paper_id in read_ids],
+        updated=started, cycle=number, open_questions=open_questions(result, tracks),
+        workspace=settings.workspace)
+
+
+def current_memory(result: CycleResult, number: int) -> list[MemoryItem]:
+    """This cycle's summarised or read papers as memory items."""
+    items = []
+    for section in result.papers:
+        takeaway = section.summary.headline if section.summary else ""
+        if result.deep_read is not None and result.deep_read.paper_id == section.paper.id:
+            takeaway = result.deep_read.problem
+        if takeaway:
+            items.append(MemoryItem(paper_id=section.paper.id, title=section.paper.title,
+                                    cycle=number, takeaway=takeaway,
+                                    track_ids=tuple(m.track_id for m in section.matches
+                                                    if m.relevant),
+                                    score=section.matches[0].score if section.matches else 0.0))
+    return items
+
+
+def known_gaps(store: Store, result: CycleResult) -> dict[str, str]:
+    """The gap each summarised paper leaves open (this cycle's, then stored ones)."""
+    gaps = {s.paper.id: s.summary.gap for s in result.papers if s.summary is not None}
+    for item in store.recall(limit=60):
+        if item.paper_id not in gaps:
+            for analysis in store.analyses_for(item.paper_id, kind="summary")[:1]:
+                gaps[item.paper_id] = str(analysis["payload"].get("gap", ""))
+    return gaps
+
+
+def open_questions(result: CycleResult, tracks: list[Track]) -> dict[str, list[str]]:
+    """Open questions this cycle raised, filed under the tracks they concern."""
+    questions: dict[str, list[str]] = {}
+    if result.deep_read is not None:
+        for connection in result.deep_read.connections:
+            questions.setdefault(connection.track_id, []).extend(result.deep_read.open_questions[:3])
+    if result.field_update is not None and result.field_update.open_question:
+        top = [s.matches[0].track_id for s in result.papers if s.matches][:1]
+        for track_id in top:
+            questions.setdefault(track_id, []).append(result.field_update.open_question)
+    known = {t.id for t in tracks}
+    return {k: v for k, v in questions.items() if k in known}
+
+
+def cycles_index(
+    settings: Settings, store: Store, result: CycleResult, number: int, started: datetime,
+    note_path: str, decision: Decision,
+) -> str:
+    """cycles/README.md: this cycle, then the latest committed ones."""
+    rows = [notes.CycleRow(cycle=number, started=started, action=decision.action,
+                           reason=decision.reason, papers=len(result.papers) or len(result.new_papers),
+                           note_path=note_path)]
+    for record in store.recent_cycles(limit=INDEX_ROWS * 2):
+        if record.status == "committed" and record.number != number and record.started:
+            rows.append(notes.CycleRow(cycle=record.number, started=record.started,
+                                       action=record.action, reason=record.reason,
+                                       papers=stored_papers(record.result_json),
+                                       note_path=record.note_path))
+    return notes.render_cycles_readme(rows[:INDEX_ROWS], workspace=settings.workspace)
+
+
+def stored_papers(result_json: str | None) -> int:
+    """How many papers a committed cycle stored or read (from its saved changes)."""
+    if not result_json:
+        return 0
+    from agent.changes import load_changes
+
+    changes = load_changes(result_json)
+    return len({a["paper_id"] for a in changes.analyses}) or len(changes.papers)
