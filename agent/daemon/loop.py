@@ -1,0 +1,407 @@
+"""The scheduler loop: one APScheduler 3.x job, cycles in a daemon thread, signals, shutdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError, run_job
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from agent.daemon.schedule import (
+    backoff_ticks,
+    build_schedule,
+    load_timezone,
+    max_skip_ticks,
+    plan_first_run,
+    utc_now,
+)
+from agent.logs import flush_logs
+
+logger = logging.getLogger(__name__)
+
+DAEMON_FILE = "daemon.json"
+JOB_ID = "cycle"
+# Cap on how long the scheduler sleeps between looks at the clock: its waits run on the
+# monotonic clock, which stands still while a laptop sleeps, so an uncapped wait would overrun.
+MAX_WAIT_SECONDS = 60.0
+# After the grace period: how long on_abandon may take, then how long the interpreter gets to
+# exit normally before os._exit. With the default 10 s grace the process is gone within 15 s.
+ABANDON_TIMEOUT_SECONDS = 2.0
+EXIT_WATCHDOG_SECONDS = 2.0
+
+RunOne = Callable[[threading.Event], "DaemonOutcome | None"]
+
+
+@dataclass(frozen=True)
+class DaemonOutcome:
+    """How one cycle ended, so a failure can be reported without raising."""
+
+    status: str  # "committed" | "rested" | "aborted" | "failed"
+    action: str = ""
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass(frozen=True)
+class DaemonEvent:
+    """Something the daemon did, for a CLI that wants to show progress."""
+
+    kind: str  # started | scheduled | cycle | failed | backoff | stopping | abandoned | stopped
+    message: str
+    next_run: datetime | None = None
+    outcome: DaemonOutcome | None = None
+
+
+class _CycleThreadExecutor(BaseExecutor):
+    """Runs each cycle in a daemon thread: an abandoned cycle must not keep the process alive."""
+
+    def __init__(self, idle: threading.Event):
+        super().__init__()
+        self.idle = idle
+
+    def submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        try:
+            super().submit_job(job, run_times)
+        except MaxInstancesReachedError:
+            # Normal for a long deep read; APScheduler would log it as a warning every tick.
+            logger.info("the previous cycle is still running; skipping this tick")
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        self.idle.clear()
+        thread = threading.Thread(
+            target=self._run, args=(job, run_times), name="research-agent-cycle", daemon=True
+        )
+        thread.start()
+
+    def _run(self, job: Any, run_times: list[datetime]) -> None:
+        try:
+            events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+        except BaseException as exc:
+            self._run_job_error(job.id, exc, exc.__traceback__)
+        else:
+            self._run_job_success(job.id, events)
+        finally:
+            self.idle.set()
+
+
+class _DaemonScheduler(BlockingScheduler):
+    """BlockingScheduler that stops when asked, wakes at least every MAX_WAIT_SECONDS."""
+
+    def __init__(self, daemon: _Daemon, **options: Any):
+        super().__init__(**options)
+        self._daemon = daemon
+
+    def _process_jobs(self) -> float | None:
+        if self._daemon.stop.is_set():
+            self.shutdown(wait=False)
+            return None
+        wait = super()._process_jobs()
+        self._daemon.after_round(self)
+        return MAX_WAIT_SECONDS if wait is None else min(wait, MAX_WAIT_SECONDS)
+
+
+class _Daemon:
+    """The state of one run_daemon call, shared by the main thread and the cycle thread."""
+
+    def __init__(
+        self,
+        run_one: RunOne,
+        stop: threading.Event,
+        max_cycles: int | None,
+        max_skip: int,
+        on_event: Callable[[DaemonEvent], None] | None,
+        state_file: Path | None,
+        description: dict[str, Any],
+    ):
+        self.run_one, self.stop, self.max_cycles = run_one, stop, max_cycles
+        self.max_skip, self.on_event = max_skip, on_event
+        self.state_file, self.description = state_file, description
+        self.idle = threading.Event()
+        self.idle.set()
+        self.attempts = self.failures = self.skip = 0
+        self._written: Any = object()
+
+    def tick(self) -> None:
+        """The scheduled job: one cycle attempt, or a tick skipped to back off."""
+        if self.stop.is_set():
+            return
+        if self.skip > 0:
+            self.skip -= 1
+            self.emit("backoff", f"skipping a tick after {self.failures} failed cycles")
+            return
+        self.attempts += 1
+        outcome = self._call_run_one()
+        if outcome is not None and outcome.failed:
+            self.failures += 1
+            self.skip = backoff_ticks(self.failures, self.max_skip)
+            if self.skip:
+                logger.warning(
+                    "%d cycles failed in a row; skipping the next %d ticks",
+                    self.failures,
+                    self.skip,
+                )
+            self.emit("failed", outcome.detail or "cycle failed", outcome=outcome)
+        else:
+            self.failures = 0
+            self.emit("cycle", outcome.status if outcome else "done", outcome=outcome)
+        if self.max_cycles is not None and self.attempts >= self.max_cycles:
+            logger.info("stopping after %d cycles (max cycles reached)", self.attempts)
+            self.stop.set()
+
+    def _call_run_one(self) -> DaemonOutcome | None:
+        try:
+            return self.run_one(self.stop)
+        except Exception as exc:  # a failed cycle must never stop the daemon
+            logger.error("cycle failed: %s: %s", type(exc).__name__, exc)
+            logger.debug("traceback of the failed cycle", exc_info=True)
+            return DaemonOutcome("failed", detail=f"{type(exc).__name__}: {exc}")
+
+    def after_round(self, scheduler: BlockingScheduler) -> None:
+        """After the scheduler looked at the clock: publish the next run time if it changed."""
+        job = scheduler.get_job(JOB_ID)
+        next_run = job.next_run_time if job else None
+        if next_run != self._written:
+            self.write_state(next_run)
+            self.emit("scheduled", f"next cycle at {next_run}", next_run=next_run)
+
+    def watch_stop(self, scheduler: BlockingScheduler) -> None:
+        """Wake the scheduler when someone sets `stop` (max cycles, an embedding caller)."""
+        self.stop.wait()
+        scheduler.wakeup()
+
+    def write_state(self, next_run: datetime | None) -> None:
+        """Publish pid, schedule and next run in state/daemon.json for `research-agent status`."""
+        self._written = next_run
+        if self.state_file is None:
+            return
+        data = {**self.description, "next_run": next_run.isoformat() if next_run else None}
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, self.state_file)
+        except OSError as exc:
+            logger.warning("could not write %s: %s", self.state_file, exc)
+
+    def remove_state(self) -> None:
+        if self.state_file is not None:
+            for path in (self.state_file, self.state_file.with_name(DAEMON_FILE + ".tmp")):
+                path.unlink(missing_ok=True)
+
+    def emit(self, kind: str, message: str, **extra: Any) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(DaemonEvent(kind, message, **extra))
+        except Exception:
+            logger.exception("on_event callback failed on %r", kind)
+
+
+class _SignalRelay:
+    """SIGTERM/SIGINT set `stop`, through `signal.set_wakeup_fd` and a relay thread.
+
+    The Python-level handler would run only in the main thread, and only once that thread
+    wakes: the kernel may deliver the signal to a cycle thread while the main thread sleeps in
+    the scheduler's wait. The wakeup fd is written by the C-level handler in whichever thread
+    took the signal, so the relay sees it at once. The handler itself does nothing: a handler
+    that takes a lock can deadlock the main thread, and one that raises can be swallowed.
+    """
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self.hurry = False  # a signal after stop: stop waiting for the running cycle
+        self._previous: dict[int, Any] = {}
+        self._previous_wakeup_fd: int | None = None
+        self._write_fd: int | None = None
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            logger.debug("not in the main thread: signal handlers not installed")
+            return
+        read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+        threading.Thread(
+            target=self._relay, args=(read_fd,), name="research-agent-signals", daemon=True
+        ).start()
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+        if self._write_fd is not None:
+            signal.set_wakeup_fd(self._previous_wakeup_fd if self._previous_wakeup_fd else -1)
+            os.close(self._write_fd)  # the relay reads EOF and ends
+            self._write_fd = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        """Replaces the default handlers (exit, KeyboardInterrupt); the relay does the work."""
+
+    def _relay(self, read_fd: int) -> None:
+        with open(read_fd, "rb", buffering=0) as pipe:
+            while data := pipe.read(64):  # one byte per signal; b"" once restore() ran
+                for signum in data:
+                    if signum not in (signal.SIGTERM, signal.SIGINT):
+                        continue
+                    if self.stop.is_set():
+                        self.hurry = True
+                        continue
+                    logger.info("received %s: stopping", signal.Signals(signum).name)
+                    self.stop.set()
+
+
+def run_daemon(
+    run_one: RunOne,
+    *,
+    every: timedelta | None,
+    cron: str | None,
+    timezone: str,
+    max_cycles: int | None,
+    shutdown_grace: float,
+    last_completed: Callable[[], datetime | None] | None,
+    install_signals: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    on_event: Callable[[DaemonEvent], None] | None = None,
+    on_abandon: Callable[[], None] | None = None,
+    state_dir: Path | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run `run_one(stop)` on the schedule until a signal, `stop`, or max_cycles; return 0."""
+    zone = load_timezone(timezone)
+    trigger, next_after, period, schedule = build_schedule(every, cron, zone)
+    last = last_completed() if last_completed is not None else None
+    first_run = plan_first_run(clock(), last, next_after)
+    description = {
+        "pid": os.getpid(),
+        "started": utc_now().isoformat(timespec="seconds"),
+        **schedule,
+        "timezone": zone.key,
+    }
+    state_file = Path(state_dir) / DAEMON_FILE if state_dir is not None else None
+    stop = stop if stop is not None else threading.Event()
+    daemon = _Daemon(
+        run_one, stop, max_cycles, max_skip_ticks(period), on_event, state_file, description
+    )
+    scheduler = _DaemonScheduler(
+        daemon, timezone=zone, executors={"default": _CycleThreadExecutor(daemon.idle)}
+    )
+    scheduler.add_job(
+        daemon.tick, trigger, id=JOB_ID, name="research-agent cycle", next_run_time=first_run,
+        max_instances=1,  # never two cycles at once; a tick during a long cycle is skipped
+        coalesce=True,  # ticks missed while the machine slept run as one catch-up cycle...
+        misfire_grace_time=None,  # ...however late it is
+    )  # fmt: skip
+    watcher = threading.Thread(target=daemon.watch_stop, args=(scheduler,), daemon=True)
+    scheduler.add_listener(lambda event: watcher.start(), EVENT_SCHEDULER_STARTED)
+    relay = _SignalRelay(stop)
+    try:
+        if install_signals:
+            relay.install()
+        _serve(daemon, scheduler, first_run)
+        _finish(daemon, shutdown_grace, on_abandon, relay, owns_process=install_signals)
+    finally:
+        relay.restore()
+        stop.set()
+        daemon.remove_state()
+    logger.info("daemon stopped after %d cycles", daemon.attempts)
+    daemon.emit("stopped", f"stopped after {daemon.attempts} cycles")
+    return 0
+
+
+def _serve(daemon: _Daemon, scheduler: _DaemonScheduler, first_run: datetime) -> None:
+    """Run the scheduler loop until `stop` is set."""
+    daemon.write_state(first_run)
+    schedule = ", ".join(
+        f"{key} {daemon.description[key]}" for key in ("every", "cron") if key in daemon.description
+    )
+    logger.info("daemon started (%s); first cycle at %s", schedule, first_run.isoformat())
+    daemon.emit("started", f"first cycle at {first_run.isoformat()}", next_run=first_run)
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:  # only without our handlers (install_signals=False)
+        logger.info("interrupted: stopping")
+        daemon.stop.set()
+        try:
+            scheduler.shutdown(wait=False)
+        except SchedulerNotRunningError:
+            pass
+
+
+def _finish(
+    daemon: _Daemon,
+    grace: float,
+    on_abandon: Callable[[], None] | None,
+    relay: _SignalRelay,
+    owns_process: bool,
+) -> None:
+    """Give a running cycle `grace` seconds to stop; past that, abandon it."""
+    daemon.stop.set()
+    if daemon.idle.wait(min(grace, 0.1)):  # idle, or a cycle that noticed stop at once
+        return
+    logger.info("waiting up to %.1fs for the running cycle to stop", grace)
+    daemon.emit("stopping", f"waiting up to {grace:g}s for the running cycle to stop")
+    deadline = time.monotonic() + grace
+    # Short waits, so a second signal (which only sets a flag) cuts the grace short.
+    while not daemon.idle.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+        if relay.hurry or time.monotonic() >= deadline:
+            break
+    if daemon.idle.is_set():
+        return
+    logger.warning("the running cycle did not stop within %.1fs: abandoning it", grace)
+    if on_abandon is not None:
+        _call_abandon(on_abandon, ABANDON_TIMEOUT_SECONDS)
+    daemon.emit("abandoned", "the running cycle was abandoned")
+    if owns_process:
+        _arm_exit_watchdog(EXIT_WATCHDOG_SECONDS)
+
+
+def _call_abandon(on_abandon: Callable[[], None], timeout: float) -> None:
+    """Run the abandon hook, but not for ever: it may wait on a lock the stuck cycle holds."""
+
+    def call() -> None:
+        try:
+            on_abandon()
+        except Exception:
+            logger.exception("on_abandon failed")
+
+    thread = threading.Thread(target=call, name="research-agent-abandon", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        logger.warning("on_abandon still running after %.1fs; exiting without it", timeout)
+
+
+def _arm_exit_watchdog(seconds: float) -> None:
+    """End the process if its normal exit hangs on the abandoned cycle.
+
+    The abandoned cycle runs in a daemon thread, which never delays exit, but whatever it is
+    blocked on may be a non-daemon thread (a ThreadPoolExecutor worker inside an HTTP client)
+    that the interpreter joins at exit, forever. os._exit is the only way past that join, so
+    it is used only then, after `seconds` and after the logs are flushed.
+    """
+
+    def exit_now() -> None:
+        time.sleep(seconds)
+        logger.warning("process did not exit %.1fs after abandoning a cycle; forcing exit", seconds)
+        flush_logs()
+        os._exit(0)
+
+    threading.Thread(target=exit_now, name="research-agent-exit-watchdog", daemon=True).start()

@@ -1,0 +1,75 @@
+"""`research-agent run`: the daemon loop wired to cycles, under one workspace lock.
+
+daemon.py knows scheduling and signals; cycle.py knows a cycle; this is where the two meet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from agent.config import load_settings
+from agent.cycle import CycleOptions, CycleOutcome, run_cycle
+from agent.daemon import DaemonOutcome, parse_every, run_daemon
+from agent.lock import WorkspaceLock
+from agent.logs import log_cycle_line, setup_logging
+from agent.reconcile import reconcile
+from agent.store import Store
+from agent.tracks import load_tracks
+
+logger = logging.getLogger(__name__)
+
+
+def run_forever(
+    workspace: Path,
+    every: str | None,
+    cron: str | None,
+    max_cycles: int | None,
+    source: str = "arxiv",
+    demo: bool = False,
+    report: Callable[[CycleOutcome], None] | None = None,
+) -> int:
+    """Run cycles on a schedule until stopped or `max_cycles` ran; returns the exit status."""
+    settings = load_settings(workspace)
+    load_tracks(settings.tracks_path)  # refuse to start on a broken tracks file
+    setup_logging(settings.state_dir)
+    interval = parse_every(every or settings.schedule.every) if not (cron or settings.schedule.cron) else None
+    with WorkspaceLock(settings.state_dir):
+
+        def run_one(stop: threading.Event) -> DaemonOutcome:
+            outcome = run_cycle(workspace, CycleOptions(source=source, stop=stop))
+            log_cycle_line(logger, outcome.number or 0, outcome.action, outcome.reason,
+                           outcome.papers, outcome.tokens, outcome.duration_s, outcome.sha,
+                           outcome.status)
+            if report is not None:
+                report(outcome)
+            return DaemonOutcome(outcome.status, outcome.action, outcome.error or "")
+
+        return run_daemon(
+            run_one,
+            every=interval,
+            cron=None if interval else (cron or settings.schedule.cron),
+            timezone=settings.schedule.timezone,
+            max_cycles=max_cycles,
+            shutdown_grace=settings.schedule.shutdown_grace,
+            last_completed=None if demo else lambda: last_completed(settings.database_url),
+            on_abandon=lambda: abandon_in_flight(workspace, settings.database_url),
+            state_dir=settings.state_dir,
+        )
+
+
+def last_completed(database_url: str) -> datetime | None:
+    """When the last cycle that did its work (committed or rested) ended."""
+    with Store(database_url) as store:
+        record = store.last_cycle(statuses=("committed", "rested"))
+        return (record.ended or record.started) if record else None
+
+
+def abandon_in_flight(workspace: Path, database_url: str) -> None:
+    """The cycle did not stop within the grace period: roll it back before the process exits."""
+    with Store(database_url) as store:
+        for line in reconcile(store, workspace):
+            logger.warning("shutdown: %s", line)
