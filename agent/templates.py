@@ -11,10 +11,11 @@ import jinja2
 
 
 def shipped_prompts_dir() -> Path:
-    """The prompts shipped with the package (the checkout's top-level `prompts/` when editable)."""
-    checkout = Path(__file__).resolve().parent.parent / "prompts"
-    if (checkout / "note.md.j2").is_file():
-        return checkout
+    """The prompts shipped with the package.
+
+    In the checkout `agent/prompts` is a symlink to the top-level `prompts/` (one source of truth,
+    where a user looks for them); a built wheel carries the files themselves.
+    """
     return Path(str(resources.files("agent") / "prompts"))
 
 
