@@ -96,9 +96,15 @@ def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
     return rating
 
 
-def change_track(workspace: Path, track_id: str, **changes: Any) -> tuple[Track, str]:
-    """Edit one track (comments kept) and commit just the tracks file; returns (track, sha)."""
+def change_track(workspace: Path, track_id: str, **changes: Any) -> tuple[Track, str | None]:
+    """Edit one track (comments kept) and commit just the tracks file; returns (track, sha).
+
+    sha is None when the track already had these values: nothing is written or committed.
+    """
     settings = load_settings(workspace)
+    current = next((t for t in load_tracks(settings.tracks_path) if t.id == track_id), None)
+    if current is not None and all(getattr(current, k, None) == v for k, v in changes.items()):
+        return current, None
     track, old = edit_track(settings.tracks_path, track_id, **changes)
     described = ", ".join(describe_change(k, old.get(k), v) for k, v in changes.items())
     sha = journal.commit_paths(workspace, [TRACKS_FILE], f"tracks: {track_id} {described}",

@@ -148,6 +148,8 @@ def add_track(path: Path, track: Track) -> Track:
         tables = AoT([])
         document.append("track", tables)
     table = tomlkit.table()
+    if not tomlkit.dumps(document).endswith("\n\n"):
+        table.trivia.indent = "\n"  # a blank line before the new [[track]], like the others
     table.update(
         {
             "id": track.id, "name": track.name, "priority": track.priority,

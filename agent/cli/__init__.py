@@ -59,7 +59,7 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and `python -m agent`."""
-    from agent.cli import commands, queue, tracks  # noqa: F401  (registers commands)
+    from agent.cli import commands, morning, queue, tracks  # noqa: F401  (registers commands)
 
     try:
         app(args=argv)  # typer handles usage errors, --help and exits itself

@@ -6,7 +6,7 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from agent.cli import WorkspaceOption, app, console, escape
 from agent.config import resolve_workspace
@@ -31,7 +31,8 @@ def tracks_list(
     if as_json:
         typer.echo(json.dumps(rows, default=str))
         return
-    table = Table("id", "name", "p", "active", "papers", "last hit", width=80)
+    table = Table(Column("id", no_wrap=True), "name", "p", "active", "papers", "last hit",
+                  width=80)  # ids stay whole: they are typed into the next command
     for row in rows:
         table.add_row(row["id"], escape(row["name"]), str(row["priority"]),
                       "yes" if row["active"] else "paused", str(row["papers"]),
@@ -49,7 +50,7 @@ def set_priority(
     from agent.steer import change_track
 
     track, sha = change_track(resolve_workspace(workspace), track_id, priority=priority)
-    console.print(f"{track.id}: priority {track.priority} (commit {sha[:8]})")
+    console.print(f"{track.id}: priority {track.priority} ({committed(sha)})")
 
 
 @tracks_app.command("pause")
@@ -59,7 +60,7 @@ def pause(track_id: Annotated[str, typer.Argument(help="Track id.")],
     from agent.steer import change_track
 
     track, sha = change_track(resolve_workspace(workspace), track_id, active=False)
-    console.print(f"{track.id}: paused (commit {sha[:8]})")
+    console.print(f"{track.id}: paused ({committed(sha)})")
 
 
 @tracks_app.command("resume")
@@ -69,7 +70,12 @@ def resume(track_id: Annotated[str, typer.Argument(help="Track id.")],
     from agent.steer import change_track
 
     track, sha = change_track(resolve_workspace(workspace), track_id, active=True)
-    console.print(f"{track.id}: active (commit {sha[:8]})")
+    console.print(f"{track.id}: active ({committed(sha)})")
+
+
+def committed(sha: str | None) -> str:
+    """How an edit ended: its commit, or nothing to change."""
+    return f"commit {sha[:8]}" if sha else "already so; nothing changed"
 
 
 @tracks_app.command("add")

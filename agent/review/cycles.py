@@ -1,0 +1,137 @@
+"""What the cycles did: the log from the store, and the notes from `cycles/`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from agent.config import load_settings
+from agent.errors import AgentError, ConfigError
+from agent.store import CycleRecord, Store
+from agent.views import stored_papers
+
+logger = logging.getLogger(__name__)
+
+NOTE_FILE = re.compile(r"^(\d{4,})-(?:scan|learn|deep-read|rest)\.md$")
+# A note may be hand-edited or pulled from elsewhere: terminal escapes, control characters and
+# bidi overrides never reach the terminal (newlines and tabs stay: it is Markdown).
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_SINCE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
+
+
+def open_store(workspace: Path) -> Store:
+    return Store(load_settings(workspace).database_url)
+
+
+def cycle_log(workspace: Path, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest cycles, newest first, as plain rows (JSON-ready)."""
+    with open_store(workspace) as store:
+        return [cycle_row(record) for record in store.recent_cycles(limit=limit)]
+
+
+def cycle_row(record: CycleRecord) -> dict[str, Any]:
+    return {
+        "number": record.number,
+        "started": record.started.isoformat() if record.started else None,
+        "action": record.action,
+        "status": record.status,
+        "reason": record.reason,
+        "papers": stored_papers(record.result_json) if record.status == "committed" else 0,
+        "tokens": (record.tokens_in or 0) + (record.tokens_out or 0),
+        "sha": record.commit_sha,
+        "note": record.note_path,
+        "error": record.error,
+    }
+
+
+@dataclass(frozen=True)
+class Note:
+    """One cycle note as read from `cycles/`: its front matter and its Markdown body."""
+
+    number: int
+    path: str  # relative to the workspace
+    meta: dict[str, Any]
+    body: str
+    text: str  # the whole file, control characters removed
+
+
+def strip_controls(text: str) -> str:
+    """Text safe to print on a terminal: no escape sequences, control or bidi characters."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))
+
+
+def note_files(workspace: Path) -> dict[int, Path]:
+    """The cycle notes in the workspace by number (files, not the store: the DB is not in git)."""
+    found: dict[int, Path] = {}
+    for path in (workspace / "cycles").glob("*/*/*.md"):
+        match = NOTE_FILE.match(path.name)
+        if match and path.is_file() and not path.is_symlink():
+            found[int(match.group(1))] = path
+    return found
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """(YAML front matter, body); ({}, text) when there is none or it does not parse."""
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        return {}, text
+    try:
+        meta = yaml.safe_load(text[4:end])
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(meta, dict):
+        return {}, text
+    return meta, text[end + 5 :].lstrip("\n")
+
+
+def read_note(workspace: Path, number: int | None = None) -> Note:
+    """The note of cycle `number`, or of the latest cycle that wrote one."""
+    files = note_files(workspace)
+    cycles = workspace / "cycles"
+    if not files:
+        raise AgentError(f"{cycles} holds no cycle notes yet. Run `research-agent cycle` first.")
+    number = max(files) if number is None else number
+    path = files.get(number)
+    if path is None:
+        raise AgentError(
+            f"no note for cycle {number} in {cycles} (failed and rested cycles write none). "
+            "`research-agent log` lists the cycles."
+        )
+    text = strip_controls(path.read_text(encoding="utf-8", errors="replace"))
+    meta, body = split_front_matter(text)
+    return Note(number, path.relative_to(workspace).as_posix(), meta, body, text)
+
+
+def parse_since(text: str, now: datetime, timezone: str = "UTC") -> datetime:
+    """When "--since" starts: today, yesterday (local midnights), 3d, 12h, 90m, 2w, an ISO date."""
+    zone = ZoneInfo(timezone)
+    value = text.strip().lower()
+    today = now.astimezone(zone).date()
+    if value in ("today", "yesterday"):
+        day = today if value == "today" else today - timedelta(days=1)
+        return datetime.combine(day, time.min, tzinfo=zone)
+    relative = _SINCE.match(value)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)[0]
+        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]:
+                                  amount})
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--since {text!r}: not a time I can read. Use today, yesterday, 3d, 12h or an ISO "
+            "date like 2026-02-27 (or 2026-02-27T08:00)."
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=zone)

@@ -1,0 +1,169 @@
+"""The morning digest: one Markdown page summarising every cycle since a given time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent.changes import load_changes
+from agent.config import load_settings
+from agent.models import Match, Paper, Track
+from agent.notes import arxiv_link, escape_md, format_time
+from agent.review.cycles import parse_since
+from agent.store import CycleRecord, Store
+from agent.store.papers import takeaway_of
+from agent.tracks import load_tracks
+
+logger = logging.getLogger(__name__)
+
+
+def cycles_since(store: Store, start: datetime, end: datetime) -> list[CycleRecord]:
+    """The cycles started in [start, end], oldest first."""
+    limit = 100
+    while True:
+        records = store.recent_cycles(limit=limit)
+        if len(records) < limit or records[-1].started < start:
+            break
+        limit *= 10
+    return [r for r in reversed(records) if start <= r.started <= end]
+
+
+@dataclass
+class DigestCycle:
+    """What the digest says about one cycle."""
+
+    record: CycleRecord
+    new_papers: int = 0
+    relevant: dict[str, int] = field(default_factory=dict)  # track id -> relevant new papers
+    read: list[tuple[str, str]] = field(default_factory=list)  # (paper id, analysis kind)
+    queued: list[tuple[str, int]] = field(default_factory=list)  # (paper id, priority)
+    takeaways: dict[str, str] = field(default_factory=dict)
+
+
+def digest_cycle(record: CycleRecord) -> DigestCycle:
+    """A cycle's changes, as saved in its record, reduced to what a person reviews."""
+    item = DigestCycle(record)
+    if record.status != "committed" or not record.result_json:
+        return item
+    changes = load_changes(record.result_json)
+    item.new_papers = len(changes.papers)
+    new_ids = {p.id for p in changes.papers}
+    for match in changes.matches:
+        if match.relevant and match.paper_id in new_ids:
+            item.relevant[match.track_id] = item.relevant.get(match.track_id, 0) + 1
+    for analysis in changes.analyses:
+        if analysis["kind"] in ("summary", "deep-read"):
+            item.read.append((analysis["paper_id"], analysis["kind"]))
+            item.takeaways[analysis["paper_id"]] = takeaway_of(
+                analysis["kind"], analysis["payload"], "")
+    item.queued = [(q.paper_id, q.priority) for q in changes.queue_add]
+    return item
+
+
+def digest(workspace: Path, since: str, now: datetime | None = None) -> str:
+    """One Markdown page summarising every cycle since `since` (see `parse_since`)."""
+    settings = load_settings(workspace)
+    now = now or datetime.now(UTC)
+    zone = settings.schedule.timezone
+    start = parse_since(since, now, zone)
+    tracks = load_tracks(settings.tracks_path)
+    with Store(settings.database_url) as store:
+        items = [digest_cycle(r) for r in cycles_since(store, start, now)]
+        ids = [pid for item in items for pid, _ in [*item.read, *item.queued]]
+        papers = store.get_papers(ids)
+        matches = store.matches_for(ids)
+        queue = store.queue_list()
+    page = DigestPage(tracks, papers, matches, ZoneInfo(zone))
+    return page.render(items, start, queue)
+
+
+@dataclass
+class DigestPage:
+    """Renders the digest; every string from a paper, a model or the store is escaped."""
+
+    tracks: list[Track]
+    papers: dict[str, Paper]
+    matches: dict[str, list[Match]]
+    zone: ZoneInfo
+
+    def render(self, items: list[DigestCycle], start: datetime, queue: list[Any]) -> str:
+        lines = [f"# Digest since {format_time(start.astimezone(self.zone))}", ""]
+        if not items:
+            lines += ["No cycles ran in this period.", ""]
+        else:
+            lines += [self.totals(items), ""]
+            for item in items:
+                lines += self.cycle_lines(item)
+            lines += self.track_lines(items)
+        lines += ["## The must-read queue now", ""]
+        lines += [f"- {arxiv_link(q.paper_id)} p{q.priority} ({q.added_by}): "
+                  f"{escape_md(q.title, 120)} — {escape_md(q.reason, 120)}" for q in queue[:10]]
+        lines += [] if queue else ["The queue is empty."]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def totals(self, items: list[DigestCycle]) -> str:
+        statuses = [item.record.status for item in items]
+        tokens = sum(i.record.tokens_in + i.record.tokens_out for i in items)
+        counts = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses))
+        deep = sum(kind == "deep-read" for i in items for _, kind in i.read)
+        new = sum(i.new_papers for i in items)
+        summarised = sum(len(i.read) for i in items) - deep
+        return (f"**{len(items)} cycles** ({counts}) · {new} new papers · {summarised} summarised"
+                f" · {deep} deep reads · {tokens:,} tokens")
+
+    def cycle_lines(self, item: DigestCycle) -> list[str]:
+        record = item.record
+        when = format_time(record.started.astimezone(self.zone))
+        lines = [f"## Cycle #{record.number} — {when} · {record.action} ({record.status})", "",
+                 f"*Why*: {escape_md(record.reason, 300)}", ""]
+        if record.status == "failed":
+            lines.append(f"- **Failed**: {escape_md(record.error or 'no error recorded', 300)}")
+        if item.new_papers:
+            lines.append(f"- {item.new_papers} new papers stored; relevant: "
+                         f"{self.per_track(item.relevant) or 'none'}")
+        for paper_id, kind in item.read:
+            lines.append(self.paper_line(paper_id, kind, item.takeaways.get(paper_id, "")))
+        for paper_id, priority in item.queued:
+            lines.append(f"- Queued for a deep read: {arxiv_link(paper_id)} (priority {priority})")
+        if record.note_path:
+            sha = (record.commit_sha or "")[:8]
+            lines.append(f"- Note: `{escape_md(record.note_path, 80)}` · commit `{sha}`")
+        return [*lines, ""]
+
+    def paper_line(self, paper_id: str, kind: str, takeaway: str) -> str:
+        paper = self.papers.get(paper_id)
+        title = escape_md(paper.title, 200) if paper else ""
+        verb = "Deep-read" if kind == "deep-read" else "Summarised"
+        line = f"- {verb}: {arxiv_link(paper_id)} **{title}**"
+        if takeaway:
+            line += f" — {escape_md(takeaway, 300)}"
+        best = self.matches.get(paper_id) or []
+        if best:
+            name = self.track_name(best[0].track_id)
+            line += f" *({escape_md(name, 80)}, {best[0].score:.2f})*"
+        return line
+
+    def track_lines(self, items: list[DigestCycle]) -> list[str]:
+        lines = ["## Tracks", "", "| Track | Priority | Relevant new papers | Summarised or read |",
+                 "|---|---|---|---|"]
+        for track in sorted(self.tracks, key=lambda t: (-t.priority, t.id)):
+            found = sum(i.relevant.get(track.id, 0) for i in items)
+            read = sum(1 for i in items for pid, _ in i.read if self.best_track(pid) == track.id)
+            paused = "" if track.active else " (paused)"
+            lines.append(f"| {escape_md(track.name, 80)}{paused} | {track.priority} | {found} | "
+                         f"{read} |")
+        return [*lines, ""]
+
+    def best_track(self, paper_id: str) -> str | None:
+        best = self.matches.get(paper_id) or []
+        return best[0].track_id if best else None
+
+    def per_track(self, counts: dict[str, int]) -> str:
+        return ", ".join(f"{escape_md(self.track_name(t), 60)} {n}" for t, n in counts.items())
+
+    def track_name(self, track_id: str) -> str:
+        return next((t.name for t in self.tracks if t.id == track_id), track_id)

@@ -1,0 +1,121 @@
+"""Tracks and papers as the researcher reviews them: counts, search, one paper in full."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent.config import load_settings
+from agent.errors import ConfigError, UnknownPaperError
+from agent.models import Match, Paper, Track
+from agent.notes import is_arxiv_id
+from agent.review.cycles import note_files, open_store
+from agent.sources.ids import normalize_arxiv_id
+from agent.store import PAPER_STATUSES, Store
+from agent.tracks import load_tracks
+
+logger = logging.getLogger(__name__)
+
+
+def track_rows(workspace: Path) -> list[dict[str, Any]]:
+    """Each track of tracks.toml: id, name, priority, active, papers found, last hit."""
+    settings = load_settings(workspace)
+    tracks = load_tracks(settings.tracks_path)
+    found: dict[str, int] = {t.id: 0 for t in tracks}
+    last: dict[str, int] = {}
+    with Store(settings.database_url) as store:
+        for paper, matches in store.candidates(PAPER_STATUSES, relevant_only=True):
+            hits = [m.track_id for m in matches if m.relevant and m.track_id in found]
+            cycle = store.first_seen_cycle(paper.id) if hits else None
+            for track_id in hits:
+                found[track_id] += 1
+                if cycle is not None and cycle > last.get(track_id, 0):
+                    last[track_id] = cycle
+        started = {n: store.get_cycle(n) for n in set(last.values())}
+    rows = []
+    for track in tracks:
+        record = started.get(last.get(track.id, -1))
+        rows.append({"id": track.id, "name": track.name, "priority": track.priority,
+                     "active": track.active, "papers": found[track.id],
+                     "last_hit": record.started.date().isoformat() if record else None,
+                     "last_hit_cycle": record.number if record else None})
+    return rows
+
+
+def search_papers(workspace: Path, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Stored papers whose title or abstract holds every word of `text`, newest first."""
+    if not text.split():
+        raise ConfigError("papers search needs a few words, e.g. \"sparse autoencoder\".")
+    with open_store(workspace) as store:
+        papers = store.search_papers(text, limit=limit)
+        matches = store.matches_for([p.id for p in papers])
+        statuses = {p.id: store.paper_status(p.id) for p in papers}
+    rows = []
+    for paper in papers:
+        best = matches[paper.id][0] if matches[paper.id] else None
+        rows.append({"id": paper.id, "title": paper.title, "authors": list(paper.authors),
+                     "published": paper.published.date().isoformat() if paper.published else None,
+                     "status": statuses[paper.id], "track": best.track_id if best else None,
+                     "score": round(best.score, 3) if best else None})
+    return rows
+
+
+def paper_report(workspace: Path, text: str) -> dict[str, Any]:
+    """All we know of a paper: metadata, status, scores, analyses, ratings, queue, notes."""
+    paper_id, _ = normalize_arxiv_id(text)
+    settings = load_settings(workspace)
+    names = {t.id: t for t in load_tracks(settings.tracks_path)}
+    with Store(settings.database_url) as store:
+        paper = store.get_paper(paper_id)
+        if paper is None:
+            raise UnknownPaperError(
+                f"{paper_id} is not among this workspace's papers. Find papers with `research-agent"
+                f" papers search WORDS`, or queue it with `research-agent queue add {paper_id}`.")
+        first_seen = store.first_seen_cycle(paper_id)
+        report = paper_json(paper, store.paper_status(paper_id))
+        report["first_seen_cycle"] = first_seen
+        report["scores"] = [score_json(m, names.get(m.track_id))
+                            for m in store.matches_for([paper_id])[paper_id]]
+        report["analyses"] = [{**a, "created": iso(a["created"])}
+                              for a in store.analyses_for(paper_id)]
+        report["ratings"] = [{"verdict": "up" if r.value > 0 else "down", "track_id": r.track_id}
+                             for r in store.ratings() if r.paper_id == paper_id]
+        queued = next((q for q in store.queue_list() if q.paper_id == paper_id), None)
+    report["queue"] = None if queued is None else {
+        "priority": queued.priority, "reason": queued.reason, "added_by": queued.added_by,
+        "added": iso(queued.added)}
+    report["notes"] = citing_notes(workspace, paper_id, first_seen)
+    return report
+
+
+def paper_json(paper: Paper, status: str | None) -> dict[str, Any]:
+    return {"id": paper.id, "version": paper.version, "title": paper.title,
+            "authors": list(paper.authors), "abstract": paper.abstract,
+            "categories": list(paper.categories), "published": iso(paper.published),
+            "updated": iso(paper.updated), "comment": paper.comment, "status": status,
+            "url": paper.abs_url if is_arxiv_id(paper.id) else None}
+
+
+def score_json(match: Match, track: Track | None) -> dict[str, Any]:
+    return {"track_id": match.track_id, "track": track.name if track else None,
+            "priority": track.priority if track else None, "score": round(match.score, 3),
+            "relevant": match.relevant, "terms": list(match.terms)}
+
+
+def iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def citing_notes(workspace: Path, paper_id: str, first_seen: int | None) -> list[dict[str, Any]]:
+    """The cycle notes that mention the id (notes older than its first sighting cannot)."""
+    pattern = re.compile(r"(?<![\w.])" + re.escape(paper_id) + r"(?![\d])")
+    found = []
+    for number, path in sorted(note_files(workspace).items()):
+        if first_seen is not None and number < first_seen:
+            continue
+        if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+            found.append({"cycle": number, "path": path.relative_to(workspace).as_posix()})
+    return found
