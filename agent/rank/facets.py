@@ -1,0 +1,117 @@
+"""Facets: the aspects a track asks for together, so a paper must cover more than one.
+
+A track named "Hallucination in speech and audio language models" wants hallucination AND audio
+language models; a paper that says "large audio language model" ten times but never
+"hallucination" covers only part of it. The name gives the facets; each keyword is another way
+to say one of them (by a shared word, or else by the facet it co-occurs with most in the
+background corpus: "probing" goes with "interpretability", not with "speech").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agent.rank.index import VOCABULARY, WORD_BITS, Index, Vocabulary, pair_key
+from agent.rank.query import phrase_keys
+from agent.rank.score import Stats, has_all
+from agent.rank.text import STOP_WORDS, fold, stem
+
+
+@dataclass
+class Facet:
+    """One aspect: any of its name terms, or any of its keyword phrases, shows it.
+
+    A term or phrase is a tuple of feature keys that must all be present (a word, or the word
+    pairs of a phrase).
+    """
+
+    terms: list[tuple[int, ...]]
+    phrases: list[tuple[int, ...]] = field(default_factory=list)
+
+    @property
+    def words(self) -> set[int]:
+        """Single words of the name terms (to match keywords that share one)."""
+        return {key for term in self.terms for key in term if key < 1 << WORD_BITS}
+
+
+def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:
+    """Facets of a track name: each content word, and "x and y" / "x or y" as one facet.
+
+    "Interpretability of speech and audio models" -> interpretability, speech|audio, model.
+    """
+    facets: list[Facet] = []
+    joined = False
+    for token in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", fold(name)):
+        if token in ("and", "or"):
+            joined = bool(facets)
+            continue
+        ids = [vocabulary.stem_id(stem(w)) for w in token.split("-") if w not in STOP_WORDS]
+        if not ids:
+            continue
+        # "low-resource" is one idea in two words: both must be there, side by side
+        pairs = zip(ids, ids[1:], strict=False)
+        term = tuple(int(pair_key(a, b)) for a, b in pairs) if len(ids) > 1 else (ids[0],)
+        if joined:
+            facets[-1].terms.append(term)
+        else:
+            facets.append(Facet([term]))
+        joined = False
+    return facets
+
+
+def attach_keywords(
+    facets: list[Facet], keywords: tuple[str, ...], index: Index, stats: Stats
+) -> list[Facet]:
+    """Give each keyword to the facets it shares a word with, else to its closest facet."""
+    present = [_mentions(index, facet) for facet in facets]
+    for keyword in keywords:
+        words, pairs = phrase_keys(keyword)
+        phrase = tuple(pairs) if pairs else tuple(words)
+        if not phrase:
+            continue
+        sharing = [f for f in facets if f.words & set(words) or set(f.terms) & {phrase}]
+        if not sharing:
+            sharing = _closest(facets, present, has_all(index, phrase))
+        for facet in sharing:
+            facet.phrases.append(phrase)
+    return facets
+
+
+def _mentions(index: Index, facet: Facet, abstract_credit: float = 1.0) -> np.ndarray:
+    """How much each paper of `index` shows the facet: 1 in its title, less in its abstract."""
+    found = np.zeros(index.n_docs, dtype=bool)
+    in_title = np.zeros(index.n_docs, dtype=bool)
+    for keys in facet.terms + facet.phrases:
+        found |= has_all(index, keys)
+        if abstract_credit < 1.0:
+            in_title |= has_all(index, keys, title_only=True)
+    return np.where(in_title, 1.0, abstract_credit * found)
+
+
+def _closest(facets: list[Facet], present: list[np.ndarray], matched: np.ndarray) -> list[Facet]:
+    """The facet whose papers the keyword's papers over-represent most (highest lift)."""
+    if not matched.any():
+        return []
+    lifts = [
+        float(mask[matched].mean()) / max(float(mask.mean()), 1e-9) for mask in present
+    ]
+    best = int(np.argmax(lifts))
+    return [facets[best]] if lifts[best] > 1.0 else []
+
+
+def facet_coverage(
+    index: Index, stats: Stats, facets: list[Facet], min_idf: float = 0.0, abstract_credit=1.0
+) -> np.ndarray:
+    """Idf-weighted share of the facets each paper of `index` shows."""
+    total = np.zeros(index.n_docs)
+    mass = 0.0
+    for facet in facets:
+        weight = max(float(stats.idf(np.asarray(t, dtype=np.int64)).max()) for t in facet.terms)
+        if weight < min_idf:
+            continue  # "model", "use": every paper has them, they tell nothing
+        total += weight * _mentions(index, facet, abstract_credit)
+        mass += weight
+    return total / mass if mass else np.ones(index.n_docs)

@@ -1,0 +1,132 @@
+"""BM25F scoring of a weighted query over an index, and papers as term vectors.
+
+Statistics (document frequencies, average lengths) come from `Stats`, built from the background
+corpus plus the papers being ranked, so a scan of twelve papers gets the same idf as the sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.rank.index import Index
+
+K1 = 1.2
+TITLE_WEIGHT = 2.5  # a word in the title says more than one in the abstract
+B_TITLE = 0.3
+B_ABSTRACT = 0.75
+
+
+@dataclass
+class Stats:
+    """Collection statistics: how many papers, their mean field lengths, and a df function."""
+
+    n_docs: float
+    avg_title: float
+    avg_abstract: float
+    indexes: list[tuple[Index, np.ndarray | None]]  # (index, which of its papers count)
+
+    def doc_freq(self, keys: np.ndarray) -> np.ndarray:
+        """Papers holding each feature, summed over the counted indexes."""
+        total = np.zeros(len(keys))
+        for index, keep in self.indexes:
+            total += index.doc_freq(keys, keep)
+        return total
+
+    def idf(self, keys: np.ndarray) -> np.ndarray:
+        """BM25 idf of each feature (always positive)."""
+        df = self.doc_freq(keys)
+        return np.log1p((self.n_docs - df + 0.5) / (df + 0.5))
+
+
+def build_stats(indexes: list[tuple[Index, np.ndarray | None]]) -> Stats:
+    """Statistics over the kept papers of several indexes."""
+    n = title = abstract = 0.0
+    for index, keep in indexes:
+        mask = np.ones(index.n_docs, dtype=bool) if keep is None else keep
+        n += float(mask.sum())
+        title += float(index.len_title[mask].sum())
+        abstract += float(index.len_abstract[mask].sum())
+    n = max(n, 1.0)
+    return Stats(n, max(title / n, 1.0), max(abstract / n, 1.0), indexes)
+
+
+def entry_weights(index: Index, stats: Stats, entries: np.ndarray) -> np.ndarray:
+    """Saturated BM25F term frequency (0..1) of the given entries of `index`."""
+    docs = index.docs[entries]
+    norm_title = 1 - B_TITLE + B_TITLE * index.len_title[docs] / stats.avg_title
+    norm_abstract = 1 - B_ABSTRACT + B_ABSTRACT * index.len_abstract[docs] / stats.avg_abstract
+    tf = TITLE_WEIGHT * index.tf_title[entries] / norm_title
+    tf += index.tf_abstract[entries] / norm_abstract
+    return tf / (K1 + tf)
+
+
+def query_entries(index: Index, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All entries of the given features, and for each entry which feature it belongs to."""
+    starts = np.searchsorted(index.keys, keys, "left")
+    ends = np.searchsorted(index.keys, keys, "right")
+    counts = ends - starts
+    owner = np.repeat(np.arange(len(keys)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + offsets, owner
+
+
+def score_query(
+    index: Index, stats: Stats, weights: dict[int, float]
+) -> tuple[np.ndarray, float]:
+    """Raw BM25F score of every paper of `index`, and the score of a paper matching everything."""
+    if not weights:
+        return np.zeros(index.n_docs), 1.0
+    keys = np.fromiter(weights, dtype=np.int64, count=len(weights))
+    values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+    idf = stats.idf(keys)
+    entries, owner = query_entries(index, keys)
+    contrib = (values * idf)[owner] * entry_weights(index, stats, entries)
+    scores = np.bincount(index.docs[entries], weights=contrib, minlength=index.n_docs)
+    ideal = float(np.clip(values, 0, None) @ idf)
+    return scores, max(ideal, 1e-9)
+
+
+def has_all(index: Index, keys: tuple[int, ...], title_only: bool = False) -> np.ndarray:
+    """Mask of the papers holding every one of `keys` (a phrase: all its word pairs)."""
+    found = np.ones(index.n_docs, dtype=bool) if keys else np.zeros(index.n_docs, dtype=bool)
+    for key in keys:
+        mask = np.zeros(index.n_docs, dtype=bool)
+        entries = index.postings(key)
+        docs = index.docs[entries]
+        mask[docs[index.tf_title[entries] > 0] if title_only else docs] = True
+        found &= mask
+    return found
+
+
+def doc_vectors(index: Index, stats: Stats, docs: np.ndarray) -> list[dict[int, float]]:
+    """Unit-length tf-idf vectors (single words only) of some papers of `index`."""
+    wanted = np.zeros(index.n_docs, dtype=bool)
+    wanted[docs] = True
+    entries = np.flatnonzero(wanted[index.docs] & index.word_entries())
+    weights = entry_weights(index, stats, entries) * stats.idf(index.keys[entries])
+    vectors: dict[int, dict[int, float]] = {int(d): {} for d in docs}
+    for doc, key, weight in zip(
+        index.docs[entries].tolist(), index.keys[entries].tolist(), weights.tolist(), strict=True
+    ):
+        vectors[doc][key] = weight
+    for vector in vectors.values():
+        norm = sum(v * v for v in vector.values()) ** 0.5 or 1.0
+        for key in vector:
+            vector[key] /= norm
+    return [vectors[int(d)] for d in docs]
+
+
+
+def similarity_to(index: Index, stats: Stats, vector: dict[int, float]) -> np.ndarray:
+    """Cosine of every paper of `index` (tf-idf, single words) with a unit-length vector."""
+    words = np.flatnonzero(index.word_entries())
+    weights = entry_weights(index, stats, words) * stats.idf(index.keys[words])
+    norms = np.sqrt(np.bincount(index.docs[words], weights=weights**2, minlength=index.n_docs))
+    keys = np.fromiter(vector, dtype=np.int64, count=len(vector))
+    values = np.fromiter(vector.values(), dtype=np.float64, count=len(vector))
+    entries, owner = query_entries(index, keys)
+    contrib = values[owner] * entry_weights(index, stats, entries) * stats.idf(keys)[owner]
+    dots = np.bincount(index.docs[entries], weights=contrib, minlength=index.n_docs)
+    return dots / np.maximum(norms, 1e-12)

@@ -1,0 +1,213 @@
+"""Ranking quality on the January dev set: our ranker beside tf-idf and BM25 baselines.
+
+    python bench/ranking_quality.py            # table per track + mean, and the feedback figure
+
+Prints nDCG@20 (graded), P@10 (grade >= 1) and recall@50 of grade-2 ("core") papers. Papers
+not in the qrels count as grade 0. See bench/devset/README.md for how the labels were made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import tomllib
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.models import Paper, Rating, Track  # noqa: E402
+from agent.rank import Ranker  # noqa: E402
+from agent.rank.text import STOP_WORDS, stem  # noqa: E402
+from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
+
+DEVSET = Path(__file__).resolve().parent / "devset"
+RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]
+
+
+def load_tracks(path: Path = DEVSET / "tracks.toml") -> list[Track]:
+    """The dev tracks."""
+    data = tomllib.loads(path.read_text())
+    return [
+        Track(
+            id=t["id"], name=t["name"], description=t["description"],
+            keywords=tuple(t["keywords"]), priority=t["priority"],
+            exclude=tuple(t.get("exclude", ())), categories=tuple(t.get("categories", ())),
+        )
+        for t in data["track"]
+    ]
+
+
+def load_papers() -> tuple[list[Paper], list[Paper]]:
+    """(January papers to rank, every sample paper for the baselines' statistics)."""
+    january, everything = [], []
+    for record, paper in iter_records(SAMPLE_PATH):
+        everything.append(paper)
+        if (record.get("first_listing_date") or "").startswith("2026-01"):
+            january.append(paper)
+    return january, everything
+
+
+def load_qrels(path: Path = DEVSET / "qrels.jsonl") -> dict[str, dict[str, int]]:
+    """track id -> paper id -> grade (0, 1, 2)."""
+    qrels: dict[str, dict[str, int]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                qrels.setdefault(row["track"], {})[row["paper"]] = int(row["grade"])
+    return qrels
+
+
+# -- baselines -------------------------------------------------------------------------------
+
+SK_TOKEN = re.compile(r"\b[a-zA-Z_][a-zA-Z0-9_]+\b")
+
+
+def sanity_terms(text: str) -> list[str]:
+    """arxiv-sanity-lite's analyzer: accents stripped, stop words out, words and bigrams."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = [w for w in SK_TOKEN.findall(text) if w not in STOP_WORDS]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def tfidf_rank(tracks: Sequence[Track], papers: Sequence[Paper], corpus: Sequence[Paper]):
+    """Cosine of sublinear tf-idf (10k features, min_df 5, max_df 0.5) as arxiv-sanity-lite."""
+    docs = [Counter(sanity_terms(f"{p.title} {p.abstract} {' '.join(p.authors)}")) for p in corpus]
+    df = Counter(t for d in docs for t in d)
+    n = len(docs)
+    kept = {t for t, c in df.items() if 5 <= c <= 0.5 * n}
+    total: Counter[str] = Counter()
+    for d in docs:
+        for t, c in d.items():
+            if t in kept:
+                total[t] += c
+    vocab = {t for t, _ in sorted(total.items(), key=lambda x: (-x[1], x[0]))[:10_000]}
+    idf = {t: math.log((1 + n) / (1 + df[t])) + 1 for t in vocab}
+
+    def vector(text: str) -> dict[str, float]:
+        counts = Counter(t for t in sanity_terms(text) if t in vocab)
+        vec = {t: (1 + math.log(c)) * idf[t] for t, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {t: v / norm for t, v in vec.items()}
+
+    vectors = [vector(f"{p.title} {p.abstract} {' '.join(p.authors)}") for p in papers]
+    result = {}
+    for track in tracks:
+        query = vector(f"{track.description} {' '.join(track.keywords)}")
+        sims = [sum(w * v.get(t, 0.0) for t, w in query.items()) for v in vectors]
+        result[track.id] = [papers[i].id for i in np.argsort(-np.asarray(sims), kind="stable")]
+    return result
+
+
+def bm25_terms(text: str) -> list[str]:
+    """Lower-case words, stop words out, lightly stemmed (as Lucene's English analyzer would)."""
+    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP_WORDS]
+
+
+def bm25_rank(tracks: Sequence[Track], papers: Sequence[Paper], corpus: Sequence[Paper]):
+    """Okapi BM25 (k1 1.5, b 0.75) over title + abstract; query = description + keywords."""
+    df = Counter(t for p in corpus for t in set(bm25_terms(f"{p.title} {p.abstract}")))
+    n = len(corpus)
+    docs = [Counter(bm25_terms(f"{p.title} {p.abstract}")) for p in papers]
+    lengths = np.asarray([sum(d.values()) for d in docs], dtype=float)
+    avg = lengths.mean()
+    result = {}
+    for track in tracks:
+        query = Counter(bm25_terms(f"{track.description} {' '.join(track.keywords)}"))
+        scores = np.zeros(len(papers))
+        for term, qtf in query.items():
+            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+            tf = np.asarray([d.get(term, 0) for d in docs], dtype=float)
+            scores += qtf * idf * tf * 2.5 / (tf + 1.5 * (0.25 + 0.75 * lengths / avg))
+        result[track.id] = [papers[i].id for i in np.argsort(-scores, kind="stable")]
+    return result
+
+
+def ours_rank(tracks, papers, corpus, ratings: Sequence[Rating] = ()):
+    """Our ranker (default background: the bundled sample)."""
+    ranked = Ranker(tracks, ratings).rank(papers)
+    return {tid: [m.paper_id for m in matches] for tid, matches in ranked.items()}
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def ndcg(ranking: Sequence[str], grades: dict[str, int], k: int = 20) -> float:
+    """nDCG@k with linear gains."""
+    dcg = sum(grades.get(p, 0) / math.log2(i + 2) for i, p in enumerate(ranking[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    best = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / best if best else 0.0
+
+
+def precision(ranking: Sequence[str], grades: dict[str, int], k: int = 10) -> float:
+    """Share of the first k with grade >= 1."""
+    return sum(1 for p in ranking[:k] if grades.get(p, 0) >= 1) / k
+
+
+def core_recall(ranking: Sequence[str], grades: dict[str, int], k: int = 50) -> float:
+    """Share of grade-2 papers found in the first k."""
+    core = {p for p, g in grades.items() if g == 2}
+    return len(core & set(ranking[:k])) / len(core) if core else 0.0
+
+
+def evaluate(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict:
+    """Per-track (nDCG@20, P@10, R@50) and their mean."""
+    rows: dict[str, tuple[float, ...]] = {
+        tid: (ndcg(r, qrels[tid]), precision(r, qrels[tid]), core_recall(r, qrels[tid]))
+        for tid, r in rankings.items() if tid in qrels
+    }
+    rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(3))
+    return rows
+
+
+def feedback_figure(tracks, papers, qrels, n_ratings: int = 10) -> tuple[float, float]:
+    """Mean nDCG@20 on unrated papers before and after rating each track's first 10."""
+    first = ours_rank(tracks, papers, papers)
+    ratings = []
+    for track in tracks:
+        for pid in first[track.id][:n_ratings]:
+            grade = qrels.get(track.id, {}).get(pid, 0)
+            ratings.append(Rating(pid, 1 if grade >= 1 else -1, track.id))
+    after = ours_rank(tracks, papers, papers, ratings)
+    before_scores, after_scores = [], []
+    for track in tracks:
+        rated = set(first[track.id][:n_ratings])
+        grades = {p: g for p, g in qrels.get(track.id, {}).items() if p not in rated}
+        before_scores.append(ndcg([p for p in first[track.id] if p not in rated], grades))
+        after_scores.append(ndcg([p for p in after[track.id] if p not in rated], grades))
+    return float(np.mean(before_scores)), float(np.mean(after_scores))
+
+
+def main() -> None:
+    """Print the comparison table."""
+    tracks = load_tracks()
+    january, everything = load_papers()
+    qrels = load_qrels()
+    systems = {
+        "tfidf": tfidf_rank(tracks, january, everything),
+        "bm25": bm25_rank(tracks, january, everything),
+        "ours": ours_rank(tracks, january, everything),
+    }
+    results = {name: evaluate(r, qrels) for name, r in systems.items()}
+    print(f"{len(january)} January papers, {len(tracks)} tracks, "
+          f"{sum(len(q) for q in qrels.values())} graded")
+    print(f"{'track':28}" + "".join(f"{n + ' nDCG/P@10/R@50':>27}" for n in systems))
+    for tid in results["ours"]:
+        cells = "".join("{:>11.3f}{:>8.2f}{:>8.2f}".format(*results[n][tid]) for n in systems)
+        print(f"{tid:28}{cells}")
+    best = max(results["tfidf"]["MEAN"][0], results["bm25"]["MEAN"][0])
+    print(f"ours / best baseline nDCG@20: {results['ours']['MEAN'][0] / best:.2f}x")
+    before, after = feedback_figure(tracks, january, qrels)
+    print(f"feedback (10 ratings/track, unrated papers): nDCG@20 {before:.3f} -> {after:.3f}")
+
+
+if __name__ == "__main__":
+    main()
