@@ -62,10 +62,26 @@ def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:
     return facets
 
 
+def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Facet]:
+    """Only the name's aspects that some keyword also names.
+
+    A name is often a label ("Listen vs Guess", "Project Alpha"): its words are not a query, and
+    demanding that papers say "guess" would hide every relevant one. An aspect counts when the
+    researcher's own keywords share a word with it.
+    """
+    keyword_words: set[int] = set()
+    for keyword in keywords:
+        words, _ = phrase_keys(keyword)
+        keyword_words.update(words)
+    return [facet for facet in facets if facet.words & keyword_words]
+
+
 def attach_keywords(
     facets: list[Facet], keywords: tuple[str, ...], index: Index, stats: Stats
 ) -> list[Facet]:
     """Give each keyword to the facets it shares a word with, else to its closest facet."""
+    if not facets:
+        return facets
     present = [_mentions(index, facet) for facet in facets]
     for keyword in keywords:
         words, pairs = phrase_keys(keyword)

@@ -17,7 +17,13 @@ import numpy as np
 
 from agent.models import Match, Paper, Rating, Track
 from agent.rank.background import Background, load_background
-from agent.rank.facets import Facet, attach_keywords, facet_coverage, name_facets
+from agent.rank.facets import (
+    Facet,
+    attach_keywords,
+    facet_coverage,
+    grounded_facets,
+    name_facets,
+)
 from agent.rank.feedback import rated_ids, rocchio
 from agent.rank.index import Index, tokenize_papers
 from agent.rank.query import Query, build_query
@@ -169,9 +175,8 @@ class Ranker:
         if track.id not in self._facets:
             _, index = self._ensure_background()
             stats = build_stats([(index, None)])
-            self._facets[track.id] = attach_keywords(
-                name_facets(track.name), track.keywords, index, stats
-            )
+            facets = grounded_facets(name_facets(track.name), track.keywords)
+            self._facets[track.id] = attach_keywords(facets, track.keywords, index, stats)
         return self._facets[track.id]
 
     def _level(self, track: Track, query: Query) -> float:
