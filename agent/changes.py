@@ -24,7 +24,9 @@ class StateChanges:
     papers: list[Paper] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)
-    analyses: list[dict[str, Any]] = field(default_factory=list)  # paper_id, kind, track_id, payload
+    analyses: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # paper_id, kind, track_id, payload
     queue_add: list[QueueItem] = field(default_factory=list)
     queue_drop: list[str] = field(default_factory=list)
     cursor_source: str = ""
@@ -39,12 +41,23 @@ def changes_from_result(result: CycleResult) -> StateChanges:
     for section in result.papers:
         if section.summary is not None:
             changes.statuses[section.paper.id] = "summarized"
-            changes.analyses.append({"paper_id": section.paper.id, "kind": "summary",
-                                     "track_id": None, "payload": section.summary.model_dump()})
+            changes.analyses.append(
+                {
+                    "paper_id": section.paper.id,
+                    "kind": "summary",
+                    "track_id": None,
+                    "payload": section.summary.model_dump(),
+                }
+            )
         if section.judgement is not None:
-            changes.analyses.append({"paper_id": section.paper.id, "kind": "judgement",
-                                     "track_id": section.judgement.track_id,
-                                     "payload": section.judgement.model_dump()})
+            changes.analyses.append(
+                {
+                    "paper_id": section.paper.id,
+                    "kind": "judgement",
+                    "track_id": section.judgement.track_id,
+                    "payload": section.judgement.model_dump(),
+                }
+            )
     for item in result.queued:
         changes.queue_add.append(item)
         changes.statuses[item.paper_id] = "queued"
@@ -54,8 +67,9 @@ def changes_from_result(result: CycleResult) -> StateChanges:
         changes.queue_drop.append(paper_id)
         payload = result.deep_read.model_dump()
         payload["source"] = result.full_text.source if result.full_text else "abstract"
-        changes.analyses.append({"paper_id": paper_id, "kind": "deep-read", "track_id": None,
-                                 "payload": payload})
+        changes.analyses.append(
+            {"paper_id": paper_id, "kind": "deep-read", "track_id": None, "payload": payload}
+        )
     if result.cursor is not None:
         changes.cursor_source, changes.cursor = result.source, result.cursor
     return changes
@@ -74,8 +88,13 @@ def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
         if STATUS_ORDER.get(status, 0) > STATUS_ORDER.get(current, 0):
             store.set_status([paper_id], status)
     for analysis in changes.analyses:
-        store.save_analysis(analysis["paper_id"], cycle, analysis["kind"], analysis["payload"],
-                            track_id=analysis["track_id"])
+        store.save_analysis(
+            analysis["paper_id"],
+            cycle,
+            analysis["kind"],
+            analysis["payload"],
+            track_id=analysis["track_id"],
+        )
     for item in changes.queue_add:
         store.queue_add(item)
     for paper_id in changes.queue_drop:
@@ -97,7 +116,9 @@ def load_changes(text: str) -> StateChanges:
         matches=[Match(**{**m, "terms": tuple(m["terms"])}) for m in data["matches"]],
         statuses=data["statuses"],
         analyses=data["analyses"],
-        queue_add=[QueueItem(**{**q, "added": parse_dt(q.get("added"))}) for q in data["queue_add"]],
+        queue_add=[
+            QueueItem(**{**q, "added": parse_dt(q.get("added"))}) for q in data["queue_add"]
+        ],
         queue_drop=data["queue_drop"],
         cursor_source=data["cursor_source"],
         cursor=parse_dt(data["cursor"]),

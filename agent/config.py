@@ -94,7 +94,8 @@ def merge_file_layer(layers: dict[str, dict[str, Any]], path: Path) -> None:
             layers[""][key] = value
         else:
             raise ConfigError(
-                f"{path}: unknown setting '{key}'. Known: {', '.join(sorted(TOP_LEVEL | set(SECTIONS)))}."
+                f"{path}: unknown setting '{key}'. "
+                f"Known: {', '.join(sorted(TOP_LEVEL | set(SECTIONS)))}."
             )
     if "api_key" in layers["llm"]:
         raise ConfigError(
@@ -107,7 +108,7 @@ def merge_file_layer(layers: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 def read_key_file(settings_path: Path, key_path: Path) -> str:
-    """The API key from the file research.toml names (the key itself never enters the settings file)."""
+    """The API key from the file research.toml names (the key itself never enters that file)."""
     if not key_path.is_absolute():
         key_path = settings_path.parent / key_path
     try:
@@ -120,9 +121,7 @@ def read_key_file(settings_path: Path, key_path: Path) -> str:
 
 def build_settings(workspace: Path, layers: dict[str, dict[str, Any]]) -> Settings:
     """Typed, validated Settings from merged layers."""
-    sections = {
-        name: build_section(cls, layers[name], name) for name, cls in SECTIONS.items()
-    }
+    sections = {name: build_section(cls, layers[name], name) for name, cls in SECTIONS.items()}
     top = layers[""]
     database_url = str(top.get("database_url") or f"sqlite:///{workspace / 'state' / 'agent.db'}")
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
@@ -164,7 +163,11 @@ def coerce(value: Any, default: Any, name: str) -> Any:
         if isinstance(default, float):
             return float(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"setting {name} = {value!r} is not a {type(default).__name__}."
-        ) from exc
-    return None if value is None else str(value) if default is None or isinstance(default, str) else value
+        raise ConfigError(f"setting {name} = {value!r} is not a {type(default).__name__}.") from exc
+    return (
+        None
+        if value is None
+        else str(value)
+        if default is None or isinstance(default, str)
+        else value
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class AgentError(Exception):
-    """Base of every error whose message is meant for the user (names the file/field/URL, says what to do)."""
+    """An error meant for the user: names the file, field or URL and says what to do."""
 
     exit_code = 1
 

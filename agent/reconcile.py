@@ -53,17 +53,26 @@ def finish_committed(store: Store, record, sha: str) -> str:  # type: ignore[no-
     with store.transaction():
         if record.result_json:
             apply_changes(store, load_changes(record.result_json), record.number)
-        store.update_cycle(record.number, status="committed", step="recorded", commit_sha=sha,
-                           ended=datetime.now(UTC))
+        store.update_cycle(
+            record.number,
+            status="committed",
+            step="recorded",
+            commit_sha=sha,
+            ended=datetime.now(UTC),
+        )
     return f"cycle {record.number} was committed ({sha[:8]}) but not recorded: recorded it"
 
 
 def roll_back(store: Store, workspace: Path, record) -> str:  # type: ignore[no-untyped-def]
     """The cycle never committed: remove what it wrote; its papers stay pending for the next."""
     journal.discard_uncommitted(workspace, cycle_paths(store, record.number))
-    store.update_cycle(record.number, status="aborted", ended=datetime.now(UTC),
-                       error=f"the process died during step '{record.step or record.status}'; "
-                             "its files were removed and its work is left for the next cycle")
+    store.update_cycle(
+        record.number,
+        status="aborted",
+        ended=datetime.now(UTC),
+        error=f"the process died during step '{record.step or record.status}'; "
+        "its files were removed and its work is left for the next cycle",
+    )
     return f"cycle {record.number} died before committing: rolled back"
 
 
@@ -72,7 +81,9 @@ def record_orphan_commits(store: Store, workspace: Path) -> list[str]:
     latest = store.recent_cycles(limit=1)
     newest = latest[0].number if latest else 0
     repairs = []
-    for number, sha in sorted(journal.find_cycle_commits(workspace, since_cycle=newest + 1).items()):
+    for number, sha in sorted(
+        journal.find_cycle_commits(workspace, since_cycle=newest + 1).items()
+    ):
         store.start_cycle("unknown", "recovered from git history", datetime.now(UTC), number=number)
         store.update_cycle(number, status="committed", commit_sha=sha, step="recorded")
         repairs.append(f"cycle {number} found in git ({sha[:8]}) with no record: recorded it")

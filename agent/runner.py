@@ -36,14 +36,26 @@ def run_forever(
     settings = load_settings(workspace)
     load_tracks(settings.tracks_path)  # refuse to start on a broken tracks file
     setup_logging(settings.state_dir)
-    interval = parse_every(every or settings.schedule.every) if not (cron or settings.schedule.cron) else None
+    interval = (
+        parse_every(every or settings.schedule.every)
+        if not (cron or settings.schedule.cron)
+        else None
+    )
     with WorkspaceLock(settings.state_dir):
 
         def run_one(stop: threading.Event) -> DaemonOutcome:
             outcome = run_cycle(workspace, CycleOptions(source=source, stop=stop))
-            log_cycle_line(logger, outcome.number or 0, outcome.action, outcome.reason,
-                           outcome.papers, outcome.tokens, outcome.duration_s, outcome.sha,
-                           outcome.status)
+            log_cycle_line(
+                logger,
+                outcome.number or 0,
+                outcome.action,
+                outcome.reason,
+                outcome.papers,
+                outcome.tokens,
+                outcome.duration_s,
+                outcome.sha,
+                outcome.status,
+            )
             if report is not None:
                 report(outcome)
             return DaemonOutcome(outcome.status, outcome.action, outcome.error or "")

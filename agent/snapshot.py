@@ -57,8 +57,14 @@ def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
     stored = 0
     if record.result_json:
         stored = len(json.loads(record.result_json).get("papers", []))
-    return RecentCycle(number=record.number, action=record.action, status=record.status,
-                       started=record.started, papers=stored, new_papers=stored)
+    return RecentCycle(
+        number=record.number,
+        action=record.action,
+        status=record.status,
+        started=record.started,
+        papers=stored,
+        new_papers=stored,
+    )
 
 
 def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
@@ -71,8 +77,9 @@ def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
             continue
         best = max(usable, key=lambda m: m.score * active[m.track_id].priority)
         track = active[best.track_id]
-        infos.append(CandidateInfo(paper.id, track.id, track.name, track.priority, best.score,
-                                   best.relevant))
+        infos.append(
+            CandidateInfo(paper.id, track.id, track.name, track.priority, best.score, best.relevant)
+        )
     return infos
 
 

@@ -45,8 +45,11 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
         report["candidates"] = store.count_papers(["ranked"])
         report["papers"] = store.count_papers()
         tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))
-        report["tokens_today"] = {"in": tokens_in, "out": tokens_out,
-                                  "budget": settings.llm.daily_token_budget}
+        report["tokens_today"] = {
+            "in": tokens_in,
+            "out": tokens_out,
+            "budget": settings.llm.daily_token_budget,
+        }
         report["analyst"] = "llm" if settings.llm.enabled else "offline"
         report["model"] = settings.llm.model if settings.llm.enabled else None
     return report

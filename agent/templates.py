@@ -1,4 +1,4 @@
-"""Jinja2 templates from `prompts/`: a workspace's own file overrides the shipped one of that name."""
+"""Jinja2 templates from `prompts/`: a workspace's own file overrides the shipped one."""
 
 from __future__ import annotations
 

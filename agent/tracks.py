@@ -46,7 +46,9 @@ def parse_tracks(text: str, path: Path | str = "tracks.toml") -> list[Track]:
         )
     entries = data.get("track", [])
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{path}: no [[track]] found. Add at least one track (see `research-agent init`).")
+        raise ConfigError(
+            f"{path}: no [[track]] found. Add at least one track (see `research-agent init`)."
+        )
     tracks = [validate_track(entry, index, path) for index, entry in enumerate(entries, start=1)]
     seen: set[str] = set()
     for track in tracks:
@@ -92,8 +94,12 @@ def check_type(value: Any, kind: type, key: str, label: str, path: Path | str) -
     if kind is list and not wrong:
         wrong = not all(isinstance(item, str) for item in value)
     if wrong:
-        expected = {str: "a string", int: "an integer", bool: "true or false",
-                    list: "a list of strings"}[kind]
+        expected = {
+            str: "a string",
+            int: "an integer",
+            bool: "true or false",
+            list: "a list of strings",
+        }[kind]
         raise ConfigError(f"{path}: {label}: field '{key}' must be {expected}, got {value!r}.")
 
 
@@ -152,8 +158,11 @@ def add_track(path: Path, track: Track) -> Track:
         table.trivia.indent = "\n"  # a blank line before the new [[track]], like the others
     table.update(
         {
-            "id": track.id, "name": track.name, "priority": track.priority,
-            "description": track.description, "keywords": list(track.keywords),
+            "id": track.id,
+            "name": track.name,
+            "priority": track.priority,
+            "description": track.description,
+            "keywords": list(track.keywords),
         }
     )
     if track.exclude:

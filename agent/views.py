@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent import notes
+from agent.analyst.offline import NO_LIMITATION
 from agent.models import Decision, MemoryItem, Track
 from agent.results import CycleResult
 from agent.settings import Settings
@@ -39,7 +40,11 @@ def regenerate_views(
 
 
 def knowledge_graph(
-    settings: Settings, tracks: list[Track], store: Store, result: CycleResult, number: int,
+    settings: Settings,
+    tracks: list[Track],
+    store: Store,
+    result: CycleResult,
+    number: int,
     started: datetime,
 ) -> str:
     """state/knowledge-graph.md from remembered papers plus this cycle's."""
@@ -51,18 +56,31 @@ def knowledge_graph(
         scores[section.paper.id] = section.matches
     gaps = known_gaps(store, result)
     entries = [
-        notes.GraphEntry(track_id=match.track_id, paper_id=item.paper_id, title=item.title,
-                         takeaway=item.takeaway, cycle=item.cycle, score=match.score,
-                         gap=gaps.get(item.paper_id, ""))
-        for item in memory for match in scores.get(item.paper_id, []) if match.relevant
+        notes.GraphEntry(
+            track_id=match.track_id,
+            paper_id=item.paper_id,
+            title=item.title,
+            takeaway=item.takeaway,
+            cycle=item.cycle,
+            score=match.score,
+            gap=gaps.get(item.paper_id, ""),
+        )
+        for item in memory
+        for match in scores.get(item.paper_id, [])
+        if match.relevant
     ]
     read_ids = {p.id for p in store.papers_with_status(["read"])}
     if result.deep_read is not None:
         read_ids.add(result.deep_read.paper_id)
     return notes.render_knowledge_graph(
-        [t for t in tracks if t.active], entries, [m for m in memory if m.paper_id in read_ids],
-        updated=started, cycle=number, open_questions=open_questions(result, tracks),
-        workspace=settings.workspace)
+        [t for t in tracks if t.active],
+        entries,
+        [m for m in memory if m.paper_id in read_ids],
+        updated=started,
+        cycle=number,
+        open_questions=open_questions(result, tracks),
+        workspace=settings.workspace,
+    )
 
 
 def current_memory(result: CycleResult, number: int) -> list[MemoryItem]:
@@ -73,11 +91,16 @@ def current_memory(result: CycleResult, number: int) -> list[MemoryItem]:
         if result.deep_read is not None and result.deep_read.paper_id == section.paper.id:
             takeaway = result.deep_read.problem
         if takeaway:
-            items.append(MemoryItem(paper_id=section.paper.id, title=section.paper.title,
-                                    cycle=number, takeaway=takeaway,
-                                    track_ids=tuple(m.track_id for m in section.matches
-                                                    if m.relevant),
-                                    score=section.matches[0].score if section.matches else 0.0))
+            items.append(
+                MemoryItem(
+                    paper_id=section.paper.id,
+                    title=section.paper.title,
+                    cycle=number,
+                    takeaway=takeaway,
+                    track_ids=tuple(m.track_id for m in section.matches if m.relevant),
+                    score=section.matches[0].score if section.matches else 0.0,
+                )
+            )
     return items
 
 
@@ -88,7 +111,8 @@ def known_gaps(store: Store, result: CycleResult) -> dict[str, str]:
         if item.paper_id not in gaps:
             for analysis in store.analyses_for(item.paper_id, kind="summary")[:1]:
                 gaps[item.paper_id] = str(analysis["payload"].get("gap", ""))
-    return gaps
+    # the offline reader's "no limitation stated" is not an open question worth accumulating
+    return {paper: gap for paper, gap in gaps.items() if gap and gap != NO_LIMITATION}
 
 
 def open_questions(result: CycleResult, tracks: list[Track]) -> dict[str, list[str]]:
@@ -96,7 +120,9 @@ def open_questions(result: CycleResult, tracks: list[Track]) -> dict[str, list[s
     questions: dict[str, list[str]] = {}
     if result.deep_read is not None:
         for connection in result.deep_read.connections:
-            questions.setdefault(connection.track_id, []).extend(result.deep_read.open_questions[:3])
+            questions.setdefault(connection.track_id, []).extend(
+                result.deep_read.open_questions[:3]
+            )
     if result.field_update is not None and result.field_update.open_question:
         top = [s.matches[0].track_id for s in result.papers if s.matches][:1]
         for track_id in top:
@@ -106,19 +132,37 @@ def open_questions(result: CycleResult, tracks: list[Track]) -> dict[str, list[s
 
 
 def cycles_index(
-    settings: Settings, store: Store, result: CycleResult, number: int, started: datetime,
-    note_path: str, decision: Decision,
+    settings: Settings,
+    store: Store,
+    result: CycleResult,
+    number: int,
+    started: datetime,
+    note_path: str,
+    decision: Decision,
 ) -> str:
     """cycles/README.md: this cycle, then the latest committed ones."""
-    rows = [notes.CycleRow(cycle=number, started=started, action=decision.action,
-                           reason=decision.reason, papers=len(result.papers) or len(result.new_papers),
-                           note_path=note_path)]
+    rows = [
+        notes.CycleRow(
+            cycle=number,
+            started=started,
+            action=decision.action,
+            reason=decision.reason,
+            papers=len(result.papers) or len(result.new_papers),
+            note_path=note_path,
+        )
+    ]
     for record in store.recent_cycles(limit=INDEX_ROWS * 2):
         if record.status == "committed" and record.number != number and record.started:
-            rows.append(notes.CycleRow(cycle=record.number, started=record.started,
-                                       action=record.action, reason=record.reason,
-                                       papers=stored_papers(record.result_json),
-                                       note_path=record.note_path))
+            rows.append(
+                notes.CycleRow(
+                    cycle=record.number,
+                    started=record.started,
+                    action=record.action,
+                    reason=record.reason,
+                    papers=stored_papers(record.result_json),
+                    note_path=record.note_path,
+                )
+            )
     return notes.render_cycles_readme(rows[:INDEX_ROWS], workspace=settings.workspace)
 
 

@@ -43,13 +43,19 @@ def init_workspace(directory: Path) -> tuple[Path, str]:
     for relative, shipped in WORKSPACE_FILES.items():
         write_new(directory / relative, default_file(shipped))
         written.append(relative)
-    for relative, text in (("cycles/README.md", CYCLES_README),
-                           ("state/knowledge-graph.md", KNOWLEDGE_GRAPH)):
+    for relative, text in (
+        ("cycles/README.md", CYCLES_README),
+        ("state/knowledge-graph.md", KNOWLEDGE_GRAPH),
+    ):
         if not (directory / relative).exists():
             write_new(directory / relative, text)
             written.append(relative)
-    sha = journal.init_repo(directory, written, "research-agent: new workspace\n\nExample tracks "
-                            "in state/tracks.toml; settings in research.toml.")
+    sha = journal.init_repo(
+        directory,
+        written,
+        "research-agent: new workspace\n\nExample tracks "
+        "in state/tracks.toml; settings in research.toml.",
+    )
     return directory, sha
 
 

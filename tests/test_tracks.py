@@ -21,25 +21,34 @@ keywords = ["audio grounding"]
 """
 
 BROKEN = {
-    "toml syntax": (GOOD.replace('priority = 5', 'priority = = 5'), ["line 5"]),
-    "missing field": (GOOD.replace('name = "Listen vs Guess"\n', ""),
-                      ["listen-vs-guess", "'name'"]),
-    "wrong type": (GOOD.replace("priority = 5", 'priority = "high"'),
-                   ["listen-vs-guess", "'priority'", "integer"]),
+    "toml syntax": (GOOD.replace("priority = 5", "priority = = 5"), ["line 5"]),
+    "missing field": (
+        GOOD.replace('name = "Listen vs Guess"\n', ""),
+        ["listen-vs-guess", "'name'"],
+    ),
+    "wrong type": (
+        GOOD.replace("priority = 5", 'priority = "high"'),
+        ["listen-vs-guess", "'priority'", "integer"],
+    ),
     "duplicate id": (GOOD + GOOD.replace("# my tracks", ""), ["duplicate", "listen-vs-guess"]),
-    "priority out of range": (GOOD.replace("priority = 5", "priority = 9"),
-                              ["listen-vs-guess", "'priority'", "1 (background) .. 5"]),
+    "priority out of range": (
+        GOOD.replace("priority = 5", "priority = 9"),
+        ["listen-vs-guess", "'priority'", "1 (background) .. 5"],
+    ),
     "unknown key": (GOOD + 'colour = "red"\n', ["listen-vs-guess", "'colour'"]),
-    "keywords not strings": (GOOD.replace('["audio grounding"]', "[1, 2]"),
-                             ["'keywords'", "list of strings"]),
+    "keywords not strings": (
+        GOOD.replace('["audio grounding"]', "[1, 2]"),
+        ["'keywords'", "list of strings"],
+    ),
     "bad id": (GOOD.replace('id = "listen-vs-guess"', 'id = "../etc"'), ["'id'", "slug"]),
     "no tracks": ("# nothing\n", ["no [[track]]"]),
 }
 
 
 def git_head(path: Path) -> str:
-    return subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))

@@ -45,9 +45,7 @@ class Analyst(Protocol):
         """A field update across this cycle's summaries and the remembered papers."""
         ...
 
-    def judge(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
-    ) -> list[Judgement]:
+    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
         """Score each (candidate, its best track) 0-10 with a one-line reason."""
         ...
 

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 class FallbackAnalyst:
-    """An Analyst that tries `primary` and, once it fails, uses `fallback` for the rest of the cycle."""
+    """An Analyst that tries `primary`; once it fails, `fallback` does the rest of the cycle."""
 
     def __init__(self, primary: Analyst, fallback: Analyst):
         self.primary = primary
@@ -40,11 +40,15 @@ class FallbackAnalyst:
             try:
                 return primary()
             except BudgetExceeded as exc:
-                self.fail(f"Token budget reached during {what} ({exc}); the offline analyst "
-                          "did the rest of this cycle.")
+                self.fail(
+                    f"Token budget reached during {what} ({exc}); the offline analyst "
+                    "did the rest of this cycle."
+                )
             except AnalystError as exc:
-                self.fail(f"The LLM failed during {what} ({exc}); the offline analyst did the "
-                          "rest of this cycle.")
+                self.fail(
+                    f"The LLM failed during {what} ({exc}); the offline analyst did the "
+                    "rest of this cycle."
+                )
         self.used_fallback = True
         return fallback()
 
@@ -53,25 +57,46 @@ class FallbackAnalyst:
         self.failed = True
         self.notices.append(notice)
 
-    def summarize(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[PaperSummary]:
-        return self.call("summaries", lambda: self.primary.summarize(candidates, tracks),
-                         lambda: self.fallback.summarize(candidates, tracks))
+    def summarize(
+        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+    ) -> list[PaperSummary]:
+        return self.call(
+            "summaries",
+            lambda: self.primary.summarize(candidates, tracks),
+            lambda: self.fallback.summarize(candidates, tracks),
+        )
 
-    def synthesize(self, summaries: Sequence[PaperSummary], memory: Sequence[MemoryItem],
-                   tracks: Sequence[Track]) -> FieldUpdate:
-        return self.call("the field update",
-                         lambda: self.primary.synthesize(summaries, memory, tracks),
-                         lambda: self.fallback.synthesize(summaries, memory, tracks))
+    def synthesize(
+        self,
+        summaries: Sequence[PaperSummary],
+        memory: Sequence[MemoryItem],
+        tracks: Sequence[Track],
+    ) -> FieldUpdate:
+        return self.call(
+            "the field update",
+            lambda: self.primary.synthesize(summaries, memory, tracks),
+            lambda: self.fallback.synthesize(summaries, memory, tracks),
+        )
 
     def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
-        return self.call("judging", lambda: self.primary.judge(candidates, tracks),
-                         lambda: self.fallback.judge(candidates, tracks))
+        return self.call(
+            "judging",
+            lambda: self.primary.judge(candidates, tracks),
+            lambda: self.fallback.judge(candidates, tracks),
+        )
 
-    def deep_read(self, candidate: Candidate, text: FullText, memory: Sequence[MemoryItem],
-                  tracks: Sequence[Track]) -> DeepRead:
-        return self.call("the deep read",
-                         lambda: self.primary.deep_read(candidate, text, memory, tracks),
-                         lambda: self.fallback.deep_read(candidate, text, memory, tracks))
+    def deep_read(
+        self,
+        candidate: Candidate,
+        text: FullText,
+        memory: Sequence[MemoryItem],
+        tracks: Sequence[Track],
+    ) -> DeepRead:
+        return self.call(
+            "the deep read",
+            lambda: self.primary.deep_read(candidate, text, memory, tracks),
+            lambda: self.fallback.deep_read(candidate, text, memory, tracks),
+        )
 
     def close(self) -> None:
         for analyst in (self.primary, self.fallback):
@@ -102,6 +127,7 @@ def build_analyst(
         return offline
     from agent.analyst.llm import LLMAnalyst  # imports openai only when a key is set
 
-    llm = LLMAnalyst(settings, usage_sink, workspace=workspace, researcher=researcher,
-                     budget=budget)
+    llm = LLMAnalyst(
+        settings, usage_sink, workspace=workspace, researcher=researcher, budget=budget
+    )
     return FallbackAnalyst(llm, offline)

@@ -14,12 +14,20 @@ from agent.config import resolve_workspace
 
 ActionOption = Annotated[
     str | None,
-    typer.Option("--action", "-a", help="Force an action: scan, learn, deep-read or rest.",
-                 show_default=False),
+    typer.Option(
+        "--action",
+        "-a",
+        help="Force an action: scan, learn, deep-read or rest.",
+        show_default=False,
+    ),
 ]
 SourceOption = Annotated[
-    str, typer.Option("--source", help="Where papers come from: arxiv (the API) or sample "
-                      "(the bundled real papers replayed day by day).")
+    str,
+    typer.Option(
+        "--source",
+        help="Where papers come from: arxiv (the API) or sample "
+        "(the bundled real papers replayed day by day).",
+    ),
 ]
 
 
@@ -55,9 +63,13 @@ def cycle(
 @app.command()
 def run(
     workspace: WorkspaceOption = None,
-    every: Annotated[str | None, typer.Option(help="Interval: 90s, 15m, 2h (default from "
-                                              "research.toml, hourly).")] = None,
-    cron: Annotated[str | None, typer.Option(help='Cron schedule instead, e.g. "0 * * * *".')] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(help="Interval: 90s, 15m, 2h (default from research.toml, hourly)."),
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option(help='Cron schedule instead, e.g. "0 * * * *".')
+    ] = None,
     max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles.")] = None,
     source: SourceOption = "arxiv",
 ) -> None:
@@ -65,8 +77,9 @@ def run(
     from agent.runner import run_forever
 
     path = resolve_workspace(workspace)
-    raise typer.Exit(run_forever(path, every=every, cron=cron, max_cycles=max_cycles,
-                                 source=source))
+    raise typer.Exit(
+        run_forever(path, every=every, cron=cron, max_cycles=max_cycles, source=source)
+    )
 
 
 @app.command()
@@ -87,8 +100,10 @@ def status(
 
 @app.command()
 def demo(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Workspace to create "
-                                                   "(default: a new temporary directory).")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Workspace to create (default: a new temporary directory)."),
+    ] = None,
     cycles: Annotated[int, typer.Option(help="How many cycles to run.")] = 3,
     every: Annotated[str, typer.Option(help="Interval between cycles.")] = "1s",
 ) -> None:
@@ -99,10 +114,13 @@ def demo(
 
     target = directory or Path(tempfile.mkdtemp(prefix="research-agent-demo-"))
     path, _ = init_workspace(target)
-    console.print(f"Demo workspace: [bold]{escape(str(path))}[/] (bundled sample papers, "
-                  f"{cycles} cycles, one every {every})")
-    status_code = run_forever(path, every=every, cron=None, max_cycles=cycles, source="sample",
-                              demo=True)
+    console.print(
+        f"Demo workspace: [bold]{escape(str(path))}[/] (bundled sample papers, "
+        f"{cycles} cycles, one every {every})"
+    )
+    status_code = run_forever(
+        path, every=every, cron=None, max_cycles=cycles, source="sample", demo=True
+    )
     print_demo_end(path)
     raise typer.Exit(status_code)
 
@@ -110,8 +128,12 @@ def demo(
 @app.command()
 def triage(
     tracks: Annotated[Path, typer.Option("--tracks", help="A tracks.toml file.")],
-    papers: Annotated[Path, typer.Option("--papers", help="Papers, one JSON object per line "
-                                         "(id, title, abstract, categories).")],
+    papers: Annotated[
+        Path,
+        typer.Option(
+            "--papers", help="Papers, one JSON object per line (id, title, abstract, categories)."
+        ),
+    ],
     top: Annotated[int, typer.Option("--top", help="Papers per track.")] = 50,
 ) -> None:
     """Rank papers against tracks offline; print {track: [{id, score}]} as JSON."""

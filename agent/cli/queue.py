@@ -11,10 +11,13 @@ from rich.table import Table
 from agent.cli import WorkspaceOption, app, console, escape
 from agent.config import resolve_workspace
 
-queue_app = typer.Typer(help="The must-read queue: papers waiting for a deep read.",
-                        invoke_without_command=True)
+queue_app = typer.Typer(
+    help="The must-read queue: papers waiting for a deep read.", invoke_without_command=True
+)
 app.add_typer(queue_app, name="queue")
-SourceOption = Annotated[str, typer.Option("--source", help="Look unknown ids up at: arxiv or sample.")]
+SourceOption = Annotated[
+    str, typer.Option("--source", help="Look unknown ids up at: arxiv or sample.")
+]
 
 
 @queue_app.callback()
@@ -37,16 +40,23 @@ def queue_list(
         return
     table = Table("id", "p", "title", "why", "by", "added", width=80)
     for item in items:
-        table.add_row(item.paper_id, str(item.priority), escape(item.title[:40]),
-                      escape(item.reason[:30]), item.added_by,
-                      item.added.strftime("%m-%d %H:%M") if item.added else "")
+        table.add_row(
+            item.paper_id,
+            str(item.priority),
+            escape(item.title[:40]),
+            escape(item.reason[:30]),
+            item.added_by,
+            item.added.strftime("%m-%d %H:%M") if item.added else "",
+        )
     console.print(table)
 
 
 @queue_app.command("add")
 def queue_add(
-    paper: Annotated[str, typer.Argument(help="arXiv id or URL (2602.15307, …/abs/2602.15307v2, "
-                                         "hep-th/9901001).")],
+    paper: Annotated[
+        str,
+        typer.Argument(help="arXiv id or URL (2602.15307, …/abs/2602.15307v2, hep-th/9901001)."),
+    ],
     priority: Annotated[int, typer.Option(help="1 (whenever) .. 5 (next).")] = 3,
     note: Annotated[str, typer.Option(help="Why: what to look for.")] = "",
     workspace: WorkspaceOption = None,
@@ -82,7 +92,7 @@ def rate(
     workspace: WorkspaceOption = None,
     source: SourceOption = "arxiv",
 ) -> None:
-    """Rate a paper up or down: the ranker learns from it; a paper rated down is not proposed again."""
+    """Rate a paper up or down: the ranker learns; a paper rated down is not proposed again."""
     from agent.steer import rate as rate_paper
 
     rating = rate_paper(resolve_workspace(workspace), paper, verdict, track_id=track, source=source)

@@ -14,8 +14,10 @@ from agent.cli import console, errors, escape
 def print_outcome(outcome: Any) -> None:
     """One cycle's outcome: number, action, reason, note and commit."""
     style = {"committed": "green", "rested": "cyan", "aborted": "yellow"}.get(outcome.status, "red")
-    console.print(f"[bold]cycle {outcome.number}[/] [{style}]{outcome.status}[/]: "
-                  f"{escape(outcome.action)} — {escape(outcome.reason)}")
+    console.print(
+        f"[bold]cycle {outcome.number}[/] [{style}]{outcome.status}[/]: "
+        f"{escape(outcome.action)} — {escape(outcome.reason)}"
+    )
     for notice in outcome.notices:
         console.print(f"  [dim]{escape(notice)}[/]")
     if outcome.note_path:
@@ -27,22 +29,33 @@ def print_outcome(outcome: Any) -> None:
 def print_status(report: dict[str, Any]) -> None:
     """The status report as a few lines and a table of the last cycles."""
     if report["running"]:
-        console.print(f"[green]running[/] (pid {report['pid']}); next wake: "
-                      f"{report['next_wake'] or 'unknown'}; schedule: {report['schedule'] or '-'}")
+        console.print(
+            f"[green]running[/] (pid {report['pid']}); next wake: "
+            f"{report['next_wake'] or 'unknown'}; schedule: {report['schedule'] or '-'}"
+        )
     else:
         console.print("[yellow]not running[/] (start it with `research-agent run`)")
     tokens = report["tokens_today"]
-    console.print(f"papers: {report['papers']}  candidates waiting: {report['candidates']}  "
-                  f"queue: {len(report['queue'])}  analyst: {report['analyst']}  tokens today: "
-                  f"{tokens['in'] + tokens['out']:,} of {tokens['budget']:,}")
+    console.print(
+        f"papers: {report['papers']}  candidates waiting: {report['candidates']}  "
+        f"queue: {len(report['queue'])}  analyst: {report['analyst']}  tokens today: "
+        f"{tokens['in'] + tokens['out']:,} of {tokens['budget']:,}"
+    )
     table = Table("#", "started", "action", "status", "reason", box=None, width=80)
     for row in report["cycles"]:
-        table.add_row(str(row["number"]), (row["started"] or "")[:16].replace("T", " "),
-                      row["action"], row["status"], escape(row["reason"] or ""))
+        table.add_row(
+            str(row["number"]),
+            (row["started"] or "")[:16].replace("T", " "),
+            row["action"],
+            row["status"],
+            escape(row["reason"] or ""),
+        )
     console.print(table)
     for item in report["queue"][:5]:
-        console.print(f"  queued: {escape(item['id'])} p{item['priority']} "
-                      f"({item['added_by']}) {escape(item['title'] or '')}")
+        console.print(
+            f"  queued: {escape(item['id'])} p{item['priority']} "
+            f"({item['added_by']}) {escape(item['title'] or '')}"
+        )
 
 
 def print_demo_end(workspace: Path) -> None:
@@ -51,7 +64,11 @@ def print_demo_end(workspace: Path) -> None:
     console.print(f"\nNotes in {escape(str(workspace / 'cycles'))}:")
     for note in notes:
         console.print(f"  {escape(str(note))}")
-    log = subprocess.run(["git", "-C", str(workspace), "log", "--oneline"], capture_output=True,
-                         text=True, check=False)
+    log = subprocess.run(
+        ["git", "-C", str(workspace), "log", "--oneline"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     console.print("\n[bold]git log --oneline[/]")
     console.print(escape(log.stdout.rstrip()))

@@ -20,7 +20,7 @@ SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "arxiv-2026-jan-
 
 
 def read_papers_jsonl(path: Path) -> list[Paper]:
-    """All papers of a .jsonl or .jsonl.gz file; a bad line raises ConfigError naming file and line."""
+    """All papers of a .jsonl or .jsonl.gz file; a bad line raises ConfigError naming it."""
     return [paper for _, paper in iter_records(path)]
 
 
