@@ -103,6 +103,8 @@ def merge_file_layer(layers: dict[str, dict[str, Any]], path: Path) -> None:
             "Set OPENAI_API_KEY, or name a file holding the key with api_key_file."
         )
     key_file = layers["llm"].pop("api_key_file", None)
+    for name, cls in SECTIONS.items():  # a bad value in the file is an error even if overridden
+        build_section(cls, layers[name], name, str(path))
     if key_file:
         layers["llm"]["api_key"] = read_key_file(path, Path(str(key_file)).expanduser())
 
@@ -136,7 +138,9 @@ def build_settings(workspace: Path, layers: dict[str, dict[str, Any]]) -> Settin
     )
 
 
-def build_section(cls: type, values: dict[str, Any], section: str) -> Any:
+def build_section(
+    cls: type, values: dict[str, Any], section: str, origin: str = SETTINGS_FILE
+) -> Any:
     """One settings dataclass, with values coerced to the field types (env gives strings)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     defaults = cls()
@@ -144,10 +148,10 @@ def build_section(cls: type, values: dict[str, Any], section: str) -> Any:
     for key, value in values.items():
         if key not in fields:
             raise ConfigError(
-                f"{SETTINGS_FILE}: unknown setting '{section}.{key}'. "
+                f"{origin}: unknown setting '{section}.{key}'. "
                 f"Known in [{section}]: {', '.join(sorted(fields))}."
             )
-        kwargs[key] = coerce(value, getattr(defaults, key), f"{section}.{key}")
+        kwargs[key] = coerce(value, getattr(defaults, key), f"{origin}: {section}.{key}")
     return cls(**kwargs)
 
 
@@ -163,7 +167,10 @@ def coerce(value: Any, default: Any, name: str) -> Any:
         if isinstance(default, float):
             return float(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name} = {value!r} is not a {type(default).__name__}.") from exc
+        kind = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(
+            type(default).__name__, type(default).__name__
+        )
+        raise ConfigError(f"{name} = {value!r} must be {kind}.") from exc
     return (
         None
         if value is None

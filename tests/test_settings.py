@@ -1,0 +1,116 @@
+"""Settings resolve in one place: flag > environment > research.toml > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_settings, resolve_workspace
+from agent.errors import ConfigError, WorkspaceError
+from agent.settings import DEFAULT_MODEL
+from agent.workspace import init_workspace
+from tests.cli import run_cli
+
+
+def write_settings(workspace: Path, text: str) -> None:
+    (workspace / "research.toml").write_text(text, encoding="utf-8")
+
+
+def test_defaults_without_file_or_environment(workspace: Path) -> None:
+    settings = load_settings(workspace, environ={})
+    assert settings.arxiv.api_url == "https://export.arxiv.org/api/query"
+    assert settings.arxiv.html_url == "https://arxiv.org/html/"
+    assert settings.arxiv.pdf_url == "https://arxiv.org/pdf/"
+    assert settings.arxiv.delay_seconds == 3
+    assert settings.llm.base_url is None and settings.llm.api_key is None
+    assert not settings.llm.enabled and settings.llm.model == DEFAULT_MODEL
+    assert settings.database_url == f"sqlite:///{workspace / 'state' / 'agent.db'}"
+
+
+def test_flag_beats_environment_beats_file(workspace: Path) -> None:
+    write_settings(workspace, '[arxiv]\napi_url = "http://file/api"\ndelay_seconds = 5\n'
+                              '[llm]\nmodel = "file-model"\n')
+    environ = {"ARXIV_API_URL": "http://env/api", "RESEARCH_AGENT_MODEL": "env-model"}
+    settings = load_settings(workspace, {"arxiv.api_url": "http://flag/api"}, environ=environ)
+    assert settings.arxiv.api_url == "http://flag/api"
+    assert settings.llm.model == "env-model"
+    assert settings.arxiv.delay_seconds == 5.0  # from the file, as a float
+    only_file = load_settings(workspace, environ={})
+    assert only_file.arxiv.api_url == "http://file/api" and only_file.llm.model == "file-model"
+
+
+def test_environment_names_are_the_public_interface(workspace: Path) -> None:
+    environ = {
+        "ARXIV_API_URL": "http://127.0.0.1:1/api", "ARXIV_HTML_URL": "http://127.0.0.1:1/html/",
+        "ARXIV_PDF_URL": "http://127.0.0.1:1/pdf/", "ARXIV_DELAY_SECONDS": "0",
+        "OPENAI_BASE_URL": "http://127.0.0.1:2/v1", "OPENAI_API_KEY": "k",
+        "RESEARCH_AGENT_MODEL": "m", "DATABASE_URL": "sqlite:////tmp/x.db",
+    }
+    settings = load_settings(workspace, environ=environ)
+    assert settings.arxiv.html_url.endswith("/html/") and settings.arxiv.pdf_url.endswith("/pdf/")
+    assert settings.arxiv.delay_seconds == 0.0
+    assert settings.llm.base_url == "http://127.0.0.1:2/v1" and settings.llm.enabled
+    assert settings.llm.model == "m" and settings.database_url == "sqlite:////tmp/x.db"
+
+
+def test_key_written_into_settings_file_is_refused(workspace: Path) -> None:
+    write_settings(workspace, '[llm]\napi_key = "sk-should-not-be-here"\n')
+    with pytest.raises(ConfigError, match="api_key must not be written") as caught:
+        load_settings(workspace, environ={})
+    assert "sk-should-not-be-here" not in str(caught.value)
+
+
+def test_key_file_is_read_and_key_kept_out_of_repr(workspace: Path, tmp_path: Path) -> None:
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("sk-from-a-file\n", encoding="utf-8")
+    write_settings(workspace, f'[llm]\napi_key_file = "{key_file}"\n')
+    settings = load_settings(workspace, environ={})
+    assert settings.llm.api_key == "sk-from-a-file"
+    assert "sk-from-a-file" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('colour = "red"\n', "unknown setting 'colour'"),
+        ("[arxiv]\nspeed = 3\n", "arxiv.speed"),
+        ('[arxiv]\ndelay_seconds = "soon"\n', "arxiv.delay_seconds"),
+        ("[arxiv\n", "invalid TOML"),
+    ],
+)
+def test_bad_settings_name_file_and_field(
+    workspace: Path, text: str, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_settings(workspace, text)
+    result = run_cli(capsys, "cycle", "-w", str(workspace), "--source", "sample")
+    assert result.code != 0 and fragment in result.err and "Traceback" not in result.err
+    assert not list((workspace / "cycles").rglob("0*.md"))
+
+
+def test_init_refuses_to_overwrite_a_workspace(workspace: Path) -> None:
+    before = (workspace / "state" / "tracks.toml").read_text(encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="already holds a workspace"):
+        init_workspace(workspace)
+    assert (workspace / "state" / "tracks.toml").read_text(encoding="utf-8") == before
+
+
+def test_init_writes_every_setting_commented_and_ignores_state(workspace: Path) -> None:
+    text = (workspace / "research.toml").read_text(encoding="utf-8")
+    for name in ("api_url", "html_url", "pdf_url", "delay_seconds", "base_url", "model",
+                 "database_url", "daily_token_budget", "every", "active_hours"):
+        assert f"# {name} =" in text
+    ignored = (workspace / "state" / ".gitignore").read_text(encoding="utf-8")
+    assert "agent.db" in ignored and "agent.log" in ignored and "cache/" in ignored
+    assert load_settings(workspace, environ={}).llm.model == DEFAULT_MODEL
+
+
+def test_workspace_resolution_names_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="research-agent init"):
+        resolve_workspace(tmp_path)
+
+
+def test_the_checkout_itself_is_a_workspace() -> None:
+    root = Path(__file__).resolve().parent.parent
+    assert resolve_workspace(root) == root
+    assert load_settings(root, environ={}).tracks_path.is_file()
