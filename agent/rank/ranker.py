@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from agent.models import Match, Paper, Rating, Track
 from agent.rank.background import Background, load_background
+from agent.rank.embeddings import Embedder, fuse_with_embeddings, load_embedder
 from agent.rank.facets import (
     Facet,
     attach_keywords,
@@ -69,10 +71,13 @@ class Ranker:
         *,
         rated_papers: Sequence[Paper] = (),
         tuning: Tuning = Tuning(),
+        embedder: Embedder | Literal["auto"] | None = "auto",
     ) -> None:
         self.tracks = list(tracks)
         self.ratings = list(ratings)
         self.tuning = tuning
+        # "auto": the optional embeddings extra when installed (see embeddings.py); None: off
+        self.embedder = load_embedder() if embedder == "auto" else embedder
         self.queries = {track.id: build_query(track) for track in self.tracks}
         self._background_papers = background
         self._rated_papers = list(rated_papers)
@@ -91,6 +96,8 @@ class Ranker:
                 query = self._final_query(track, papers, index, stats)
                 raw = self._relevance(track, query, index, stats, papers)
                 scores = self._calibrate(raw / self._level(track, query))
+                if self.embedder is not None:
+                    scores = fuse_with_embeddings(self.embedder, track, papers, scores)
                 scores *= self._exclusion(query, index)
                 ranked[track.id] = self._matches(track, query, index, scores, papers)
         logger.debug("ranked %d papers against %d tracks", len(papers), len(ranked))
