@@ -25,6 +25,10 @@ from agent.templates import render_template
 logger = logging.getLogger(__name__)
 
 OFFLINE_NOTICE = "Offline analyst: extractive reading of abstracts; no LLM was used."
+OFFLINE_DEEP_NOTICE = (
+    "Offline analyst: the paper's own sentences, sorted by the section they come from; no LLM "
+    "was used."
+)
 DISCOVERY_NOTICE = (
     "Discovery mode: nothing new was waiting, so this cycle searched older papers for the tracks."
 )
@@ -220,7 +224,7 @@ def note_notices(result: CycleResult) -> list[str]:
     """What the reader must know first: offline analyst, discovery mode, failures."""
     notices = []
     if result.analyst == "offline":
-        notices.append(OFFLINE_NOTICE)
+        notices.append(OFFLINE_DEEP_NOTICE if result.action == "deep-read" else OFFLINE_NOTICE)
     if result.discovery:
         notices.append(DISCOVERY_NOTICE)
     notices.extend(result.notices)

@@ -316,7 +316,8 @@ class OfflineAnalyst:
             limitations=[trim(s) for s in limits]
             or ["The text states no limitation in a sentence the offline reader recognises."],
             connections=[connection_for(m, by_id[m.track_id]) for m in matches],
-            open_questions=[trim(s) for s in pick(every, OPEN_RE, 3)],
+            # a sentence already quoted as the problem is not asked again as an open question
+            open_questions=[trim(s) for s in pick(every, OPEN_RE, 3, exclude=problem)],
             follow_ups=[f"arXiv:{pid} (cited in the text)" for pid in cited[:5]],
         )
 

@@ -38,13 +38,15 @@ def queue_list(
     if not items:
         console.print("The must-read queue is empty. Add with `research-agent queue add ID`.")
         return
+    from agent.notes import clean_text  # untrusted titles and reasons: one clean line, cut with …
+
     table = Table("id", "p", "title", "why", "by", "added", width=80)
     for item in items:
         table.add_row(
             item.paper_id,
             str(item.priority),
-            escape(item.title[:40]),
-            escape(item.reason[:30]),
+            escape(clean_text(item.title, 60)),
+            escape(clean_text(item.reason, 80)),
             item.added_by,
             item.added.strftime("%m-%d %H:%M") if item.added else "",
         )
