@@ -58,6 +58,18 @@ def changes_from_result(result: CycleResult) -> StateChanges:
                     "payload": section.judgement.model_dump(),
                 }
             )
+    # verdicts on papers without a section were rejections: kept, so they are not judged again
+    shown = {section.paper.id for section in result.papers}
+    for judgement in result.judgements:
+        if judgement.paper_id not in shown:
+            changes.analyses.append(
+                {
+                    "paper_id": judgement.paper_id,
+                    "kind": "judgement",
+                    "track_id": judgement.track_id,
+                    "payload": judgement.model_dump(),
+                }
+            )
     for item in result.queued:
         changes.queue_add.append(item)
         changes.statuses[item.paper_id] = "queued"

@@ -56,6 +56,7 @@ class CycleResult:
     next_steps: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # offline fallback, failures, discovery
+    judgements: list[Judgement] = field(default_factory=list)  # every verdict, kept or rejected
     discovery: bool = False  # learn found nothing new and searched older papers
     analyst: str = "offline"
     model: str | None = None

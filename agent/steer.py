@@ -6,6 +6,7 @@ on their own through the journal's git lock. None of them takes the workspace lo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,17 @@ def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
     rating = Rating(paper_id=paper_id, value=values[verdict], track_id=track_id)
     with Store(settings.database_url) as store:
         find_paper(store, settings, paper_id, source)
-        store.add_rating(rating)
+        with store.transaction():
+            store.add_rating(rating)
+            if rating.value < 0:
+                drop_stored_matches(store, paper_id, track_id)
     return rating
+
+
+def drop_stored_matches(store: Store, paper_id: str, track_id: str | None) -> None:
+    """Zero a paper's stored scores for the track (or all): it is no longer waiting to be read."""
+    stale = [m for m in store.matches_for([paper_id])[paper_id] if track_id in (None, m.track_id)]
+    store.save_matches([replace(m, score=0.0, relevant=False) for m in stale])
 
 
 def change_track(workspace: Path, track_id: str, **changes: Any) -> tuple[Track, str | None]:

@@ -15,9 +15,10 @@ def estimate_tokens(text: str) -> int:
 
 
 class TokenBudget:
-    """Tokens left this cycle and today; `check` before a call, `charge` after it.
+    """Tokens left this cycle and today; `reserve` before a call, `settle` after it.
 
-    Thread-safe, because summaries run concurrently.
+    Thread-safe, because summaries run concurrently. A call in flight holds its worst-case
+    estimate, so calls started together cannot jointly overshoot a limit each check alone.
     """
 
     def __init__(self, cycle_limit: int, daily_limit: int, spent_today: int = 0):
@@ -25,6 +26,7 @@ class TokenBudget:
         self.daily_limit = daily_limit
         self.spent_today = spent_today
         self.spent_cycle = 0
+        self.reserved = 0  # worst-case tokens of the calls in flight
         self._lock = threading.Lock()
 
     def estimate(self, prompt_text: str, max_output: int) -> int:
@@ -34,24 +36,40 @@ class TokenBudget:
     def check(self, estimate: int) -> None:
         """Raise BudgetExceeded if a call of `estimate` tokens would exceed either limit."""
         with self._lock:
-            if self.spent_cycle + estimate > self.cycle_limit:
-                raise BudgetExceeded(
-                    f"The next LLM call (~{estimate} tokens) would exceed the cycle budget "
-                    f"({self.spent_cycle} of {self.cycle_limit} tokens spent). Raise "
-                    "[llm] cycle_token_budget in research.toml to allow more."
-                )
-            if self.spent_today + estimate > self.daily_limit:
-                raise BudgetExceeded(
-                    f"The next LLM call (~{estimate} tokens) would exceed the daily budget "
-                    f"({self.spent_today} of {self.daily_limit} tokens spent today). Raise "
-                    "[llm] daily_token_budget in research.toml or wait until tomorrow."
-                )
+            self._check(estimate)
+
+    def reserve(self, estimate: int) -> None:
+        """`check`, then hold `estimate` tokens until the call is settled."""
+        with self._lock:
+            self._check(estimate)
+            self.reserved += estimate
+
+    def settle(self, reserved: int, tokens: int) -> None:
+        """Release a call's reservation and count the tokens it actually spent (0 if it failed)."""
+        with self._lock:
+            self.reserved -= reserved
+            self.spent_cycle += tokens
+            self.spent_today += tokens
+
+    def _check(self, estimate: int) -> None:
+        """Raise BudgetExceeded unless spent + reserved + estimate fits both limits (lock held)."""
+        pending = self.reserved + estimate
+        if self.spent_cycle + pending > self.cycle_limit:
+            raise BudgetExceeded(
+                f"The next LLM call (~{estimate} tokens) would exceed the cycle budget "
+                f"({self.spent_cycle} of {self.cycle_limit} tokens spent). Raise "
+                "[llm] cycle_token_budget in research.toml to allow more."
+            )
+        if self.spent_today + pending > self.daily_limit:
+            raise BudgetExceeded(
+                f"The next LLM call (~{estimate} tokens) would exceed the daily budget "
+                f"({self.spent_today} of {self.daily_limit} tokens spent today). Raise "
+                "[llm] daily_token_budget in research.toml or wait until tomorrow."
+            )
 
     def charge(self, tokens: int) -> None:
         """Count tokens actually spent against both limits."""
-        with self._lock:
-            self.spent_cycle += tokens
-            self.spent_today += tokens
+        self.settle(0, tokens)
 
     @property
     def remaining(self) -> int:

@@ -39,16 +39,8 @@ class FallbackAnalyst:
         if not self.failed:
             try:
                 return primary()
-            except BudgetExceeded as exc:
-                self.fail(
-                    f"Token budget reached during {what} ({exc}); the offline analyst "
-                    "did the rest of this cycle."
-                )
-            except AnalystError as exc:
-                self.fail(
-                    f"The LLM failed during {what} ({exc}); the offline analyst did the "
-                    "rest of this cycle."
-                )
+            except AnalystError as exc:  # BudgetExceeded included
+                self.fail(failure_notice(what, exc, "did the rest of this cycle"))
         self.used_fallback = True
         return fallback()
 
@@ -60,11 +52,34 @@ class FallbackAnalyst:
     def summarize(
         self, candidates: Sequence[Candidate], tracks: Sequence[Track]
     ) -> list[PaperSummary]:
+        each = getattr(self.primary, "summarize_each", None)
+        if callable(each) and not self.failed:
+            return self.summarize_partly(each(candidates, tracks), candidates, tracks)
         return self.call(
             "summaries",
             lambda: self.primary.summarize(candidates, tracks),
             lambda: self.fallback.summarize(candidates, tracks),
         )
+
+    def summarize_partly(
+        self,
+        results: list[PaperSummary | AnalystError],
+        candidates: Sequence[Candidate],
+        tracks: Sequence[Track],
+    ) -> list[PaperSummary]:
+        """Keep the LLM's summaries; the offline analyst summarises the papers it could not."""
+        done = [r for r in results if isinstance(r, PaperSummary)]
+        missing = [c for c, r in zip(candidates, results, strict=True)
+                   if not isinstance(r, PaperSummary)]
+        if not missing:
+            return done
+        error = next(r for r in results if isinstance(r, AnalystError))
+        ids = ", ".join(f"arXiv:{c.paper.id}" for c in missing)
+        self.fail(failure_notice("summaries", error, f"summarised {ids} and did the rest of "
+                                 "this cycle"))
+        self.used_fallback = True
+        offline = iter(self.fallback.summarize(missing, tracks))
+        return [r if isinstance(r, PaperSummary) else next(offline) for r in results]
 
     def synthesize(
         self,
@@ -110,6 +125,14 @@ class FallbackAnalyst:
         if self.used_fallback:
             return f"{self.primary.name}+offline"
         return self.primary.name
+
+
+
+def failure_notice(what: str, error: AnalystError, did: str) -> str:
+    """The note's word on why the offline analyst took over, and what it did."""
+    if isinstance(error, BudgetExceeded):
+        return f"Token budget reached during {what} ({error}); the offline analyst {did}."
+    return f"The LLM failed during {what} ({error}); the offline analyst {did}."
 
 
 def build_analyst(

@@ -28,6 +28,7 @@ from agent.analyst.schemas import (
     PaperSummary,
     TrackConnection,
 )
+from agent.errors import AnalystError
 from agent.models import FullText, MemoryItem, Paper, Track
 from agent.settings import LLMSettings
 from agent.templates import render_template
@@ -161,6 +162,22 @@ class LLMAnalyst:
     ) -> list[PaperSummary]:
         """One summary per candidate, in input order, at most `concurrency` calls at once."""
         return self.run_bounded(lambda c: self.summarize_one(c, tracks), candidates)
+
+    def summarize_each(
+        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+    ) -> list[PaperSummary | AnalystError]:
+        """Like `summarize`, but a paper that fails gives its error and the others go on.
+
+        Summaries already paid for are kept when the budget runs out halfway.
+        """
+
+        def attempt(candidate: Candidate) -> PaperSummary | AnalystError:
+            try:
+                return self.summarize_one(candidate, tracks)
+            except AnalystError as exc:  # BudgetExceeded included
+                return exc
+
+        return self.run_bounded(attempt, candidates)
 
     def summarize_one(self, candidate: Candidate, tracks: Sequence[Track]) -> PaperSummary:
         """Summarise one paper; connections only to given tracks."""

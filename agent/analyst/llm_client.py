@@ -46,6 +46,7 @@ class Completion:
     tokens_out: int
     duration_s: float
     started: datetime
+    reserved: int = 0  # budget tokens held for this call until it is reported
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -189,15 +190,19 @@ class ChatClient:
         self, purpose: str, messages: list[Message], model: type[BaseModel], max_tokens: int
     ) -> Completion:
         """One chat completion within the budget; raises AnalystError on any failure."""
-        self.check_budget(purpose, messages, max_tokens)
+        reserved = self.check_budget(purpose, messages, max_tokens)
         started, start = datetime.now(UTC), self.clock()
         try:
             response = self._client.chat.completions.create(
                 **request_body(self.model, messages, model, max_tokens)
             )
         except openai.OpenAIError as exc:
+            if self.budget is not None:
+                self.budget.settle(reserved, 0)
             self.fail(purpose, messages, started, self.clock() - start, exc)
-        return self.completion_from(purpose, messages, response, started, self.clock() - start)
+        return self.completion_from(
+            purpose, messages, response, started, self.clock() - start, reserved
+        )
 
     def completion_from(
         self,
@@ -206,6 +211,7 @@ class ChatClient:
         response: Any,
         started: datetime,
         duration: float,
+        reserved: int = 0,
     ) -> Completion:
         """Our Completion from the SDK's response; a cut-off answer is a failure."""
         choice = response.choices[0] if response.choices else None
@@ -218,6 +224,7 @@ class ChatClient:
             tokens_out=usage.completion_tokens if usage else estimate_tokens(content),
             duration_s=duration,
             started=started,
+            reserved=reserved,
         )
         if completion.finish_reason == "length":
             self.report(purpose, completion, "length")
@@ -227,15 +234,17 @@ class ChatClient:
             )
         return completion
 
-    def check_budget(self, purpose: str, messages: list[Message], max_tokens: int) -> None:
-        """Stop before a call that could exceed the token budget, and record that we stopped."""
+    def check_budget(self, purpose: str, messages: list[Message], max_tokens: int) -> int:
+        """Reserve a call's worst case, or stop before it could exceed the budget (recorded)."""
         if self.budget is None:
-            return
+            return 0
+        estimate = self.budget.estimate(prompt_of(messages), max_tokens)
         try:
-            self.budget.check(self.budget.estimate(prompt_of(messages), max_tokens))
+            self.budget.reserve(estimate)
         except BudgetExceeded:
             self.sink(LLMCall(purpose, self.model, 0, 0, 0.0, "budget", datetime.now(UTC)))
             raise
+        return estimate
 
     def fail(
         self,
@@ -272,9 +281,10 @@ class ChatClient:
         ) from None
 
     def report(self, purpose: str, completion: Completion, outcome: str) -> None:
-        """Charge the budget and record one finished call."""
+        """Charge the budget (releasing the call's reservation) and record one finished call."""
         if self.budget is not None:
-            self.budget.charge(completion.tokens_in + completion.tokens_out)
+            self.budget.settle(completion.reserved, completion.tokens_in + completion.tokens_out)
+            completion.reserved = 0
         self.sink(
             LLMCall(
                 purpose,
