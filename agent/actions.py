@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from agent.analyst import Analyst, Candidate
@@ -52,7 +52,11 @@ class Context:
             raise Cancelled("shutdown requested; the cycle was abandoned before writing anything")
 
     def ranker(self) -> Ranker:
-        return Ranker(self.tracks, ratings=self.store.ratings())  # type: ignore[attr-defined]
+        """A ranker that learns from the ratings, with the rated papers' text from the store."""
+        ratings = self.store.ratings()  # type: ignore[attr-defined]
+        # Rocchio needs each rated paper's words; it may be in neither this batch nor the sample
+        rated = self.store.get_papers(list({r.paper_id for r in ratings}))  # type: ignore[attr-defined]
+        return Ranker(self.tracks, ratings=ratings, rated_papers=list(rated.values()))
 
 
 def run_action(action: str, ctx: Context) -> CycleResult:
@@ -62,7 +66,23 @@ def run_action(action: str, ctx: Context) -> CycleResult:
         raise AgentError(f"unknown action '{action}'; choose one of {', '.join(actions)}.")
     result = actions[action](ctx)
     result.source = result.source or ctx.source.name
+    result.queue_after = queue_after(ctx, result)
     return result
+
+
+def queue_after(ctx: Context, result: CycleResult) -> list[QueueItem]:
+    """The must-read queue as it will be once this cycle is applied (for the note's Next)."""
+    read = result.deep_read.paper_id if result.deep_read else None
+    items = {q.paper_id: q for q in ctx.store.queue_list() if q.paper_id != read}  # type: ignore[attr-defined]
+    for item in result.queued:
+        items.setdefault(item.paper_id, item)
+    # a stable sort keeps the store's order within a priority (the researcher's first, oldest)
+    return sorted(items.values(), key=lambda q: (-q.priority, q.added_by != "user"))
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 paper', '3 papers'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # --- scan ----------------------------------------------------------------------------------------
@@ -78,7 +98,7 @@ def scan(ctx: Context) -> CycleResult:
     new = [p for p in fetched.papers if p.id not in known]
     updated = [p for p in fetched.papers if p.id in known and p.version > known[p.id].version]
     ranking = ctx.ranker().rank(new + updated)
-    result = CycleResult(action="scan", summary_line=f"{len(new)} new papers")
+    result = CycleResult(action="scan", summary_line=plural(len(new), "new paper"))
     result.scan = ScanStats(source=ctx.source.name, queries=fetched.queries,
                             fetched=len(fetched.papers), new=len(new), updated=len(updated),
                             since=since, cursor=fetched.cursor)
@@ -129,7 +149,15 @@ def learn(ctx: Context) -> CycleResult:
         result.summary_line = "nothing to learn"
         result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")
         return result
-    chosen, judgements = judge_candidates(ctx, chosen)
+    chosen, judgements, rejected = judge_candidates(ctx, chosen)
+    result.judgements = list(judgements.values())
+    if rejected:
+        result.notices.append(rejection_notice(rejected, judgements))
+        # the LLM said no: the waiting list (policy, status) must not count these as worth reading
+        result.matches = [replace(m, relevant=False) for c in rejected for m in c.matches]
+    if not chosen:
+        result.summary_line = "nothing cleared the LLM's bar"
+        return result
     ctx.checkpoint()
     summaries = ctx.analyst.summarize(chosen, ctx.tracks)
     ctx.checkpoint()
@@ -137,9 +165,9 @@ def learn(ctx: Context) -> CycleResult:
     result.papers = build_sections(chosen, summaries, judgements, memory)
     result.memory = [m for m in unique_memory(result.papers)]
     result.field_update = ctx.analyst.synthesize(summaries, result.memory, ctx.tracks)
-    result.matches = [m for c in chosen for m in c.matches]
+    result.matches += [m for c in chosen for m in c.matches]
     result.queued = queue_worthy(ctx, chosen)
-    result.summary_line = f"{len(result.papers)} papers"
+    result.summary_line = plural(len(result.papers), "paper")
     result.tags = learn_tags(summaries, result.papers)
     result.next_steps = list(result.field_update.next_steps)
     return result
@@ -148,6 +176,8 @@ def learn(ctx: Context) -> CycleResult:
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
     """The best unsummarised candidates by score × priority; discovery when none are waiting."""
     pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]  # type: ignore[attr-defined]
+    turned_down = rejected_before(ctx)
+    pool = [p for p in pool if p.id not in turned_down]
     chosen = top_candidates(ranker.rank(pool), pool, ctx.tracks, ctx.settings.learn.max_papers)
     if chosen:
         return chosen, []
@@ -189,16 +219,45 @@ def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
     return [p for pid, p in found.items() if pid not in known]
 
 
+def rejected_before(ctx: Context) -> set[str]:
+    """Papers an LLM judged below the bar in an earlier cycle, unless the researcher rated them up.
+
+    The judge weighs a paper against every track and scores its best one, so a paper it turned
+    down is not worth a summary for any track; judging it again would only spend tokens.
+    """
+    scores = ctx.store.judgement_scores()  # type: ignore[attr-defined]
+    wanted = rated_up(ctx)
+    return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
+
+
+def rated_up(ctx: Context) -> set[str]:
+    """Papers the researcher rated up (for any track): the judge never turns these down."""
+    return {r.paper_id for r in ctx.store.ratings() if r.value > 0}  # type: ignore[attr-defined]
+
+
 def judge_candidates(
     ctx: Context, chosen: list[Candidate]
-) -> tuple[list[Candidate], dict[str, Judgement]]:
-    """With an LLM, judge candidates before summarising; drop those it rejects."""
+) -> tuple[list[Candidate], dict[str, Judgement], list[Candidate]]:
+    """With an LLM, judge candidates before summarising: (kept, judgements, rejected)."""
     if getattr(ctx.analyst, "name", "offline") == "offline":
-        return chosen, {}
+        return chosen, {}, []
     judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, ctx.tracks)}
-    kept = [c for c in chosen if judgements.get(c.paper.id) is None
-            or judgements[c.paper.id].score >= JUDGE_BAR]
-    return kept or chosen[:1], judgements
+    wanted = rated_up(ctx)  # else a paper rated up but judged low would be re-judged every cycle
+
+    def passes(candidate: Candidate) -> bool:
+        judgement = judgements.get(candidate.paper.id)
+        return judgement is None or judgement.score >= JUDGE_BAR or candidate.paper.id in wanted
+
+    return ([c for c in chosen if passes(c)], judgements,
+            [c for c in chosen if not passes(c)])
+
+
+def rejection_notice(rejected: Sequence[Candidate], judgements: dict[str, Judgement]) -> str:
+    """The note's word on papers the LLM turned down (they cost no summary)."""
+    named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)"
+                      for c in rejected)
+    return (f"The LLM judged {plural(len(rejected), 'candidate')} below {JUDGE_BAR}/10 and did "
+            f"not summarise {'it' if len(rejected) == 1 else 'them'}: {named}.")
 
 
 def recall_related(ctx: Context, ranker: Ranker, papers: Sequence[Paper]) -> dict[str, list[MemoryItem]]:
@@ -241,10 +300,12 @@ def unique_memory(sections: Sequence[PaperSection]) -> list[MemoryItem]:
 
 
 def queue_worthy(ctx: Context, chosen: Sequence[Candidate]) -> list[QueueItem]:
-    """Papers scoring above the bar go on the must-read queue, with the reason."""
+    """The best papers scoring above the bar go on the must-read queue, with the reason."""
     names = {t.id: t for t in ctx.tracks}
-    queued = []
-    for candidate in chosen:
+    queued: list[QueueItem] = []
+    for candidate in chosen:  # best first
+        if len(queued) >= ctx.settings.learn.queue_per_cycle:
+            break
         best = candidate.matches[0]
         if best.score >= ctx.settings.learn.queue_threshold:
             track = names[best.track_id]
@@ -294,7 +355,26 @@ def deep_read(ctx: Context) -> CycleResult:
     result.memory = memory
     result.new_papers = [paper]
     result.matches = matches
-    result.notices.extend(attempts)
-    result.next_steps = list(result.deep_read.follow_ups[:3])
+    result.notices.extend(n for n in [how_it_was_read(attempts)] if n)
+    result.next_steps = deep_read_next_steps(paper, text)
     result.tags = ["deep-read", *[m.track_id for m in matches if m.relevant][:3]]
     return result
+
+
+def how_it_was_read(attempts: Sequence[str]) -> str:
+    """The fetch report as one sentence ("HTML not available (404); read the PDF (6 sections).").
+
+    Empty when the first source simply worked: the note's "Read from" line already says so.
+    """
+    if all(a.startswith("read the ") for a in attempts):
+        return ""
+    text = "; ".join(a.rstrip(".") for a in attempts)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+def deep_read_next_steps(paper: Paper, text: FullText) -> list[str]:
+    """What a deep read leaves to do (its follow-ups have their own section in the note)."""
+    if text.source != "abstract":
+        return []
+    return [f"Only the abstract of arXiv:{paper.id} was read: check the paper itself before "
+            f"relying on this reading, or queue it again to try its full text later."]

@@ -43,7 +43,8 @@ class LLMSettings:
 @dataclass(frozen=True)
 class LearnSettings:
     max_papers: int = 5  # papers summarised per learn cycle
-    queue_threshold: float = 0.6  # learn queues papers scoring above this for a deep read
+    queue_threshold: float = 0.8  # learn queues papers scoring above this for a deep read
+    queue_per_cycle: int = 2  # at most this many of them per learn cycle (deep reads are costly)
     memory_papers: int = 8  # earlier papers recalled into a field update
 
 
