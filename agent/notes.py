@@ -57,9 +57,23 @@ _NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
+_LATEX_STYLE = re.compile(
+    r"\\(?:textit|textbf|emph|texttt|textsc|textrm|mathrm|mathbf|mathit|text)\{([^{}]*)\}"
+)
+
+
+def strip_latex_styling(text: str) -> str:
+    """Abstracts keep their LaTeX: `\\textit{\\textbf{X}}` reads as X; `\\~` as a space."""
+    for _ in range(3):  # nested styling, innermost first
+        text, count = _LATEX_STYLE.subn(r"\1", text)
+        if not count:
+            break
+    return text.replace("\\~", " ")
+
+
 def clean_text(value: Any, limit: int | None = None) -> str:
     """One line of plain text: no terminal escapes or control characters, whitespace collapsed."""
-    text = "" if value is None else str(value)
+    text = strip_latex_styling("" if value is None else str(value))
     text = _INVISIBLE.sub("", _ANSI.sub("", text))
     text = _WHITESPACE.sub(" ", text).strip()
     if limit is not None and len(text) > limit:

@@ -320,3 +320,10 @@ def test_cycles_readme_links_notes_newest_first():
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert html.count("<td>") == 14  # 2 rows x 7 cells: the escaped "|" split nothing
     assert "latest 2 of 3 cycles" in text
+
+
+def test_latex_styling_in_abstracts_reads_as_plain_text() -> None:
+    from agent.notes import clean_text
+
+    text = r"we introduce the \textit{\textbf{MoE-Adapter}}, a Mixture-of-Experts\~(MoE)"
+    assert clean_text(text) == "we introduce the MoE-Adapter, a Mixture-of-Experts (MoE)"
