@@ -29,13 +29,15 @@ from agent.models import ACTIONS, Decision, LLMCall, Track
 from agent.reconcile import reconcile
 from agent.results import CycleResult
 from agent.settings import Settings
-from agent.snapshot import decide
+from agent.snapshot import decide, local_midnight
 from agent.sources import Source
 from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
 from agent.views import regenerate_views
 
 logger = logging.getLogger(__name__)
+SAMPLE_DAYS_PER_SCAN = 3  # a replayed scan takes three listing days: enough for a demo to learn
+SAMPLE_OFFLINE_TEXT = "The sample replay runs offline: only the abstract was read."
 CRASH_AT = "RESEARCH_AGENT_CRASH_AT"  # test-only: die at a named step (see tests/test_crash.py)
 
 
@@ -172,7 +174,7 @@ def act(
     source = (options.make_source or make_source)(settings, options.source)
     ctx = Context(settings=settings, tracks=active_tracks(tracks), store=store, source=source,
                   analyst=analyst, now=started, stop=options.stop,
-                  fetch_text=text_fetcher(settings))
+                  fetch_text=text_fetcher(settings, options.source))
     try:
         result = run_action(decision.action, ctx)
     finally:
@@ -196,8 +198,8 @@ def make_analyst(
     """The LLM analyst (with today's budget) behind an offline fallback, or the offline one."""
     if options.make_analyst is not None:
         return options.make_analyst(settings, record)
-    midnight = started.replace(hour=0, minute=0, second=0, microsecond=0)
-    spent = sum(store.tokens_since(midnight))
+    # the day starts at the researcher's midnight, as in `status` and the policy
+    spent = sum(store.tokens_since(local_midnight(started, settings.schedule.timezone)))
     budget = TokenBudget(cycle_limit=settings.llm.cycle_token_budget,
                          daily_limit=settings.llm.daily_token_budget, spent_today=spent)
     return build_analyst(settings.llm, record, settings.workspace, settings.researcher, budget)
@@ -209,7 +211,7 @@ def make_source(settings: Settings, name: str) -> Source:
         from agent.sources.sample import SampleSource
 
         # the bundled sample is sparse before its dense run of daily listings from 2026-01-05
-        return SampleSource(start=date(2026, 1, 5))
+        return SampleSource(start=date(2026, 1, 5), days_per_fetch=SAMPLE_DAYS_PER_SCAN)
     if name != "arxiv":
         raise AgentError(f"unknown source '{name}'; choose arxiv or sample.")
     from agent.sources.arxiv_api import ArxivSource
@@ -217,11 +219,13 @@ def make_source(settings: Settings, name: str) -> Source:
     return ArxivSource(settings.arxiv)
 
 
-def text_fetcher(settings: Settings):  # type: ignore[no-untyped-def]
+def text_fetcher(settings: Settings, source: str = "arxiv"):  # type: ignore[no-untyped-def]
     """A function reading a paper's full text (HTML, then PDF, then the abstract)."""
-    from agent.sources.fulltext import fetch_full_text_with_report
+    from agent.sources.fulltext import abstract_full_text, fetch_full_text_with_report
 
     def fetch(paper):  # type: ignore[no-untyped-def]
+        if source == "sample":  # the replay (and the demo) must never wait on the network
+            return abstract_full_text(paper), [SAMPLE_OFFLINE_TEXT]
         return fetch_full_text_with_report(paper, settings.arxiv, settings.fulltext,
                                            settings.cache_dir / "fulltext")
 
@@ -264,7 +268,16 @@ def abandon(
     """Record a cycle that did not commit, and undo any file it wrote."""
     record = store.get_cycle(number)
     if record is not None and record.status == "note_written":
-        journal.discard_uncommitted(workspace, record_paths(store, number))
+        try:
+            journal.discard_uncommitted(workspace, record_paths(store, number))
+        except AgentError as exc:  # e.g. the researcher's git holds the index right now
+            # Left unfinished on purpose: the next cycle's reconcile removes the files.
+            logger.warning("cycle %s: its files stay until the next cycle: %s", number, exc)
+            error = f"{error} (its files stay until the next cycle removes them)"
+            store.update_cycle(number, error=error[:2000], ended=datetime.now(UTC))
+            outcome.status, outcome.error = status, error
+            logger.warning("cycle %s %s: %s", number, status, error)
+            return
     store.update_cycle(number, status=status, error=error[:2000], ended=datetime.now(UTC))
     outcome.status, outcome.error = status, error
     logger.warning("cycle %s %s: %s", number, status, error)

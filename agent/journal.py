@@ -303,13 +303,16 @@ def head_sha(workspace: Path) -> str | None:
         return journal.head_sha()
 
 
-def clear_stale_index_lock(workspace: Path, our_pids_dead: bool) -> bool:
+def clear_stale_index_lock(
+    workspace: Path, our_pids_dead: bool, not_before: float | None = None
+) -> bool:
     """Remove `.git/index.lock` left by a crashed agent; True if removed.
 
     Git records no owner in index.lock, so only the caller can know it is stale: pass
     `our_pids_dead=True` only when the process that held the workspace lock (the agent that was
     committing) is known to be dead. Otherwise the lock may belong to a git the user is running
-    right now, and removing it could corrupt their index, so it is left alone.
+    right now, and removing it could corrupt their index, so it is left alone. `not_before`
+    (epoch seconds, when the dead commit began): a lock older than that was not taken by it.
     """
     with open_journal(workspace) as journal:
         lock = journal.git_dir / "index.lock"
@@ -317,6 +320,10 @@ def clear_stale_index_lock(workspace: Path, our_pids_dead: bool) -> bool:
         return False
     if not our_pids_dead:
         logger.warning("%s exists and may belong to a running git: left alone", lock)
+        return False
+    if not_before is not None and lock.stat().st_mtime < not_before:
+        logger.warning("%s is older than the crashed cycle, so another git holds it: left alone",
+                       lock)
         return False
     lock.unlink(missing_ok=True)
     logger.warning("removed stale %s left by a crashed research-agent", lock)

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from agent import journal
 from agent.changes import apply_changes, load_changes
-from agent.store import Store
+from agent.lock import pid_alive
+from agent.store import CycleRecord, Store
 
 logger = logging.getLogger(__name__)
 VIEW_PATHS = ("state/knowledge-graph.md", "cycles/README.md")
+MTIME_SLACK = 1.0  # seconds: some file systems round a file's mtime down to the second
 
 
 def cycle_paths(store: Store, number: int) -> list[str]:
@@ -33,7 +35,10 @@ def reconcile(store: Store, workspace: Path) -> list[str]:
     """Repair what a dead process left; returns one line per repair (also logged)."""
     repairs: list[str] = []
     unfinished = store.unfinished_cycles()
-    if unfinished and journal.clear_stale_index_lock(workspace, our_pids_dead=True):
+    committing = died_committing(unfinished)
+    if committing and journal.clear_stale_index_lock(
+        workspace, our_pids_dead=True, not_before=earliest_start(committing) - MTIME_SLACK
+    ):
         repairs.append("removed a stale .git/index.lock left by a dead cycle")
     oldest = min((c.number for c in unfinished), default=None)
     commits = journal.find_cycle_commits(workspace, since_cycle=oldest)
@@ -46,6 +51,23 @@ def reconcile(store: Store, workspace: Path) -> list[str]:
     for line in repairs:
         logger.warning("reconcile: %s", line)
     return repairs
+
+
+def died_committing(records: list[CycleRecord]) -> list[CycleRecord]:
+    """Unfinished cycles that reached the commit step and whose process is gone.
+
+    Only such a cycle can have left `.git/index.lock`. A cycle of a live process (this daemon's
+    own, abandoned on shutdown or failed while the researcher's git held the index) may still
+    be inside git, or never took the lock: removing it could break someone's running git.
+    """
+    return [r for r in records
+            if r.status == "note_written" and not (r.pid and pid_alive(r.pid))]
+
+
+def earliest_start(records: list[CycleRecord]) -> float:
+    """Epoch seconds of the earliest start among `records` (naive times are UTC)."""
+    return min((r.started if r.started.tzinfo else r.started.replace(tzinfo=UTC)).timestamp()
+               for r in records)
 
 
 def finish_committed(store: Store, record, sha: str) -> str:  # type: ignore[no-untyped-def]

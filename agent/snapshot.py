@@ -20,7 +20,7 @@ from agent.policy import (
     choose_action,
 )
 from agent.settings import Settings
-from agent.store import Store
+from agent.store import CycleRecord, Store
 from agent.tracks import active_tracks
 
 RECENT = 12  # cycles the policy looks back on
@@ -30,11 +30,7 @@ CANDIDATES = 500  # waiting papers it weighs
 def take_snapshot(store: Store, tracks: list[Track], settings: Settings, now: datetime) -> Snapshot:
     """What the policy needs to know, from the store and the current tracks."""
     recent = store.recent_cycles(limit=RECENT)
-    failures = 0
-    for record in recent:
-        if record.status != "failed":
-            break
-        failures += 1
+    failed = consecutive_failures(recent)
     last_scan = store.last_cycle(action="scan")
     queue = store.queue_list()
     last_deep = store.last_cycle(action="deep-read")
@@ -45,11 +41,27 @@ def take_snapshot(store: Store, tracks: list[Track], settings: Settings, now: da
         queue=[QueuedInfo(q.paper_id, q.priority, q.added_by, q.title) for q in queue],
         queue_exhausted_since=last_deep.number if (last_deep and not queue) else None,
         tokens_today=sum(store.tokens_since(local_midnight(now, settings.schedule.timezone))),
-        consecutive_failures=failures,
-        last_failure_at=recent[0].started if failures else None,
+        consecutive_failures=len(failed),
+        last_failure_at=failed[0].started if failed else None,
         deep_read_enabled=True,
         llm_enabled=settings.llm.enabled,
     )
+
+
+def consecutive_failures(recent: list[CycleRecord]) -> list[CycleRecord]:
+    """The failed cycles since the last one that worked, newest first.
+
+    Rests and interrupted cycles are skipped, not counted as success: the rest is usually the
+    backoff itself, and ending the backoff with it would retry a dead endpoint every other cycle.
+    """
+    failed = []
+    for record in recent:
+        if record.status in ("rested", "aborted"):
+            continue
+        if record.status != "failed":
+            break
+        failed.append(record)
+    return failed
 
 
 def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
