@@ -21,6 +21,7 @@ from agent.rank import Ranker
 from agent.results import CycleResult, PaperSection, ScanStats
 from agent.settings import Settings
 from agent.sources import Source
+from agent.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Context:
 
     settings: Settings
     tracks: list[Track]  # active, highest priority first
-    store: object  # agent.store.Store; read-only here
+    store: Store  # read-only here
     source: Source
     analyst: Analyst
     now: datetime
@@ -53,9 +54,9 @@ class Context:
 
     def ranker(self) -> Ranker:
         """A ranker that learns from the ratings, with the rated papers' text from the store."""
-        ratings = self.store.ratings()  # type: ignore[attr-defined]
+        ratings = self.store.ratings()
         # Rocchio needs each rated paper's words; it may be in neither this batch nor the sample
-        rated = self.store.get_papers(list({r.paper_id for r in ratings}))  # type: ignore[attr-defined]
+        rated = self.store.get_papers(list({r.paper_id for r in ratings}))
         return Ranker(self.tracks, ratings=ratings, rated_papers=list(rated.values()))
 
 
@@ -73,7 +74,7 @@ def run_action(action: str, ctx: Context) -> CycleResult:
 def queue_after(ctx: Context, result: CycleResult) -> list[QueueItem]:
     """The must-read queue as it will be once this cycle is applied (for the note's Next)."""
     read = result.deep_read.paper_id if result.deep_read else None
-    items = {q.paper_id: q for q in ctx.store.queue_list() if q.paper_id != read}  # type: ignore[attr-defined]
+    items = {q.paper_id: q for q in ctx.store.queue_list() if q.paper_id != read}
     for item in result.queued:
         items.setdefault(item.paper_id, item)
     # a stable sort keeps the store's order within a priority (the researcher's first, oldest)
@@ -91,17 +92,23 @@ def plural(count: int, noun: str) -> str:
 def scan(ctx: Context) -> CycleResult:
     """Fetch what is new for the active tracks since the last scan, rank it, list the best."""
     store = ctx.store
-    since = store.get_cursor(ctx.source.name)  # type: ignore[attr-defined]
+    since = store.get_cursor(ctx.source.name)
     fetched = ctx.source.fetch_new(ctx.tracks, since)
     ctx.checkpoint()
-    known = store.get_papers([p.id for p in fetched.papers])  # type: ignore[attr-defined]
+    known = store.get_papers([p.id for p in fetched.papers])
     new = [p for p in fetched.papers if p.id not in known]
     updated = [p for p in fetched.papers if p.id in known and p.version > known[p.id].version]
     ranking = ctx.ranker().rank(new + updated)
     result = CycleResult(action="scan", summary_line=plural(len(new), "new paper"))
-    result.scan = ScanStats(source=ctx.source.name, queries=fetched.queries,
-                            fetched=len(fetched.papers), new=len(new), updated=len(updated),
-                            since=since, cursor=fetched.cursor)
+    result.scan = ScanStats(
+        source=ctx.source.name,
+        queries=fetched.queries,
+        fetched=len(fetched.papers),
+        new=len(new),
+        updated=len(updated),
+        since=since,
+        cursor=fetched.cursor,
+    )
     result.new_papers = new + updated
     result.matches = [m for matches in ranking.values() for m in matches]
     result.best_per_track = best_per_track(ranking, {p.id: p for p in new + updated})
@@ -126,8 +133,10 @@ def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
     """What a scan suggests next."""
     waiting = sum(len(v) for v in result.best_per_track.values())
     if not waiting:
-        return ["Nothing new cleared a track's relevance bar; the next scan waits for the next "
-                "arXiv announcement."]
+        return [
+            "Nothing new cleared a track's relevance bar; the next scan waits for the next "
+            "arXiv announcement."
+        ]
     names = [t.name for t in tracks if result.best_per_track.get(t.id)]
     return [f"Learn: summarise the best of the {waiting} relevant papers ({', '.join(names)})."]
 
@@ -143,8 +152,10 @@ def learn(ctx: Context) -> CycleResult:
     if discovered:
         result.discovery = True
         result.new_papers = discovered
-        result.notices.append("No new candidates were waiting, so this cycle searched arXiv for "
-                              "older papers per track by keyword (discovery).")
+        result.notices.append(
+            "No new candidates were waiting, so this cycle searched arXiv for "
+            "older papers per track by keyword (discovery)."
+        )
     if not chosen:
         result.summary_line = "nothing to learn"
         result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")
@@ -175,15 +186,16 @@ def learn(ctx: Context) -> CycleResult:
 
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
     """The best unsummarised candidates by score × priority; discovery when none are waiting."""
-    pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]  # type: ignore[attr-defined]
+    pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]
     turned_down = rejected_before(ctx)
     pool = [p for p in pool if p.id not in turned_down]
     chosen = top_candidates(ranker.rank(pool), pool, ctx.tracks, ctx.settings.learn.max_papers)
     if chosen:
         return chosen, []
     discovered = discover(ctx)
-    return top_candidates(ranker.rank(discovered), discovered, ctx.tracks,
-                          ctx.settings.learn.max_papers), discovered
+    return top_candidates(
+        ranker.rank(discovered), discovered, ctx.tracks, ctx.settings.learn.max_papers
+    ), discovered
 
 
 def top_candidates(
@@ -215,7 +227,7 @@ def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
         ctx.checkpoint()
         for paper in ctx.source.search(track, per_track):
             found.setdefault(paper.id, paper)
-    known = ctx.store.get_papers(list(found))  # type: ignore[attr-defined]
+    known = ctx.store.get_papers(list(found))
     return [p for pid, p in found.items() if pid not in known]
 
 
@@ -225,14 +237,14 @@ def rejected_before(ctx: Context) -> set[str]:
     The judge weighs a paper against every track and scores its best one, so a paper it turned
     down is not worth a summary for any track; judging it again would only spend tokens.
     """
-    scores = ctx.store.judgement_scores()  # type: ignore[attr-defined]
+    scores = ctx.store.judgement_scores()
     wanted = rated_up(ctx)
     return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
 
 
 def rated_up(ctx: Context) -> set[str]:
     """Papers the researcher rated up (for any track): the judge never turns these down."""
-    return {r.paper_id for r in ctx.store.ratings() if r.value > 0}  # type: ignore[attr-defined]
+    return {r.paper_id for r in ctx.store.ratings() if r.value > 0}
 
 
 def judge_candidates(
@@ -248,26 +260,28 @@ def judge_candidates(
         judgement = judgements.get(candidate.paper.id)
         return judgement is None or judgement.score >= JUDGE_BAR or candidate.paper.id in wanted
 
-    return ([c for c in chosen if passes(c)], judgements,
-            [c for c in chosen if not passes(c)])
+    return ([c for c in chosen if passes(c)], judgements, [c for c in chosen if not passes(c)])
 
 
 def rejection_notice(rejected: Sequence[Candidate], judgements: dict[str, Judgement]) -> str:
     """The note's word on papers the LLM turned down (they cost no summary)."""
-    named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)"
-                      for c in rejected)
-    return (f"The LLM judged {plural(len(rejected), 'candidate')} below {JUDGE_BAR}/10 and did "
-            f"not summarise {'it' if len(rejected) == 1 else 'them'}: {named}.")
+    named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)" for c in rejected)
+    return (
+        f"The LLM judged {plural(len(rejected), 'candidate')} below {JUDGE_BAR}/10 and did "
+        f"not summarise {'it' if len(rejected) == 1 else 'them'}: {named}."
+    )
 
 
-def recall_related(ctx: Context, ranker: Ranker, papers: Sequence[Paper]) -> dict[str, list[MemoryItem]]:
+def recall_related(
+    ctx: Context, ranker: Ranker, papers: Sequence[Paper]
+) -> dict[str, list[MemoryItem]]:
     """Earlier papers (from the store) related to each of this cycle's papers."""
     exclude = [p.id for p in papers]
-    memory = ctx.store.recall(limit=200, exclude=exclude)  # type: ignore[attr-defined]
+    memory = ctx.store.recall(limit=200, exclude=exclude)
     if not memory:
         return {}
     items = {m.paper_id: m for m in memory}
-    pool = list(ctx.store.get_papers(list(items)).values())  # type: ignore[attr-defined]
+    pool = list(ctx.store.get_papers(list(items)).values())
     related: dict[str, list[MemoryItem]] = {}
     for paper in papers:
         hits = ranker.related(paper, pool, k=3)
@@ -284,8 +298,13 @@ def build_sections(
     """One note section per summarised paper."""
     by_id = {s.paper_id: s for s in summaries}
     return [
-        PaperSection(paper=c.paper, matches=c.matches, summary=by_id.get(c.paper.id),
-                     judgement=judgements.get(c.paper.id), related=memory.get(c.paper.id, []))
+        PaperSection(
+            paper=c.paper,
+            matches=c.matches,
+            summary=by_id.get(c.paper.id),
+            judgement=judgements.get(c.paper.id),
+            related=memory.get(c.paper.id, []),
+        )
         for c in chosen
     ]
 
@@ -309,10 +328,16 @@ def queue_worthy(ctx: Context, chosen: Sequence[Candidate]) -> list[QueueItem]:
         best = candidate.matches[0]
         if best.score >= ctx.settings.learn.queue_threshold:
             track = names[best.track_id]
-            queued.append(QueueItem(
-                paper_id=candidate.paper.id, priority=track.priority, added_by="agent",
-                reason=f"scored {best.score:.2f} on {track.name} (priority {track.priority})",
-                added=ctx.now, title=candidate.paper.title))
+            queued.append(
+                QueueItem(
+                    paper_id=candidate.paper.id,
+                    priority=track.priority,
+                    added_by="agent",
+                    reason=f"scored {best.score:.2f} on {track.name} (priority {track.priority})",
+                    added=ctx.now,
+                    title=candidate.paper.title,
+                )
+            )
     return queued
 
 
@@ -331,21 +356,27 @@ def learn_tags(summaries: Sequence[PaperSummary], sections: Sequence[PaperSectio
 
 def deep_read(ctx: Context) -> CycleResult:
     """Read the top paper of the must-read queue in full and relate it to the tracks."""
-    item = ctx.store.queue_top()  # type: ignore[attr-defined]
+    item = ctx.store.queue_top()
     if item is None:
-        raise AgentError("The must-read queue is empty: add a paper with "
-                         "`research-agent queue add <arXiv id>`.")
-    paper = ctx.store.get_paper(item.paper_id) or next(iter(ctx.source.lookup([item.paper_id])), None)  # type: ignore[attr-defined]
+        raise AgentError(
+            "The must-read queue is empty: add a paper with `research-agent queue add <arXiv id>`."
+        )
+    paper = ctx.store.get_paper(item.paper_id) or next(
+        iter(ctx.source.lookup([item.paper_id])), None
+    )
     if paper is None:
-        raise AgentError(f"arXiv does not know {item.paper_id}; drop it with "
-                         f"`research-agent queue drop {item.paper_id}`.")
+        raise AgentError(
+            f"arXiv does not know {item.paper_id}; drop it with "
+            f"`research-agent queue drop {item.paper_id}`."
+        )
     if ctx.fetch_text is None:
         raise AgentError("full-text reading is not configured")
     text, attempts = ctx.fetch_text(paper)
     ctx.checkpoint()
     ranker = ctx.ranker()
-    matches = sorted((m for ms in ranker.rank([paper]).values() for m in ms),
-                     key=lambda m: -m.score)
+    matches = sorted(
+        (m for ms in ranker.rank([paper]).values() for m in ms), key=lambda m: -m.score
+    )
     memory = recall_related(ctx, ranker, [paper]).get(paper.id, [])
     candidate = Candidate(paper, matches)
     result = CycleResult(action="deep-read", summary_line=f"arXiv:{paper.id} ({text.source})")
@@ -376,5 +407,7 @@ def deep_read_next_steps(paper: Paper, text: FullText) -> list[str]:
     """What a deep read leaves to do (its follow-ups have their own section in the note)."""
     if text.source != "abstract":
         return []
-    return [f"Only the abstract of arXiv:{paper.id} was read: check the paper itself before "
-            f"relying on this reading, or queue it again to try its full text later."]
+    return [
+        f"Only the abstract of arXiv:{paper.id} was read: check the paper itself before "
+        f"relying on this reading, or queue it again to try its full text later."
+    ]

@@ -97,8 +97,9 @@ def run_locked(
     """The cycle proper, with the workspace locked and reconciled."""
     started = options.now()
     clock = time.monotonic()
-    decision = decide(store, tracks, settings, started, forced=options.action,
-                      source=options.source)
+    decision = decide(
+        store, tracks, settings, started, forced=options.action, source=options.source
+    )
     number = store.start_cycle(decision.action, decision.reason, started, pid=os.getpid())
     outcome = CycleOutcome(number, decision.action, decision.reason, "running")
     try:
@@ -113,7 +114,9 @@ def run_locked(
         abandon(store, settings.workspace, number, outcome, "failed", str(exc))
     except Exception as exc:  # an overnight daemon records any failure and goes on
         logger.exception("cycle %s failed", number)
-        abandon(store, settings.workspace, number, outcome, "failed", f"{type(exc).__name__}: {exc}")
+        abandon(
+            store, settings.workspace, number, outcome, "failed", f"{type(exc).__name__}: {exc}"
+        )
     outcome.duration_s = time.monotonic() - clock
     outcome.tokens = sum(store.tokens_for_cycle(number))
     return outcome
@@ -138,8 +141,13 @@ def work(
         abort_now()
     note_path = next(iter(files))
     changes = changes_from_result(result)
-    store.update_cycle(number, status="note_written", step="note_written", note_path=note_path,
-                       result_json=dump_changes(changes))
+    store.update_cycle(
+        number,
+        status="note_written",
+        step="note_written",
+        note_path=note_path,
+        result_json=dump_changes(changes),
+    )
     write_files(settings.workspace, files)
     crash_point("note_written")
     if options.stop.is_set():
@@ -149,9 +157,15 @@ def work(
     crash_point("committed")
     with store.transaction():
         apply_changes(store, changes, number)
-        store.update_cycle(number, status="committed", step="recorded", commit_sha=sha,
-                           ended=options.now(), tokens_in=result.tokens_in,
-                           tokens_out=result.tokens_out)
+        store.update_cycle(
+            number,
+            status="committed",
+            step="recorded",
+            commit_sha=sha,
+            ended=options.now(),
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+        )
     outcome.status, outcome.note_path, outcome.sha = "committed", note_path, sha
     outcome.papers = len(result.papers) or len(result.new_papers)
     outcome.notices = result.notices
@@ -167,14 +181,22 @@ def act(
     started: datetime,
 ) -> CycleResult:
     """Run the chosen action with a source and an analyst for this cycle."""
+
     def record(call: LLMCall) -> None:
         store.record_llm_call(LLMCall(**{**call.__dict__, "cycle": number}))
 
     analyst = make_analyst(settings, store, options, record, started)
     source = (options.make_source or make_source)(settings, options.source)
-    ctx = Context(settings=settings, tracks=active_tracks(tracks), store=store, source=source,
-                  analyst=analyst, now=started, stop=options.stop,
-                  fetch_text=text_fetcher(settings, options.source))
+    ctx = Context(
+        settings=settings,
+        tracks=active_tracks(tracks),
+        store=store,
+        source=source,
+        analyst=analyst,
+        now=started,
+        stop=options.stop,
+        fetch_text=text_fetcher(settings, options.source),
+    )
     try:
         result = run_action(decision.action, ctx)
     finally:
@@ -200,8 +222,11 @@ def make_analyst(
         return options.make_analyst(settings, record)
     # the day starts at the researcher's midnight, as in `status` and the policy
     spent = sum(store.tokens_since(local_midnight(started, settings.schedule.timezone)))
-    budget = TokenBudget(cycle_limit=settings.llm.cycle_token_budget,
-                         daily_limit=settings.llm.daily_token_budget, spent_today=spent)
+    budget = TokenBudget(
+        cycle_limit=settings.llm.cycle_token_budget,
+        daily_limit=settings.llm.daily_token_budget,
+        spent_today=spent,
+    )
     return build_analyst(settings.llm, record, settings.workspace, settings.researcher, budget)
 
 
@@ -226,8 +251,9 @@ def text_fetcher(settings: Settings, source: str = "arxiv"):  # type: ignore[no-
     def fetch(paper):  # type: ignore[no-untyped-def]
         if source == "sample":  # the replay (and the demo) must never wait on the network
             return abstract_full_text(paper), [SAMPLE_OFFLINE_TEXT]
-        return fetch_full_text_with_report(paper, settings.arxiv, settings.fulltext,
-                                           settings.cache_dir / "fulltext")
+        return fetch_full_text_with_report(
+            paper, settings.arxiv, settings.fulltext, settings.cache_dir / "fulltext"
+        )
 
     return fetch
 
@@ -243,12 +269,17 @@ def render_files(
 ) -> dict[str, str]:
     """The note first, then the views regenerated from the store (knowledge graph, cycles index)."""
     path = notes.note_path(number, started, decision.action)
-    text = notes.render_note(result, cycle=number, started=started, tracks=tracks,
-                             workspace=settings.workspace, researcher=settings.researcher,
-                             reason=decision.reason)
+    text = notes.render_note(
+        result,
+        cycle=number,
+        started=started,
+        tracks=tracks,
+        workspace=settings.workspace,
+        researcher=settings.researcher,
+        reason=decision.reason,
+    )
     files = {path: text}
-    files.update(regenerate_views(settings, tracks, store, result, number, started, path,
-                                  decision))
+    files.update(regenerate_views(settings, tracks, store, result, number, started, path, decision))
     return files
 
 
