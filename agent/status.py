@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.config import load_settings
 from agent.lock import WorkspaceLock
+from agent.review.cycles import cycle_row
 from agent.snapshot import local_midnight
 from agent.store import Store
 
@@ -53,18 +54,3 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
         report["analyst"] = "llm" if settings.llm.enabled else "offline"
         report["model"] = settings.llm.model if settings.llm.enabled else None
     return report
-
-
-def cycle_row(record: Any) -> dict[str, Any]:
-    """A cycle record as a plain row."""
-    return {
-        "number": record.number,
-        "started": record.started.isoformat() if record.started else None,
-        "action": record.action,
-        "status": record.status,
-        "reason": record.reason,
-        "note": record.note_path,
-        "sha": record.commit_sha,
-        "tokens": (record.tokens_in or 0) + (record.tokens_out or 0),
-        "error": record.error,
-    }

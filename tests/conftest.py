@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,24 @@ def workspace(tmp_path: Path) -> Path:
 
     path, _ = init_workspace(tmp_path / "radar")
     return path
+
+
+@pytest.fixture(scope="session")
+def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace after one offline scan of the sample, made once per test session."""
+    from agent.cycle import CycleOptions, run_cycle
+    from agent.workspace import init_workspace
+
+    with pytest.MonkeyPatch.context() as env:
+        for name in ENVIRONMENT:
+            env.delenv(name, raising=False)
+        path, _ = init_workspace(tmp_path_factory.mktemp("scanned") / "radar")
+        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
+    assert outcome.status == "committed", outcome.error
+    return path
+
+
+@pytest.fixture
+def scanned(scanned_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the scanned workspace (git repository and store included)."""
+    return Path(shutil.copytree(scanned_template, tmp_path / "radar", symlinks=True))

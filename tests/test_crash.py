@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_settings
-from agent.cycle import CycleOptions, make_source, run_cycle
+from agent.cycle import make_source
 from agent.tracks import active_tracks, load_tracks
 from tests.cli import run_cli
 from tests.test_cycle import git
@@ -120,22 +120,6 @@ def test_scan_killed_at_each_step_loses_no_paper(
         assert "died during step" in query(workspace, "select error from cycles")[0][0]
     commits = git(workspace, "log", "--format=%s").splitlines()
     assert len(commits) == (3 if step == "committed" else 2)  # init, then one commit per scan
-
-
-@pytest.fixture(scope="module")
-def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace after one sample scan, made once and copied by each test that needs it."""
-    from agent.workspace import init_workspace
-
-    path, _ = init_workspace(tmp_path_factory.mktemp("template") / "radar")
-    outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
-    assert outcome.status == "committed", outcome.error
-    return path
-
-
-@pytest.fixture
-def scanned(scanned_template: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(scanned_template, tmp_path / "radar", symlinks=True))
 
 
 @pytest.mark.parametrize("step", STEPS)

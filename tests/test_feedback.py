@@ -6,9 +6,7 @@ Real sample papers, a real workspace and store, the real CLI; the ranker is neve
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import statistics
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +15,6 @@ import yaml
 
 from agent.actions import Context, pick_for_learning
 from agent.config import load_settings
-from agent.cycle import CycleOptions, run_cycle
 from agent.models import Paper
 from agent.rank import Ranker
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
@@ -35,26 +32,6 @@ class NoSource:
 
     def search(self, track, limit):  # type: ignore[no-untyped-def]
         return []
-
-
-@pytest.fixture(scope="module")
-def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A workspace after one offline scan of three sample listing days, made once per module."""
-    from agent.workspace import init_workspace
-
-    with pytest.MonkeyPatch.context() as env:
-        for name in ENVIRONMENT:
-            env.delenv(name, raising=False)
-        path, _ = init_workspace(tmp_path_factory.mktemp("feedback") / "radar")
-        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
-        assert outcome.status == "committed", outcome.error
-    yield path
-
-
-@pytest.fixture
-def scanned(scanned_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the scanned workspace (git repository and store included)."""
-    return Path(shutil.copytree(scanned_template, tmp_path / "radar"))
 
 
 def context(store: Store, workspace: Path) -> Context:

@@ -10,7 +10,6 @@ import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import yaml
 from agent.analyst import Candidate
 from agent.analyst.budget import TokenBudget
 from agent.analyst.llm import LLMAnalyst
-from agent.cycle import CycleOptions, run_cycle
 from agent.errors import BudgetExceeded
 from agent.models import LLMCall, Match, Paper, Track
 from agent.settings import LLMSettings
@@ -32,20 +30,6 @@ SECRET = "sk-test-judge-budget-0123456789"
 ENVIRONMENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "RESEARCH_AGENT_MODEL")
 JUDGED_RE = re.compile(r"^- paper_id: (\S+) \(ranker: ([\w-]+)", re.MULTILINE)
 ARXIV_ID_RE = re.compile(r"arXiv id: (\S+)")
-
-
-@pytest.fixture(scope="module")
-def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A workspace after one offline scan of the sample, made once per module."""
-    from agent.workspace import init_workspace
-
-    with pytest.MonkeyPatch.context() as env:
-        for name in ENVIRONMENT:
-            env.delenv(name, raising=False)
-        path, _ = init_workspace(tmp_path_factory.mktemp("judge") / "radar")
-        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
-        assert outcome.status == "committed", outcome.error
-    yield path
 
 
 @pytest.fixture
