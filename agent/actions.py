@@ -134,8 +134,8 @@ def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
     waiting = sum(len(v) for v in result.best_per_track.values())
     if not waiting:
         return [
-            "Nothing new cleared a track's relevance bar; the next scan waits for the next "
-            "arXiv announcement."
+            "Nothing new cleared a track's relevance bar; the next scan looks again once "
+            "there are new listings."
         ]
     names = [t.name for t in tracks if result.best_per_track.get(t.id)]
     return [f"Learn: summarise the best of the {waiting} relevant papers ({', '.join(names)})."]

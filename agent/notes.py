@@ -237,7 +237,7 @@ def front_matter(result: CycleResult, cycle: int, started: datetime, reason: str
 def note_notices(result: CycleResult) -> list[str]:
     """What the reader must know first: offline analyst, discovery mode, failures."""
     notices = []
-    if result.analyst == "offline":
+    if result.analyst == "offline" and result.action != "scan":  # a scan reads nothing
         notices.append(OFFLINE_DEEP_NOTICE if result.action == "deep-read" else OFFLINE_NOTICE)
     if result.discovery:
         notices.append(DISCOVERY_NOTICE)
