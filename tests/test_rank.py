@@ -8,6 +8,7 @@ import pytest
 
 from agent.models import Paper, Rating, Track
 from agent.rank import Ranker, triage
+from agent.rank.facets import grounded_facets, name_facets
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 
 FILLER = [
@@ -210,3 +211,13 @@ def test_triage_shape_on_the_bundled_sample(sample):
         assert all(round(row["score"], 4) == row["score"] for row in rows)
         assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
     assert result["neurons"][0]["id"] == "2602.15307"  # "What Do Neurons Listen To?"
+
+
+def test_hyphenated_name_aspect_is_a_facet_when_a_keyword_names_it():
+    # "low-resource" is one aspect in two words; the keyword shares them, so papers must show it
+    facets = grounded_facets(
+        name_facets("Speech recognition for low-resource languages"), ("low-resource ASR",)
+    )
+    assert [facet.terms for facet in facets] == [name_facets("low-resource")[0].terms]
+    judge = grounded_facets(name_facets("Reliability of LLM-as-a-judge"), ("LLM judge",))
+    assert [facet.terms for facet in judge] == [name_facets("LLM-as-a-judge")[0].terms]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agent.rank.index import VOCABULARY, WORD_BITS, Index, Vocabulary, pair_key
+from agent.rank.index import VOCABULARY, WORD_BITS, Index, Vocabulary, pair_key, pair_words
 from agent.rank.query import phrase_keys
 from agent.rank.score import Stats, has_all
 from agent.rank.text import STOP_WORDS, fold, stem
@@ -33,8 +33,12 @@ class Facet:
 
     @property
     def words(self) -> set[int]:
-        """Single words of the name terms (to match keywords that share one)."""
-        return {key for term in self.terms for key in term if key < 1 << WORD_BITS}
+        """Words of the name terms, pairs included (to match keywords that share one)."""
+        words: set[int] = set()
+        for key in (key for term in self.terms for key in term):
+            # a pair ("low-resource") shows through both of its words
+            words.update(pair_words(key) if key >= 1 << WORD_BITS else (key,))
+        return words
 
 
 def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:

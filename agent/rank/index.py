@@ -71,6 +71,11 @@ def pair_key(first: int | np.ndarray, second: int | np.ndarray) -> int | np.ndar
     return ((first + 1) << WORD_BITS) | second
 
 
+def pair_words(key: int) -> tuple[int, int]:
+    """The two word ids of a pair key (the inverse of `pair_key`)."""
+    return (key >> WORD_BITS) - 1, key & ((1 << WORD_BITS) - 1)
+
+
 @dataclass
 class Tokens:
     """Every content word of a list of papers, flat: stem id, paper, field (0 title), segment."""
