@@ -131,14 +131,17 @@ def best_per_track(
 
 def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
     """What a scan suggests next."""
-    waiting = sum(len(v) for v in result.best_per_track.values())
+    waiting = len({s.paper.id for v in result.best_per_track.values() for s in v})
     if not waiting:
         return [
             "Nothing new cleared a track's relevance bar; the next scan looks again once "
             "there are new listings."
         ]
     names = [t.name for t in tracks if result.best_per_track.get(t.id)]
-    return [f"Learn: summarise the best of the {waiting} relevant papers ({', '.join(names)})."]
+    return [
+        f"Learn: summarise the best of the {plural(waiting, 'relevant paper')} "
+        f"({', '.join(names)})."
+    ]
 
 
 # --- learn ---------------------------------------------------------------------------------------
@@ -151,11 +154,7 @@ def learn(ctx: Context) -> CycleResult:
     result = CycleResult(action="learn", summary_line="")
     if discovered:
         result.discovery = True
-        result.new_papers = discovered
-        result.notices.append(
-            "No new candidates were waiting, so this cycle searched arXiv for "
-            "older papers per track by keyword (discovery)."
-        )
+        result.new_papers = discovered  # the note's discovery notice says what happened
     if not chosen:
         result.summary_line = "nothing to learn"
         result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")

@@ -25,6 +25,7 @@ from agent.changes import apply_changes, changes_from_result, dump_changes
 from agent.config import load_settings
 from agent.errors import AgentError
 from agent.lock import WorkspaceLock
+from agent.logs import log_cycle_line
 from agent.models import ACTIONS, Decision, LLMCall, Track
 from agent.reconcile import reconcile
 from agent.results import CycleResult
@@ -37,6 +38,7 @@ from agent.views import regenerate_views
 
 logger = logging.getLogger(__name__)
 SAMPLE_DAYS_PER_SCAN = 3  # a replayed scan takes three listing days: enough for a demo to learn
+SOURCES = ("arxiv", "sample")
 SAMPLE_OFFLINE_TEXT = "The sample replay runs offline: only the abstract was read."
 CRASH_AT = "RESEARCH_AGENT_CRASH_AT"  # test-only: die at a named step (see tests/test_crash.py)
 
@@ -79,6 +81,8 @@ def run_cycle(workspace: Path, options: CycleOptions | None = None) -> CycleOutc
     tracks = load_tracks(settings.tracks_path)  # a broken file stops here, before any change
     if options.action is not None and options.action not in ACTIONS:
         raise AgentError(f"unknown action '{options.action}'; choose one of {', '.join(ACTIONS)}.")
+    if options.make_source is None and options.source not in SOURCES:
+        raise AgentError(f"unknown source '{options.source}'; choose one of {', '.join(SOURCES)}.")
     lock = WorkspaceLock(settings.state_dir) if options.hold_lock else None
     if lock is not None:
         lock.acquire()
@@ -119,6 +123,41 @@ def run_locked(
         )
     outcome.duration_s = time.monotonic() - clock
     outcome.tokens = sum(store.tokens_for_cycle(number))
+    log_outcome(outcome)
+    return outcome
+
+
+def log_outcome(outcome: CycleOutcome) -> None:
+    """The one line per cycle in state/agent.log (and on stderr)."""
+    log_cycle_line(
+        logger,
+        outcome.number or 0,
+        outcome.action,
+        outcome.error or outcome.reason,
+        outcome.papers,
+        outcome.tokens,
+        outcome.duration_s,
+        outcome.sha,
+        outcome.status,
+    )
+
+
+def record_refusal(workspace: Path, error: AgentError) -> CycleOutcome:
+    """A cycle that could not even start (e.g. a broken tracks file), recorded for the morning.
+
+    The daemon calls this so `log` and `status` show why the night went quiet. Nothing is
+    recorded if the settings themselves are broken: then there is no store to write to.
+    """
+    outcome = CycleOutcome(None, "none", "could not start", "failed", error=str(error))
+    try:
+        settings = load_settings(workspace)
+        with Store(settings.database_url) as store:
+            now = datetime.now(UTC)
+            outcome.number = store.start_cycle("none", "could not start", now, pid=os.getpid())
+            store.update_cycle(outcome.number, status="failed", ended=now, error=str(error)[:2000])
+    except AgentError:
+        pass
+    log_outcome(outcome)
     return outcome
 
 
@@ -141,6 +180,7 @@ def work(
         abort_now()
     note_path = next(iter(files))
     changes = changes_from_result(result)
+    changes.started = started
     store.update_cycle(
         number,
         status="note_written",
@@ -167,7 +207,8 @@ def work(
             tokens_out=result.tokens_out,
         )
     outcome.status, outcome.note_path, outcome.sha = "committed", note_path, sha
-    outcome.papers = len(result.papers) or len(result.new_papers)
+    # a scan's papers are the ones it stored; any other action's, the ones it read
+    outcome.papers = len(result.new_papers) if result.action == "scan" else len(result.papers)
     outcome.notices = result.notices
 
 

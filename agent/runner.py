@@ -10,15 +10,15 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.config import load_settings
-from agent.cycle import CycleOptions, CycleOutcome, run_cycle
+from agent.cycle import CycleOptions, CycleOutcome, record_refusal, run_cycle
 from agent.daemon import DaemonOutcome, parse_every, run_daemon
+from agent.errors import AgentError
 from agent.lock import WorkspaceLock
-from agent.logs import log_cycle_line, setup_logging
-from agent.reconcile import reconcile
+from agent.logs import setup_logging
 from agent.store import Store
 from agent.tracks import load_tracks
 
@@ -46,18 +46,10 @@ def run_forever(
     with WorkspaceLock(settings.state_dir):
 
         def run_one(stop: threading.Event) -> DaemonOutcome:
-            outcome = run_cycle(workspace, CycleOptions(source=source, stop=stop))
-            log_cycle_line(
-                logger,
-                outcome.number or 0,
-                outcome.action,
-                outcome.reason,
-                outcome.papers,
-                outcome.tokens,
-                outcome.duration_s,
-                outcome.sha,
-                outcome.status,
-            )
+            try:
+                outcome = run_cycle(workspace, CycleOptions(source=source, stop=stop))
+            except AgentError as exc:  # e.g. tracks.toml broken overnight: record it, go on
+                outcome = record_refusal(workspace, exc)
             if report is not None:
                 report(outcome)
             release_memory()
@@ -71,7 +63,7 @@ def run_forever(
             max_cycles=max_cycles,
             shutdown_grace=settings.schedule.shutdown_grace,
             last_completed=None if demo else lambda: last_completed(settings.database_url),
-            on_abandon=lambda: abandon_in_flight(workspace, settings.database_url),
+            on_abandon=lambda: abandon_in_flight(settings.database_url),
             state_dir=settings.state_dir,
         )
 
@@ -95,8 +87,22 @@ def last_completed(database_url: str) -> datetime | None:
         return (record.ended or record.started) if record else None
 
 
-def abandon_in_flight(workspace: Path, database_url: str) -> None:
-    """The cycle did not stop within the grace period: roll it back before the process exits."""
+def abandon_in_flight(database_url: str) -> None:
+    """The cycle did not stop within the grace period: record it aborted before the process exits.
+
+    Only a cycle still `running` is touched: it has written nothing yet (files are written after
+    `note_written` is recorded). One that got further may be committing in its thread right now;
+    repairing it here would race that thread, so the next start's reconcile does it instead, once
+    this process (its pid) is gone.
+    """
     with Store(database_url) as store:
-        for line in reconcile(store, workspace):
-            logger.warning("shutdown: %s", line)
+        for record in store.unfinished_cycles():
+            if record.status == "running":
+                store.update_cycle(
+                    record.number,
+                    status="aborted",
+                    ended=datetime.now(UTC),
+                    error="shutdown: the cycle did not stop within the grace "
+                    "period; nothing was written, its work is left for the next",
+                )
+                logger.warning("shutdown: cycle %s abandoned", record.number)

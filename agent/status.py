@@ -43,7 +43,9 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
             {"id": q.paper_id, "priority": q.priority, "added_by": q.added_by, "title": q.title}
             for q in store.queue_list()
         ]
-        report["candidates"] = store.count_papers(["ranked"])
+        # relevant to a track and not yet read: what the policy weighs (all ranked papers would
+        # count every off-topic paper a scan stored)
+        report["candidates"] = len(store.candidates(statuses=("ranked",), relevant_only=True))
         report["papers"] = store.count_papers()
         tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))
         report["tokens_today"] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import sqlite3
 import subprocess
@@ -181,3 +182,65 @@ def test_hostile_paper_text_stays_inert_through_a_cycle(
         for bad in ("<script", "<img", "![", "](javascript", "](http://evil", "\x1b"):
             assert bad not in text
     assert not (workspace.parent / "etc").exists()
+
+
+def test_a_cycle_by_hand_logs_its_line(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run_cli(
+            capsys, "cycle", "-w", str(workspace), "--action", "scan", "--source", "sample"
+        ).code
+        == 0
+    )
+    log = (workspace / "state" / "agent.log").read_text(encoding="utf-8")
+    assert "cycle 1 committed: scan" in log
+
+
+def test_unknown_source_is_refused_before_a_cycle_is_numbered(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(capsys, "cycle", "-w", str(workspace), "--source", "bogus")
+    assert result.code != 0 and "unknown source 'bogus'" in result.err
+    assert not (workspace / "state" / "agent.db").exists()
+
+
+def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.runner import run_forever
+
+    tracks = workspace / "state" / "tracks.toml"
+
+    def break_tracks(outcome) -> None:  # type: ignore[no-untyped-def]
+        tracks.write_text("[[track]]\nid = 'x'\n", encoding="utf-8")  # missing fields
+
+    status = run_forever(
+        workspace,
+        every="1s",
+        cron=None,
+        max_cycles=2,
+        source="sample",
+        demo=True,
+        report=break_tracks,
+    )
+    assert status == 0
+    log = run_cli(capsys, "log", "-w", str(workspace), "--json")
+    rows = json.loads(log.out)
+    assert rows[0]["status"] == "failed" and "tracks.toml" in rows[0]["error"]
+    assert rows[1]["status"] == "committed"
+
+
+def test_abandon_on_shutdown_touches_only_a_cycle_that_wrote_nothing(workspace: Path) -> None:
+    from agent.config import load_settings
+    from agent.runner import abandon_in_flight
+    from agent.store import Store
+
+    url = load_settings(workspace).database_url
+    with Store(url) as store:
+        running = store.start_cycle("learn", "r", datetime.now(UTC))
+        writing = store.start_cycle("learn", "w", datetime.now(UTC))
+        store.update_cycle(writing, status="note_written")
+    abandon_in_flight(url)
+    with Store(url) as store:
+        assert store.get_cycle(running).status == "aborted"  # type: ignore[union-attr]
+        # may be committing in its thread: left for the next start's reconcile
+        assert store.get_cycle(writing).status == "note_written"  # type: ignore[union-attr]

@@ -52,8 +52,10 @@ def cycle(
     """Run one cycle now: decide, work, write a note, commit it."""
     from agent.cli.render import print_outcome
     from agent.cycle import CycleOptions, run_cycle
+    from agent.logs import setup_logging
 
     path = resolve_workspace(workspace)
+    setup_logging(path / "state")  # a cycle by hand leaves its line in state/agent.log too
     outcome = run_cycle(path, CycleOptions(action=action, source=source))
     print_outcome(outcome)
     if outcome.status == "failed":
