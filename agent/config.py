@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, WorkspaceError
+from agent.logs import register_secret
+from agent.policy import parse_active_hours
 from agent.settings import (
     ArxivSettings,
     FulltextSettings,
@@ -74,7 +79,10 @@ def load_settings(
         if value is not None:
             section, _, key = dotted.rpartition(".")
             layers[section][key] = value
-    return build_settings(workspace, layers)
+    settings = build_settings(workspace, layers)
+    # Keys of any shape (gsk_..., hex) are redacted from logs, not only the "sk-" ones.
+    register_secret(settings.llm.api_key)
+    return settings
 
 
 def merge_file_layer(layers: dict[str, dict[str, Any]], path: Path) -> None:
@@ -114,11 +122,13 @@ def read_key_file(settings_path: Path, key_path: Path) -> str:
     if not key_path.is_absolute():
         key_path = settings_path.parent / key_path
     try:
-        return key_path.read_text(encoding="utf-8").strip()
+        key = key_path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(
             f"{settings_path}: [llm] api_key_file {key_path} cannot be read ({exc.strerror})."
         ) from exc
+    register_secret(key)
+    return key
 
 
 def build_settings(workspace: Path, layers: dict[str, dict[str, Any]]) -> Settings:
@@ -152,7 +162,97 @@ def build_section(
                 f"Known in [{section}]: {', '.join(sorted(fields))}."
             )
         kwargs[key] = coerce(value, getattr(defaults, key), f"{origin}: {section}.{key}")
-    return cls(**kwargs)
+    built = cls(**kwargs)
+    check_section(built, section, origin)
+    return built
+
+
+def check_section(values: Any, section: str, origin: str) -> None:
+    """Refuse values out of range, URLs that are not http(s), unknown zones and bad schedules."""
+    for field in dataclasses.fields(values):
+        name = f"{section}.{field.name}"
+        value = getattr(values, field.name)
+        rule = RULES.get(name)
+        if rule is not None and value is not None and not rule[1](value):
+            raise ConfigError(f"{origin}: {name} = {value!r} must be {rule[0]}.")
+        parse = PARSERS.get(name)
+        if parse is not None:
+            try:
+                parse(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: {name}: {exc}") from None
+
+
+def is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def check_timezone(name: str) -> None:
+    """An IANA zone name zoneinfo knows, or a ConfigError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown timezone {name!r}; use an IANA name like 'UTC' or 'Europe/Paris'."
+        ) from None
+
+
+def check_every(text: str) -> None:
+    """The interval grammar of agent.daemon.schedule.parse_every (which imports apscheduler)."""
+    match = _EVERY.fullmatch(text.strip().lower())
+    if not text.strip() or match is None or not any(int(g or 0) for g in match.groups()):
+        raise ConfigError(
+            f"invalid interval {text!r}: use a number with a unit, e.g. 90s, 15m, 2h, 1h30m or 1d."
+        )
+
+
+def at_least(low: float) -> tuple[str, Callable[[Any], bool]]:
+    return f">= {low:g}", lambda v: v >= low
+
+
+def above(low: float) -> tuple[str, Callable[[Any], bool]]:
+    return f"> {low:g}", lambda v: v > low
+
+
+def between(low: float, high: float) -> tuple[str, Callable[[Any], bool]]:
+    return f"between {low:g} and {high:g}", lambda v: low <= v <= high
+
+
+HTTP_URL = ("an http:// or https:// URL", is_http_url)
+# "section.field" -> (what it must be, test); checked for research.toml and the merged settings.
+RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "arxiv.api_url": HTTP_URL,
+    "arxiv.html_url": HTTP_URL,
+    "arxiv.pdf_url": HTTP_URL,
+    "arxiv.delay_seconds": at_least(0),
+    "arxiv.timeout_seconds": above(0),
+    "arxiv.max_retries": at_least(0),
+    "arxiv.overlap_days": at_least(0),
+    "arxiv.max_results": at_least(1),
+    "arxiv.page_size": between(1, 2000),
+    "llm.base_url": HTTP_URL,
+    "llm.timeout_seconds": above(0),
+    "llm.max_retries": at_least(0),
+    "llm.concurrency": at_least(1),
+    "llm.daily_token_budget": at_least(0),
+    "llm.cycle_token_budget": at_least(0),
+    "learn.max_papers": at_least(1),
+    "learn.queue_threshold": between(0, 1),
+    "learn.queue_per_cycle": at_least(0),
+    "learn.memory_papers": at_least(0),
+    "fulltext.max_bytes": at_least(1),
+    "fulltext.deadline_seconds": above(0),
+    "fulltext.section_tokens": at_least(100),
+    "fulltext.max_sections": at_least(1),
+    "schedule.shutdown_grace": at_least(0),
+}
+PARSERS: dict[str, Callable[[Any], object]] = {
+    "schedule.timezone": check_timezone,
+    "schedule.active_hours": parse_active_hours,
+    "schedule.every": check_every,
+}
+_EVERY = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 def coerce(value: Any, default: Any, name: str) -> Any:

@@ -24,6 +24,11 @@ _KEY_PATTERNS = (
     re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/\-]{8,}=*"),
 )
+# Credentials inside URLs: "https://user:pass@host" and "?api-key=...", "&token=...".
+_USERINFO = re.compile(r"://[^/\s@]+@")
+_KEY_PARAMETER = re.compile(
+    r"(?i)((?<![\w-])(?:api[-_]?key|access[-_]?token|token|key)=)[^&\s#\"'<>,;()\[\]]+"
+)
 _MIN_SECRET_LEN = 8  # shorter "keys" ("ollama", "x") are placeholders, not secrets
 _extra_secrets: set[str] = set()
 _HANDLER_MARK = "_research_agent_handler"
@@ -46,7 +51,8 @@ def redact_secrets(text: str) -> str:
         text = text.replace(secret, REDACTED)
     for pattern in _KEY_PATTERNS:
         text = pattern.sub(REDACTED, text)
-    return text
+    text = _USERINFO.sub("://***@", text)
+    return _KEY_PARAMETER.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -37,7 +37,8 @@ class LLMSettings:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.api_key)
+        """A key, or a base URL alone (local servers such as Ollama or vLLM need no key)."""
+        return bool(self.api_key or self.base_url)
 
 
 @dataclass(frozen=True)

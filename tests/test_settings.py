@@ -114,3 +114,76 @@ def test_the_checkout_itself_is_a_workspace() -> None:
     root = Path(__file__).resolve().parent.parent
     assert resolve_workspace(root) == root
     assert load_settings(root, environ={}).tracks_path.is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[arxiv]\ndelay_seconds = -1\n", "arxiv.delay_seconds"),
+        ("[arxiv]\ntimeout_seconds = 0\n", "arxiv.timeout_seconds"),
+        ("[arxiv]\nmax_retries = -1\n", "arxiv.max_retries"),
+        ("[arxiv]\noverlap_days = -2\n", "arxiv.overlap_days"),
+        ("[arxiv]\nmax_results = 0\n", "arxiv.max_results"),
+        ("[arxiv]\npage_size = 0\n", "arxiv.page_size"),
+        ("[arxiv]\npage_size = 2001\n", "arxiv.page_size"),
+        ('[arxiv]\napi_url = "file:///etc/passwd"\n', "arxiv.api_url"),
+        ('[arxiv]\nhtml_url = "ftp://arxiv.org/html/"\n', "arxiv.html_url"),
+        ('[arxiv]\npdf_url = "arxiv.org/pdf/"\n', "arxiv.pdf_url"),
+        ('[llm]\nbase_url = "localhost:11434/v1"\n', "llm.base_url"),
+        ("[llm]\ntimeout_seconds = 0\n", "llm.timeout_seconds"),
+        ("[llm]\nconcurrency = 0\n", "llm.concurrency"),
+        ("[llm]\ndaily_token_budget = -1\n", "llm.daily_token_budget"),
+        ("[llm]\ncycle_token_budget = -5\n", "llm.cycle_token_budget"),
+        ("[learn]\nmax_papers = 0\n", "learn.max_papers"),
+        ("[learn]\nqueue_threshold = 1.5\n", "learn.queue_threshold"),
+        ("[learn]\nqueue_threshold = -0.1\n", "learn.queue_threshold"),
+        ("[learn]\nqueue_per_cycle = -1\n", "learn.queue_per_cycle"),
+        ("[learn]\nmemory_papers = -1\n", "learn.memory_papers"),
+        ("[fulltext]\nmax_bytes = 0\n", "fulltext.max_bytes"),
+        ("[fulltext]\ndeadline_seconds = 0\n", "fulltext.deadline_seconds"),
+        ("[fulltext]\nsection_tokens = 99\n", "fulltext.section_tokens"),
+        ("[fulltext]\nmax_sections = 0\n", "fulltext.max_sections"),
+        ("[schedule]\nshutdown_grace = -1\n", "schedule.shutdown_grace"),
+        ('[schedule]\ntimezone = "Mars/Olympus"\n', "schedule.timezone"),
+        ('[schedule]\nactive_hours = "night"\n', "schedule.active_hours"),
+        ('[schedule]\nevery = "often"\n', "schedule.every"),
+        ('[schedule]\nevery = "0m"\n', "schedule.every"),
+    ],
+)
+def test_out_of_range_settings_name_the_file_and_field(
+    workspace: Path, text: str, field: str
+) -> None:
+    write_settings(workspace, text)
+    with pytest.raises(ConfigError, match=field) as caught:
+        load_settings(workspace, environ={})
+    assert "research.toml" in str(caught.value)
+
+
+def test_edge_values_are_accepted(workspace: Path) -> None:
+    write_settings(workspace, '[arxiv]\ndelay_seconds = 0\npage_size = 2000\n'
+                              '[learn]\nqueue_threshold = 1.0\nqueue_per_cycle = 0\n'
+                              '[schedule]\nevery = "1h30m"\nactive_hours = ""\n'
+                              'timezone = "Europe/Paris"\n')
+    settings = load_settings(workspace, environ={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"})
+    assert settings.arxiv.page_size == 2000 and settings.schedule.every == "1h30m"
+
+
+def test_bad_value_from_the_environment_is_refused(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match="arxiv.delay_seconds"):
+        load_settings(workspace, environ={"ARXIV_DELAY_SECONDS": "-3"})
+    with pytest.raises(ConfigError, match="llm.base_url"):
+        load_settings(workspace, environ={"OPENAI_BASE_URL": "javascript:alert(1)"})
+
+
+def test_status_with_unknown_timezone_is_a_clean_error(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_settings(workspace, '[schedule]\ntimezone = "Mars/Olympus"\n')
+    result = run_cli(capsys, "status", "-w", str(workspace))
+    assert result.code != 0 and "Traceback" not in result.err
+    assert "schedule.timezone" in result.err and "Mars/Olympus" in result.err
+
+
+def test_base_url_alone_enables_the_llm(workspace: Path) -> None:
+    settings = load_settings(workspace, environ={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"})
+    assert settings.llm.enabled and settings.llm.api_key is None

@@ -15,6 +15,7 @@ from agent.analyst import Analyst, Candidate, UsageSink
 from agent.analyst.budget import TokenBudget
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.errors import AnalystError, BudgetExceeded
+from agent.logs import redact_secrets
 from agent.models import FullText, MemoryItem, Track
 from agent.settings import LLMSettings
 
@@ -130,9 +131,12 @@ class FallbackAnalyst:
 
 def failure_notice(what: str, error: AnalystError, did: str) -> str:
     """The note's word on why the offline analyst took over, and what it did."""
+    # The notice goes into the committed note: no key, URL userinfo or key parameter in it.
     if isinstance(error, BudgetExceeded):
-        return f"Token budget reached during {what} ({error}); the offline analyst {did}."
-    return f"The LLM failed during {what} ({error}); the offline analyst {did}."
+        return redact_secrets(
+            f"Token budget reached during {what} ({error}); the offline analyst {did}."
+        )
+    return redact_secrets(f"The LLM failed during {what} ({error}); the offline analyst {did}.")
 
 
 def build_analyst(
@@ -142,13 +146,13 @@ def build_analyst(
     researcher: str,
     budget: TokenBudget | None = None,
 ) -> Analyst:
-    """The LLM analyst behind an offline fallback when a key is set; else the offline analyst."""
+    """The LLM analyst behind an offline fallback with a key or base URL; else the offline one."""
     from agent.analyst.offline import OfflineAnalyst
 
     offline = OfflineAnalyst(workspace=workspace)
     if not settings.enabled:
         return offline
-    from agent.analyst.llm import LLMAnalyst  # imports openai only when a key is set
+    from agent.analyst.llm import LLMAnalyst  # imports openai only when it is used
 
     llm = LLMAnalyst(
         settings, usage_sink, workspace=workspace, researcher=researcher, budget=budget

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from pydantic import BaseModel, ValidationError
@@ -47,6 +48,13 @@ class Completion:
     duration_s: float
     started: datetime
     reserved: int = 0  # budget tokens held for this call until it is reported
+
+
+def shown_url(url: str) -> str:
+    """The URL as errors show it: no user:password@, no ?query (keys hide in both)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -112,6 +120,7 @@ class ChatClient:
         self.settings = settings
         self.model = settings.model
         self.base_url = settings.base_url or OPENAI_DEFAULT_URL
+        self.shown_url = shown_url(self.base_url)  # errors reach logs and notes
         self.budget = budget
         self.clock = clock
         self._usage_sink = usage_sink
@@ -179,7 +188,7 @@ class ChatClient:
         except ValueError as exc:
             self.report("repair", completion, "invalid")
             raise AnalystError(
-                f"The LLM at {self.base_url} ({self.model}) answered invalid output for "
+                f"The LLM at {self.shown_url} ({self.model}) answered invalid output for "
                 f"{purpose} twice ({describe_error(exc)[:200]}). Try a stronger model or a server "
                 "that supports structured outputs."
             ) from None
@@ -229,7 +238,7 @@ class ChatClient:
         if completion.finish_reason == "length":
             self.report(purpose, completion, "length")
             raise AnalystError(
-                f"The LLM at {self.base_url} ({self.model}) stopped at the output limit for "
+                f"The LLM at {self.shown_url} ({self.model}) stopped at the output limit for "
                 f"{purpose}; the answer was cut off. Use a model with a larger output window."
             )
         return completion
@@ -275,7 +284,7 @@ class ChatClient:
         else:
             detail = f"could not be reached ({type(exc).__name__})"
         raise AnalystError(
-            f"The LLM endpoint {self.base_url} {detail} for {purpose} (model {self.model}, after "
+            f"The LLM endpoint {self.shown_url} {detail} for {purpose} (model {self.model}, after "
             f"{self.settings.max_retries} retries). Check [llm] base_url/model in research.toml, "
             "OPENAI_BASE_URL and OPENAI_API_KEY."
         ) from None

@@ -70,7 +70,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def escape(text: str) -> str:
-    """Rich markup escape: untrusted text is never interpreted as markup."""
+    """Untrusted text made safe to print: no terminal escapes, controls, bidi, or markup."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    # The one definition of terminal-safe text (cycle notes use it too): ANSI/OSC sequences,
+    # C0/C1 controls except newline and tab, and bidi overrides/isolates are removed.
+    from agent.review.cycles import strip_controls
+
+    return rich_escape(strip_controls(text))

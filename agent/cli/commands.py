@@ -90,12 +90,13 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Is it running? Last cycles, next wake, queue, candidates, tokens today."""
+    from agent.cli.morning import print_json
     from agent.cli.render import print_status
     from agent.status import collect_status
 
     report = collect_status(resolve_workspace(workspace))
     if as_json:
-        console.print_json(json.dumps(report, default=str))
+        print_json(report)  # untrusted titles: control and bidi characters stay escaped
     else:
         print_status(report)
 

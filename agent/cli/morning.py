@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Annotated, Any
 
@@ -19,9 +20,15 @@ papers_app = typer.Typer(help="The papers the agent has met: search them, see on
 app.add_typer(papers_app, name="papers")
 
 
+# json.dumps escapes C0 controls only; C1 controls and bidi/invisible characters from titles
+# would still reach the terminal, so they are written as \uXXXX (the same JSON value).
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
 def print_json(data: Any) -> None:
     """JSON on stdout, unstyled and unwrapped, whatever the terminal."""
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    typer.echo(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 @app.command("log")

@@ -89,14 +89,21 @@ def queue_drop(
 @app.command()
 def rate(
     paper: Annotated[str, typer.Argument(help="arXiv id or URL.")],
-    verdict: Annotated[str, typer.Argument(help="up or down.")],
+    verdict: Annotated[str, typer.Argument(help="up, down, or clear (take your verdict back).")],
     track: Annotated[str | None, typer.Option("--track", help="Only for this track id.")] = None,
     workspace: WorkspaceOption = None,
     source: SourceOption = "arxiv",
 ) -> None:
-    """Rate a paper up or down: the ranker learns; a paper rated down is not proposed again."""
+    """Rate a paper up or down (the ranker learns; a paper rated down is not proposed again).
+
+    Your latest verdict counts, and one for a track beats one for all tracks. `clear` takes
+    your verdict back: for that track with --track, else every verdict on the paper.
+    """
     from agent.steer import rate as rate_paper
 
     rating = rate_paper(resolve_workspace(workspace), paper, verdict, track_id=track, source=source)
     scope = f"for track {rating.track_id}" if rating.track_id else "for all tracks"
-    console.print(f"rated {rating.paper_id} {verdict} {scope}")
+    if rating.value == 0:
+        console.print(f"cleared your rating of {rating.paper_id} {scope}")
+    else:
+        console.print(f"rated {rating.paper_id} {verdict} {scope}")

@@ -31,7 +31,8 @@ def print_status(report: dict[str, Any]) -> None:
     if report["running"]:
         console.print(
             f"[green]running[/] (pid {report['pid']}); next wake: "
-            f"{report['next_wake'] or 'unknown'}; schedule: {report['schedule'] or '-'}"
+            f"{escape(str(report['next_wake'] or 'unknown'))}; "
+            f"schedule: {escape(str(report['schedule'] or '-'))}"
         )
     else:
         console.print("[yellow]not running[/] (start it with `research-agent run`)")
@@ -46,8 +47,8 @@ def print_status(report: dict[str, Any]) -> None:
         table.add_row(
             str(row["number"]),
             (row["started"] or "")[:16].replace("T", " "),
-            row["action"],
-            row["status"],
+            escape(row["action"] or ""),
+            escape(row["status"] or ""),
             escape(row["reason"] or ""),
         )
     console.print(table)

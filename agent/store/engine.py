@@ -7,6 +7,7 @@ PostgreSQL (`DATABASE_URL=postgresql+psycopg://...`).
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ BUSY_TIMEOUT_MS = 5000
 # Execution option the store sets on connections that will write; SQLite then takes its write
 # lock at BEGIN instead of failing with SQLITE_BUSY when a read later turns into a write.
 WRITE_OPTION = "store_write"
+# "scheme://user:password@": the password is everything from the first ":" to the last "@".
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^/\s]*@")
 
 
 def parse_url(url: str) -> URL:
@@ -31,11 +34,18 @@ def parse_url(url: str) -> URL:
         return URL.create("sqlite", database=str(Path(url).expanduser()))
     try:
         return make_url(url)
-    except ArgumentError as e:
+    except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
+        shown = hide_password(url)
         raise ConfigError(
-            f"database URL {url!r} is not a valid SQLAlchemy URL ({e}); set DATABASE_URL to "
+            f"database URL {shown!r} is not a valid SQLAlchemy URL "
+            f"({str(e).replace(url, shown)}); set DATABASE_URL to "
             "e.g. sqlite:///state/agent.db or postgresql+psycopg://user@host/db"
-        ) from e
+        ) from None
+
+
+def hide_password(url: str) -> str:
+    """The URL with the password of its userinfo shown as ***, even when it does not parse."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def is_memory(url: URL) -> bool:
