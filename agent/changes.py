@@ -31,6 +31,8 @@ class StateChanges:
     queue_drop: list[str] = field(default_factory=list)
     cursor_source: str = ""
     cursor: datetime | None = None
+    # when the cycle started: queue_drop spares entries the researcher added while it ran
+    started: datetime | None = None
 
 
 def changes_from_result(result: CycleResult) -> StateChanges:
@@ -110,7 +112,7 @@ def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
     for item in changes.queue_add:
         store.queue_add(item)
     for paper_id in changes.queue_drop:
-        store.queue_drop(paper_id)
+        store.queue_drop(paper_id, added_before=changes.started)
     if changes.cursor is not None:
         store.set_cursor(changes.cursor_source, changes.cursor)
 
@@ -134,6 +136,7 @@ def load_changes(text: str) -> StateChanges:
         queue_drop=data["queue_drop"],
         cursor_source=data["cursor_source"],
         cursor=parse_dt(data["cursor"]),
+        started=parse_dt(data.get("started")),  # absent from records of older releases
     )
 
 

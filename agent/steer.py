@@ -15,6 +15,8 @@ from agent import journal
 from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Paper, QueueItem, Rating, Track
+from agent.rank.feedback import verdicts
+from agent.rank.ranker import Tuning
 from agent.settings import Settings
 from agent.sources.ids import normalize_arxiv_id
 from agent.store import Store
@@ -47,7 +49,7 @@ def lookup_where(settings: Settings, source: str) -> str:
 def queue_add(
     workspace: Path, text: str, priority: int = 3, note: str = "", source: str = "arxiv"
 ) -> QueueItem:
-    """Put a paper on the must-read queue as the researcher's own entry."""
+    """Put a paper on the must-read queue as the researcher's own entry; returns it as stored."""
     if not 1 <= priority <= 5:
         raise ConfigError(f"--priority must be 1 .. 5, got {priority}.")
     paper_id, _ = normalize_arxiv_id(text)
@@ -57,10 +59,12 @@ def queue_add(
         item = QueueItem(paper_id=paper.id, priority=priority, added_by="user",
                          reason=note or "added by the researcher", added=datetime.now(UTC),
                          title=paper.title)
-        store.queue_add(item)
-        if store.paper_status(paper.id) not in ("read", "dismissed"):
-            store.set_status([paper.id], "queued")
-    return item
+        with store.transaction():
+            store.queue_add(item)
+            if store.paper_status(paper.id) not in ("read", "dismissed"):
+                store.set_status([paper.id], "queued")
+            stored = store.queue_get(paper.id)
+    return replace(stored or item, title=paper.title)
 
 
 def queue_drop(workspace: Path, text: str) -> bool:
@@ -77,12 +81,18 @@ def queue_list(workspace: Path) -> list[QueueItem]:
         return store.queue_list()
 
 
+VERDICTS = {"up": 1, "down": -1, "clear": 0}
+
+
 def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
          source: str = "arxiv") -> Rating:
-    """Record the researcher's up/down on a paper (for one track, or all)."""
-    values = {"up": 1, "down": -1}
-    if verdict not in values:
-        raise ConfigError(f"rating must be 'up' or 'down', got {verdict!r}.")
+    """Record the researcher's up/down on a paper (for one track, or all), or clear it.
+
+    The latest verdict per (paper, track) counts. `clear` without a track takes back every
+    verdict on the paper; with one, only that track's (a paper-wide verdict then applies).
+    """
+    if verdict not in VERDICTS:
+        raise ConfigError(f"rating must be 'up', 'down' or 'clear', got {verdict!r}.")
     paper_id, _ = normalize_arxiv_id(text)
     settings = load_settings(workspace)
     if track_id is not None:
@@ -90,35 +100,58 @@ def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
         if track_id not in known:
             raise ConfigError(f"{settings.tracks_path}: no track with id '{track_id}'. "
                               f"Known ids: {', '.join(sorted(known))}.")
-    rating = Rating(paper_id=paper_id, value=values[verdict], track_id=track_id)
+    rating = Rating(paper_id=paper_id, value=VERDICTS[verdict], track_id=track_id)
     with Store(settings.database_url) as store:
-        find_paper(store, settings, paper_id, source)
+        if rating.value != 0:
+            find_paper(store, settings, paper_id, source)
         with store.transaction():
-            store.add_rating(rating)
-            if rating.value < 0:
-                drop_stored_matches(store, paper_id, track_id)
+            for scope in rated_scopes(store, rating):
+                store.add_rating(replace(rating, track_id=scope))
+            refresh_stored_matches(store, paper_id)
     return rating
 
 
-def drop_stored_matches(store: Store, paper_id: str, track_id: str | None) -> None:
-    """Zero a paper's stored scores for the track (or all): it is no longer waiting to be read."""
-    stale = [m for m in store.matches_for([paper_id])[paper_id] if track_id in (None, m.track_id)]
-    store.save_matches([replace(m, score=0.0, relevant=False) for m in stale])
+def rated_scopes(store: Store, rating: Rating) -> list[str | None]:
+    """The track scopes a rating is recorded for: its own, or for a paper-wide clear, all."""
+    if rating.value != 0 or rating.track_id is not None:
+        return [rating.track_id]
+    scopes = {r.track_id for r in store.ratings() if r.paper_id == rating.paper_id}
+    return [None, *sorted(scope for scope in scopes if scope is not None)]
+
+
+def refresh_stored_matches(store: Store, paper_id: str) -> None:
+    """Set a paper's stored relevance per track as its ratings now decide; scores are kept.
+
+    The scores stay what the cycles found (notes and the knowledge graph cite them); only
+    `relevant`, which status and the policy count as waiting to be read, follows the verdicts,
+    the way the ranker applies them.
+    """
+    ratings = [r for r in store.ratings() if r.paper_id == paper_id]
+    threshold = Tuning().threshold
+    changed = []
+    for match in store.matches_for([paper_id])[paper_id]:
+        verdict = verdicts(ratings, match.track_id).get(paper_id, 0)
+        relevant = verdict > 0 or (verdict == 0 and match.score >= threshold)
+        if relevant != match.relevant:
+            changed.append(replace(match, relevant=relevant))
+    store.save_matches(changed)
 
 
 def change_track(workspace: Path, track_id: str, **changes: Any) -> tuple[Track, str | None]:
     """Edit one track (comments kept) and commit just the tracks file; returns (track, sha).
 
     sha is None when the track already had these values: nothing is written or committed.
+    If the commit fails the file is put back as it was, so running the command again works.
     """
     settings = load_settings(workspace)
     current = next((t for t in load_tracks(settings.tracks_path) if t.id == track_id), None)
     if current is not None and all(getattr(current, k, None) == v for k, v in changes.items()):
         return current, None
+    before = settings.tracks_path.read_bytes()
     track, old = edit_track(settings.tracks_path, track_id, **changes)
     described = ", ".join(describe_change(k, old.get(k), v) for k, v in changes.items())
-    sha = journal.commit_paths(workspace, [TRACKS_FILE], f"tracks: {track_id} {described}",
-                               cycle=None)
+    sha = commit_or_restore(workspace, settings.tracks_path, before,
+                            f"tracks: {track_id} {described}")
     return track, sha
 
 
@@ -133,6 +166,18 @@ def create_track(workspace: Path, track: Track) -> tuple[Track, str]:
     settings = load_settings(workspace)
     if track.id in {t.id for t in load_tracks(settings.tracks_path)}:
         raise ConfigError(f"{settings.tracks_path}: a track with id '{track.id}' already exists.")
+    before = settings.tracks_path.read_bytes()
     created = add_track(settings.tracks_path, track)
-    sha = journal.commit_paths(workspace, [TRACKS_FILE], f"tracks: add {track.id}", cycle=None)
+    sha = commit_or_restore(workspace, settings.tracks_path, before, f"tracks: add {track.id}")
     return created, sha
+
+
+def commit_or_restore(workspace: Path, path: Path, before: bytes, message: str) -> str:
+    """Commit the edited tracks file; on failure put back its exact previous bytes and re-raise."""
+    try:
+        return journal.commit_paths(workspace, [TRACKS_FILE], message, cycle=None)
+    except BaseException:
+        temporary = path.with_name(f".{path.name}.restore")
+        temporary.write_bytes(before)
+        temporary.replace(path)
+        raise

@@ -142,7 +142,11 @@ def edit_track(path: Path, track_id: str, **changes: Any) -> tuple[Track, dict[s
     table = find_table(document, track_id, path)
     old = {key: table.get(key) for key in changes}
     for key, value in changes.items():
-        table[key] = value
+        if key == "active" and value is True:
+            # true is the default: removing the key makes pause + resume give back the file
+            table.pop(key, None)
+        else:
+            table[key] = value
     return write_validated(path, document, track_id), old
 
 

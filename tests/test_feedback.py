@@ -73,15 +73,21 @@ def test_a_paper_rated_down_for_a_track_is_never_proposed_for_it_again(
     assert f"rated {paper_id} down for track {track_id}" in run.out
     with Store(settings.database_url) as store:
         stored = {m.track_id: m for m in store.matches_for([paper_id])[paper_id]}
-        # no longer counted as waiting by status and the policy
-        assert (stored[track_id].score, stored[track_id].relevant) == (0.0, False)
+        # no longer counted as waiting by status and the policy; the score found is kept
+        assert (stored[track_id].score, stored[track_id].relevant) == (
+            pytest.approx(target.matches[0].score, abs=1e-6), False)
+        # the ranker moves the track away from the rated paper: close neighbours may drop out
+        ctx = context(store, scanned)
+        ranking = ctx.ranker().rank([c.paper for c in chosen])
+        still = {m.paper_id for matches in ranking.values() for m in matches if m.relevant}
 
     learned: list[str] = []
     for number in (2, 3, 4):  # the waiting papers run out, then discovery adds older ones
         learn(capsys, scanned)
         learned += learned_papers(scanned, number)
     assert paper_id not in learned
-    assert set(c.paper.id for c in chosen) - {paper_id} <= set(learned)
+    assert paper_id not in still and len(still) >= len(chosen) - 2
+    assert still <= set(learned)
     assert len(learned) == len(set(learned))
     with Store(settings.database_url) as store:
         assert store.paper_status(paper_id) == "ranked"  # still there, never proposed

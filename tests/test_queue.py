@@ -179,12 +179,14 @@ def test_learn_queues_above_its_bar_and_the_researchers_entries_come_first(
     assert [i["paper_id"] for i in order[1:]] == [i["paper_id"] for i in items]
 
     # the researcher queueing what the agent queued makes it theirs, with their reason
+    # (their word is final: the priority they give is the one kept, even a lower one)
     theirs = items[-1]["paper_id"]
-    assert run_cli(capsys, "queue", "add", theirs, "--priority", "1", "--note", "mine now",
-                   "--source", "sample", "-w", str(workspace)).code == 0
+    again = run_cli(capsys, "queue", "add", theirs, "--priority", "1", "--note", "mine now",
+                    "--source", "sample", "-w", str(workspace))
+    assert again.code == 0, again.err
+    assert f"queued {theirs} (priority 1)" in again.out
     entry = next(i for i in queued(workspace, capsys) if i["paper_id"] == theirs)
-    assert (entry["added_by"], entry["reason"]) == ("user", "mine now")
-    assert entry["priority"] == items[-1]["priority"]  # never lowered by a second add
+    assert (entry["added_by"], entry["reason"], entry["priority"]) == ("user", "mine now", 1)
 
     ran = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "deep-read",
                   "--source", "sample")

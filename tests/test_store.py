@@ -392,12 +392,22 @@ def test_queue_order_priority_then_user_then_oldest(store: Store, clock: Clock) 
 def test_queue_add_twice_raises_priority_and_user_replaces_agent(store: Store) -> None:
     assert store.queue_add(QueueItem("a", 2, "scored 0.7", "agent"))
     assert not store.queue_add(QueueItem("a", 4, "scored higher", "agent"))
+    assert not store.queue_add(QueueItem("a", 3, "scored lower", "agent"))
+    (item,) = store.queue_list()
+    assert (item.priority, item.reason, item.added_by) == (4, "scored 0.7", "agent")
     assert not store.queue_add(QueueItem("a", 1, "I want this", "user"))
     (item,) = store.queue_list()
-    assert (item.priority, item.reason, item.added_by) == (4, "I want this", "user")
+    assert (item.priority, item.reason, item.added_by) == (1, "I want this", "user")
+    # the researcher's word is final: the agent neither raises nor rewrites their entry
     assert not store.queue_add(QueueItem("a", 5, "agent again", "agent"))
     (item,) = store.queue_list()
-    assert (item.priority, item.reason, item.added_by) == (5, "I want this", "user")
+    assert (item.priority, item.reason, item.added_by) == (1, "I want this", "user")
+    # and a second word of theirs replaces the first, priority and note alike
+    assert not store.queue_add(QueueItem("a", 2, "on second thought", "user"))
+    again = store.queue_get("a")
+    assert again is not None
+    assert (again.priority, again.reason, again.added_by) == (2, "on second thought", "user")
+    assert store.queue_get("b") is None
 
 
 def test_queue_drop(store: Store) -> None:

@@ -27,15 +27,32 @@ FEEDBACK = FeedbackWeights()
 
 
 def rated_ids(ratings: Sequence[Rating], track_id: str) -> tuple[set[str], set[str]]:
-    """Ids rated up for this track, and ids rated down for it or for every track."""
+    """Ids rated up and ids rated down for this track, from each paper's verdict that counts."""
     up: set[str] = set()
     down: set[str] = set()
+    for paper_id, value in verdicts(ratings, track_id).items():
+        if value > 0:
+            up.add(paper_id)
+        elif value < 0:
+            down.add(paper_id)
+    return up, down
+
+
+def verdicts(ratings: Sequence[Rating], track_id: str) -> dict[str, int]:
+    """Each paper's verdict for the track: +1, -1 or 0 (none).
+
+    Ratings come oldest first and the latest per (paper, scope) wins, so a verdict can be taken
+    back (0 clears it); a rating for this track beats a paper-wide one (track None), whatever
+    their order, and a cleared track rating falls back to the paper-wide one.
+    """
+    own: dict[str, int] = {}
+    wide: dict[str, int] = {}
     for rating in ratings:
-        if rating.value < 0 and rating.track_id in (None, track_id):
-            down.add(rating.paper_id)
-        elif rating.value > 0 and rating.track_id == track_id:
-            up.add(rating.paper_id)
-    return up - down, down
+        if rating.track_id == track_id:
+            own[rating.paper_id] = rating.value
+        elif rating.track_id is None:
+            wide[rating.paper_id] = rating.value
+    return {**wide, **{paper_id: value for paper_id, value in own.items() if value}}
 
 
 def centroid(vectors: Sequence[dict[int, float]], weights: Sequence[float]) -> dict[int, float]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agent.models import QueueItem, Rating
 from agent.store.base import StoreBase
 from agent.store.tables import QUEUE_ADDERS, PaperRow, QueueRow, RatingRow
+from agent.store.types import to_utc
 
 
 def queue_item_from_row(row: QueueRow, title: str | None) -> QueueItem:
@@ -25,7 +28,11 @@ class QueueStore(StoreBase):
     """Queries over the queue and ratings."""
 
     def queue_add(self, item: QueueItem) -> bool:
-        """Queue a paper; False if it was queued already (priority raised, a user entry wins)."""
+        """Queue a paper; False if it was queued already.
+
+        A re-add by the researcher sets priority and reason (their word is final); a re-add by
+        the agent only ever raises the priority of its own entry and never touches theirs.
+        """
         if item.added_by not in QUEUE_ADDERS:
             raise ValueError(f"added_by must be one of {QUEUE_ADDERS}, not {item.added_by!r}")
         with self._session(write=True) as session:
@@ -41,11 +48,17 @@ class QueueStore(StoreBase):
                     )
                 )
                 return True
-            row.priority = max(row.priority, item.priority)
-            if item.added_by == "user" and row.added_by == "agent":
-                row.reason = item.reason
-                row.added_by = "user"
+            if item.added_by == "user":
+                row.priority, row.reason, row.added_by = item.priority, item.reason, "user"
+                # a fresh entry: a deep read of this paper under way does not take it away
+                row.added = item.added or self._now()
+            elif row.added_by == "agent":
+                row.priority = max(row.priority, item.priority)
             return False
+
+    def queue_get(self, paper_id: str) -> QueueItem | None:
+        """One queue entry as stored, or None."""
+        return next((item for item in self.queue_list() if item.paper_id == paper_id), None)
 
     def queue_list(self) -> list[QueueItem]:
         """The queue in reading order: priority, then the researcher's picks, then oldest."""
@@ -62,11 +75,17 @@ class QueueStore(StoreBase):
         with self._session() as session:
             return [queue_item_from_row(row, title) for row, title in session.exec(query)]
 
-    def queue_drop(self, paper_id: str) -> bool:
-        """Remove a paper from the queue; False if it was not there."""
+    def queue_drop(self, paper_id: str, added_before: datetime | None = None) -> bool:
+        """Remove a paper from the queue; False if it was not there.
+
+        With `added_before`, an entry added at or after that time is kept: a cycle that read the
+        paper must not drop what the researcher queued again while it ran.
+        """
         with self._session(write=True) as session:
             row = session.get(QueueRow, paper_id)
             if row is None:
+                return False
+            if added_before is not None and to_utc(row.added) >= to_utc(added_before):
                 return False
             session.delete(row)
             return True
@@ -77,6 +96,7 @@ class QueueStore(StoreBase):
         return items[0] if items else None
 
     def add_rating(self, rating: Rating) -> None:
+        """Record a verdict (value 0 clears one); the history is kept, the latest counts."""
         row = RatingRow(
             paper_id=rating.paper_id,
             track_id=rating.track_id,
@@ -87,14 +107,22 @@ class QueueStore(StoreBase):
             session.add(row)
 
     def ratings(self, track_id: str | None = None) -> list[Rating]:
-        """Ratings oldest first; for a track, its own plus the paper-wide ones (no track)."""
+        """The verdicts in force, oldest first: the latest per (paper, track scope), none cleared.
+
+        For a track: its own ratings plus the paper-wide ones (no track).
+        """
         query = select(RatingRow).order_by(col(RatingRow.id))
         if track_id is not None:
             query = query.where(
                 sa.or_(col(RatingRow.track_id) == track_id, col(RatingRow.track_id).is_(None))
             )
+        latest: dict[tuple[str, str | None], RatingRow] = {}
         with self._session() as session:
-            return [
-                Rating(paper_id=row.paper_id, value=row.value, track_id=row.track_id)
-                for row in session.exec(query)
-            ]
+            for row in session.exec(query):
+                latest.pop((row.paper_id, row.track_id), None)  # re-insert: keep latest order
+                latest[(row.paper_id, row.track_id)] = row
+        return [
+            Rating(paper_id=row.paper_id, value=row.value, track_id=row.track_id)
+            for row in latest.values()
+            if row.value != 0
+        ]
