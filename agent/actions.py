@@ -46,6 +46,12 @@ class Context:
     now: datetime
     stop: threading.Event = field(default_factory=threading.Event)
     fetch_text: Callable[[Paper], tuple[FullText, list[str]]] | None = None
+    progress: Callable[[str], None] = lambda message: None  # the CLI shows it as a status line
+
+    def step(self, message: str) -> None:
+        """Say what the cycle is doing now (it may wait on arXiv or the LLM for a while)."""
+        logger.debug(message)
+        self.progress(message)
 
     def checkpoint(self) -> None:
         """Abandon the cycle here if a shutdown was requested."""
@@ -93,7 +99,9 @@ def scan(ctx: Context) -> CycleResult:
     """Fetch what is new for the active tracks since the last scan, rank it, list the best."""
     store = ctx.store
     since = store.get_cursor(ctx.source.name)
+    ctx.step(f"asking {ctx.source.name} for new papers on {plural(len(ctx.tracks), 'track')}")
     fetched = ctx.source.fetch_new(ctx.tracks, since)
+    ctx.step(f"ranking {plural(len(fetched.papers), 'paper')}")
     ctx.checkpoint()
     known = store.get_papers([p.id for p in fetched.papers])
     new = [p for p in fetched.papers if p.id not in known]
@@ -169,11 +177,13 @@ def learn(ctx: Context) -> CycleResult:
         result.summary_line = "nothing cleared the LLM's bar"
         return result
     ctx.checkpoint()
+    ctx.step(f"reading {plural(len(chosen), 'paper')} ({ctx.analyst.name} analyst)")
     summaries = ctx.analyst.summarize(chosen, ctx.tracks)
     ctx.checkpoint()
     memory = recall_related(ctx, ranker, [c.paper for c in chosen])
     result.papers = build_sections(chosen, summaries, judgements, memory)
     result.memory = [m for m in unique_memory(result.papers)]
+    ctx.step("writing the field update")
     result.field_update = ctx.analyst.synthesize(summaries, result.memory, ctx.tracks)
     result.matches += [m for c in chosen for m in c.matches]
     result.queued = queue_worthy(ctx, chosen)
@@ -191,6 +201,7 @@ def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], li
     chosen = top_candidates(ranker.rank(pool), pool, ctx.tracks, ctx.settings.learn.max_papers)
     if chosen:
         return chosen, []
+    ctx.step("nothing new is waiting: searching older papers per track")
     discovered = discover(ctx)
     return top_candidates(
         ranker.rank(discovered), discovered, ctx.tracks, ctx.settings.learn.max_papers
@@ -252,6 +263,7 @@ def judge_candidates(
     """With an LLM, judge candidates before summarising: (kept, judgements, rejected)."""
     if getattr(ctx.analyst, "name", "offline") == "offline":
         return chosen, {}, []
+    ctx.step(f"judging {plural(len(chosen), 'candidate')}")
     judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, ctx.tracks)}
     wanted = rated_up(ctx)  # else a paper rated up but judged low would be re-judged every cycle
 
@@ -370,6 +382,7 @@ def deep_read(ctx: Context) -> CycleResult:
         )
     if ctx.fetch_text is None:
         raise AgentError("full-text reading is not configured")
+    ctx.step(f"downloading the full text of arXiv:{paper.id}")
     text, attempts = ctx.fetch_text(paper)
     ctx.checkpoint()
     ranker = ctx.ranker()
@@ -379,6 +392,7 @@ def deep_read(ctx: Context) -> CycleResult:
     memory = recall_related(ctx, ranker, [paper]).get(paper.id, [])
     candidate = Candidate(paper, matches)
     result = CycleResult(action="deep-read", summary_line=f"arXiv:{paper.id} ({text.source})")
+    ctx.step(f"reading {plural(len(text.sections), 'section')} of arXiv:{paper.id}")
     result.deep_read = ctx.analyst.deep_read(candidate, text, memory, ctx.tracks)
     result.full_text = text
     result.papers = [PaperSection(paper=paper, matches=matches, related=memory)]

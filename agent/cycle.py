@@ -55,6 +55,7 @@ class CycleOptions:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     stop: threading.Event = field(default_factory=threading.Event)
     hold_lock: bool = True  # False when the daemon already holds the workspace lock
+    progress: Callable[[str], None] | None = None  # what the cycle is doing now, for a person
 
 
 @dataclass
@@ -238,6 +239,8 @@ def act(
         stop=options.stop,
         fetch_text=text_fetcher(settings, options.source),
     )
+    if options.progress is not None:
+        ctx.progress = options.progress
     try:
         result = run_action(decision.action, ctx)
     finally:

@@ -89,7 +89,7 @@ def current_memory(result: CycleResult, number: int) -> list[MemoryItem]:
     for section in result.papers:
         takeaway = section.summary.headline if section.summary else ""
         if result.deep_read is not None and result.deep_read.paper_id == section.paper.id:
-            takeaway = result.deep_read.problem
+            takeaway = result.deep_read.method or result.deep_read.problem
         if takeaway:
             items.append(
                 MemoryItem(

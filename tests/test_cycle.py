@@ -244,3 +244,17 @@ def test_abandon_on_shutdown_touches_only_a_cycle_that_wrote_nothing(workspace: 
         assert store.get_cycle(running).status == "aborted"  # type: ignore[union-attr]
         # may be committing in its thread: left for the next start's reconcile
         assert store.get_cycle(writing).status == "note_written"  # type: ignore[union-attr]
+
+
+def test_long_steps_report_progress(workspace: Path) -> None:
+    from agent.cycle import CycleOptions, run_cycle
+
+    steps: list[str] = []
+    for action in ("scan", "learn"):
+        outcome = run_cycle(
+            workspace, CycleOptions(action=action, source="sample", progress=steps.append)
+        )
+        assert outcome.status == "committed", outcome.error
+    assert any(s.startswith("asking sample for new papers") for s in steps)
+    assert any(s.startswith("ranking ") for s in steps)
+    assert any(s.startswith("reading ") and "offline analyst" in s for s in steps)

@@ -56,7 +56,10 @@ def cycle(
 
     path = resolve_workspace(workspace)
     setup_logging(path / "state")  # a cycle by hand leaves its line in state/agent.log too
-    outcome = run_cycle(path, CycleOptions(action=action, source=source))
+    with console.status("starting the cycle", spinner="dots") as progress:
+        outcome = run_cycle(
+            path, CycleOptions(action=action, source=source, progress=progress.update)
+        )
     print_outcome(outcome)
     if outcome.status == "failed":
         raise typer.Exit(1)

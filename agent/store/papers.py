@@ -60,9 +60,13 @@ def check_statuses(statuses: Iterable[str]) -> None:
 
 
 def takeaway_of(kind: str, payload: dict[str, Any], abstract: str) -> str:
-    """One line from an analysis: a summary's headline, a deep read's problem, else the abstract."""
-    key = "problem" if kind == "deep-read" else "headline"
-    text = payload.get(key) or payload.get("headline") or ""
+    """One line from an analysis: a summary's headline, a deep read's method, else the abstract.
+
+    A deep read's method says what the paper did; its problem is often the field's open
+    challenge, which reads as if it were the paper's own finding.
+    """
+    keys = ("method", "problem") if kind == "deep-read" else ("headline",)
+    text = next((payload[k] for k in keys if payload.get(k)), "")
     if isinstance(text, str) and text.strip():
         return text.strip()
     first = abstract.strip().split(". ")[0]
