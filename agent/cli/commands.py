@@ -133,20 +133,27 @@ def demo(
 
 @app.command()
 def triage(
-    tracks: Annotated[Path, typer.Option("--tracks", help="A tracks.toml file.")],
     papers: Annotated[
         Path,
         typer.Option(
             "--papers", help="Papers, one JSON object per line (id, title, abstract, categories)."
         ),
     ],
+    tracks: Annotated[
+        Path | None,
+        typer.Option(
+            "--tracks", help="A tracks.toml file (default: the workspace's).", show_default=False
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Papers per track.")] = 50,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Rank papers against tracks offline; print {track: [{id, score}]} as JSON."""
     from agent.rank import triage as rank_triage
     from agent.sources.jsonl import read_papers_jsonl
     from agent.tracks import active_tracks, load_tracks
 
-    chosen = active_tracks(load_tracks(tracks))
+    tracks_file = tracks or resolve_workspace(workspace) / "state" / "tracks.toml"
+    chosen = active_tracks(load_tracks(tracks_file))
     ranking = rank_triage(chosen, read_papers_jsonl(papers), top=top)
     typer.echo(json.dumps(ranking, ensure_ascii=False))
