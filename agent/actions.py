@@ -336,8 +336,15 @@ def queue_worthy(ctx: Context, chosen: Sequence[Candidate]) -> list[QueueItem]:
     for candidate in chosen:  # best first
         if len(queued) >= ctx.settings.learn.queue_per_cycle:
             break
-        best = candidate.matches[0]
-        if best.score >= ctx.settings.learn.queue_threshold:
+        # the bar is about how well a paper fits one track, whichever that is: a 0.83 on a
+        # priority-4 track clears it even when a 0.71 on a priority-5 track ranked it
+        above = [
+            m
+            for m in candidate.matches
+            if m.track_id in names and m.score >= ctx.settings.learn.queue_threshold
+        ]
+        if above:
+            best = max(above, key=lambda m: (names[m.track_id].priority, m.score))
             track = names[best.track_id]
             queued.append(
                 QueueItem(

@@ -258,3 +258,24 @@ def test_long_steps_report_progress(workspace: Path) -> None:
     assert any(s.startswith("asking sample for new papers") for s in steps)
     assert any(s.startswith("ranking ") for s in steps)
     assert any(s.startswith("reading ") and "offline analyst" in s for s in steps)
+
+
+def test_learn_queues_a_paper_that_clears_the_bar_on_any_track() -> None:
+    from types import SimpleNamespace
+
+    from agent.actions import queue_worthy
+    from agent.analyst import Candidate
+    from agent.models import Match, Track
+    from agent.settings import LearnSettings
+
+    tracks = [Track("a", "A", "d", ("k",), 5), Track("b", "B", "d", ("k",), 4)]
+    paper = audio_papers(1)[0]
+    # ranked by score x priority, the 0.71 on the priority-5 track comes first
+    matches = [Match(paper.id, "a", 0.71, True), Match(paper.id, "b", 0.83, True)]
+    ctx = SimpleNamespace(
+        tracks=tracks, settings=SimpleNamespace(learn=LearnSettings()), now=datetime.now(UTC)
+    )
+    [item] = queue_worthy(ctx, [Candidate(paper, matches)])  # type: ignore[arg-type]
+    assert item.paper_id == paper.id and item.priority == 4 and "0.83 on B" in item.reason
+    ctx.settings.learn = LearnSettings(queue_threshold=0.9)
+    assert queue_worthy(ctx, [Candidate(paper, matches)]) == []  # type: ignore[arg-type]
