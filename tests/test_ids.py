@@ -18,7 +18,7 @@ from agent.sources.ids import is_arxiv_id, normalize_arxiv_id
         ("https://arxiv.org/pdf/2602.15307", ("2602.15307", None)),
         ("arxiv.org/html/2602.15307", ("2602.15307", None)),
         ("https://arxiv.org/html/2602.15307v1/", ("2602.15307", 1)),
-        ("https://export.arxiv.org/abs/2602.15307", ("2602.15307", None)),
+        ("https://www.arxiv.org/abs/2602.15307", ("2602.15307", None)),
         ("  2602.15307\n", ("2602.15307", None)),
         ("hep-th/9901001", ("hep-th/9901001", None)),
         ("math.GT/0309136v1", ("math.GT/0309136", 1)),

@@ -103,7 +103,7 @@ def test_missing_workspace_is_a_workspace_error(tmp_path: Path):
 
 
 def test_command_in_lock_file_has_keys_redacted(state_dir: Path, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["research-agent", "run", "--key", "sk-abcdefghijklmnop1234"])
+    monkeypatch.setattr(sys, "argv", ["research-agent", "run", "--key", "sk-fakekey0123456"])
     with WorkspaceLock(state_dir):
         info = read_holder_file(state_dir / "agent.lock")
     assert info is not None

@@ -74,7 +74,7 @@ def test_without_state_dir_logs_only_to_stderr(tmp_path: Path):
 
 def test_third_party_info_is_quiet_unless_verbose(tmp_path: Path):
     setup_logging(tmp_path)
-    logging.getLogger("httpx").info("HTTP Request: GET https://export.arxiv.org")
+    logging.getLogger("httpx").info("HTTP Request: GET http://127.0.0.1:9/api/query")
     logging.getLogger("agent.cycle").info("cycle 3 started")
     text = (tmp_path / "agent.log").read_text()
     assert "cycle 3 started" in text and "HTTP Request" not in text

@@ -8,7 +8,7 @@ import pytest
 
 from agent.config import load_settings, resolve_workspace
 from agent.errors import ConfigError, WorkspaceError
-from agent.settings import DEFAULT_MODEL
+from agent.settings import DEFAULT_MODEL, ArxivSettings
 from agent.workspace import init_workspace
 from tests.cli import run_cli
 
@@ -19,7 +19,7 @@ def write_settings(workspace: Path, text: str) -> None:
 
 def test_defaults_without_file_or_environment(workspace: Path) -> None:
     settings = load_settings(workspace, environ={})
-    assert settings.arxiv.api_url == "https://export.arxiv.org/api/query"
+    assert settings.arxiv.api_url == ArxivSettings().api_url  # the public API (see the README)
     assert settings.arxiv.html_url == "https://arxiv.org/html/"
     assert settings.arxiv.pdf_url == "https://arxiv.org/pdf/"
     assert settings.arxiv.delay_seconds == 3

@@ -8,7 +8,7 @@ Usage (any test; the plugin is listed in tests/conftest.py):
         ...
         assert arxiv_server.requests[0]["search_query"] == "..."
 
-What it answers, like export.arxiv.org/api/query:
+What it answers, like the arXiv API's /api/query:
 - `id_list` (comma separated, versioned or not): known ids in the given order; an unknown but
   well-formed id is simply absent (empty feed); a malformed one (`abc`) is HTTP 400 with arXiv's
   error feed. With both `id_list` and `search_query`, the ids that match the query.
