@@ -20,6 +20,7 @@ import yaml
 
 from agent.models import ACTIONS, MemoryItem, Paper, Track
 from agent.results import CycleResult, PaperSection
+from agent.sources.ids import is_versionless_id
 from agent.templates import render_template
 
 logger = logging.getLogger(__name__)
@@ -33,14 +34,13 @@ DISCOVERY_NOTICE = (
     "Discovery mode: nothing new was waiting, so this cycle searched older papers for the tracks."
 )
 
-ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})$")
 NOTE_PATH = re.compile(r"^cycles/\d{4}/\d{2}/\d{4,}-(?:scan|learn|deep-read|rest)\.md$")
 
 # Terminal escapes first (stripping only ESC would leave "[31m" behind), then every control
 # character, zero-width and bidi override: none of them belongs in a note.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
 _INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _WHITESPACE = re.compile(r"[\s\u2028\u2029]+")
 _MD_ESCAPES = {
@@ -71,10 +71,15 @@ def strip_latex_styling(text: str) -> str:
     return text.replace("\\~", " ")
 
 
+def strip_controls(text: str) -> str:
+    """Text safe for a terminal or a note: no escape sequences, control, zero-width or bidi
+    characters; newlines and tabs stay."""
+    return _INVISIBLE.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
+
+
 def clean_text(value: Any, limit: int | None = None) -> str:
     """One line of plain text: no terminal escapes or control characters, whitespace collapsed."""
-    text = strip_latex_styling("" if value is None else str(value))
-    text = _INVISIBLE.sub("", _ANSI.sub("", text))
+    text = strip_controls(strip_latex_styling("" if value is None else str(value)))
     text = _WHITESPACE.sub(" ", text).strip()
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)].rstrip() + "…"
@@ -99,7 +104,7 @@ def block_escape(match: re.Match[str]) -> str:
 
 def is_arxiv_id(value: str) -> bool:
     """True for versionless arXiv ids of either format ("2602.15307", "hep-th/9901001")."""
-    return bool(ARXIV_ID.match(value))
+    return is_versionless_id(value)
 
 
 def arxiv_link(paper_id: str) -> str:

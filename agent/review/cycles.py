@@ -14,18 +14,13 @@ import yaml
 
 from agent.config import load_settings
 from agent.errors import AgentError, ConfigError
+from agent.notes import strip_controls
 from agent.store import CycleRecord, Store
 from agent.views import stored_papers
 
 logger = logging.getLogger(__name__)
 
 NOTE_FILE = re.compile(r"^(\d{4,})-(?:scan|learn|deep-read|rest)\.md$")
-# A note may be hand-edited or pulled from elsewhere: terminal escapes, control characters and
-# bidi overrides never reach the terminal (newlines and tabs stay: it is Markdown).
-_CONTROL = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-)
 _SINCE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
 
 
@@ -63,11 +58,6 @@ class Note:
     meta: dict[str, Any]
     body: str
     text: str  # the whole file, control characters removed
-
-
-def strip_controls(text: str) -> str:
-    """Text safe to print on a terminal: no escape sequences, control or bidi characters."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n"))
 
 
 def note_files(workspace: Path) -> dict[int, Path]:
@@ -109,6 +99,7 @@ def read_note(workspace: Path, number: int | None = None) -> Note:
             f"no note for cycle {number} in {cycles} (failed and rested cycles write none). "
             "`research-agent log` lists the cycles."
         )
+    # a note may have been edited by hand: its control characters never reach the terminal
     text = strip_controls(path.read_text(encoding="utf-8", errors="replace"))
     meta, body = split_front_matter(text)
     return Note(number, path.relative_to(workspace).as_posix(), meta, body, text)
@@ -125,8 +116,9 @@ def parse_since(text: str, now: datetime, timezone: str = "UTC") -> datetime:
     relative = _SINCE.match(value)
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)[0]
-        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]:
-                                  amount})
+        return now - timedelta(
+            **{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount}
+        )
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:

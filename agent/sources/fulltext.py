@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from agent.errors import SourceError, UnknownPaperError
 from agent.models import FullText, Paper
 from agent.settings import ArxivSettings, FulltextSettings
 from agent.sources.fulltext_extract import Sections, extract_html_sections, extract_pdf_sections
+from agent.sources.ids import is_versionless_id
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,6 @@ CHUNK_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
-# A bare, versionless id (the forms of agent/sources/ids.py, without URLs or versions).
-ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]{2})?/\d{7}")
 
 Clock = Callable[[], float]
 Reader = Callable[["Downloader", str], Sections]
@@ -327,7 +325,7 @@ def open_client(client: httpx.Client | None) -> Iterator[httpx.Client]:
 
 def cache_path(cache_dir: Path, paper_id: str, version: int) -> Path:
     """The cache file of one paper version; the id is validated so it can never leave cache_dir."""
-    if not ARXIV_ID.fullmatch(paper_id) or version < 1:
+    if not is_versionless_id(paper_id) or version < 1:
         raise UnknownPaperError(
             f"{shorten(paper_id)!r} (v{version}) is not an arXiv id: expected e.g. "
             "2602.15307 or hep-th/9901001 and a version >= 1."

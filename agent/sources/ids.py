@@ -42,6 +42,17 @@ def normalize_arxiv_id(text: str) -> tuple[str, int | None]:
     return paper_id, int(version) if version else None
 
 
+_VERSIONLESS = re.compile(rf"{_NEW_STYLE}|{_OLD_STYLE}")
+
+
+def is_versionless_id(text: str) -> bool:
+    """True only for a bare, versionless id ("2602.15307", "hep-th/9901001"): no URL, no version.
+
+    The form that may become a link, a file name or a cache key.
+    """
+    return _VERSIONLESS.fullmatch(text) is not None
+
+
 def is_arxiv_id(text: str) -> bool:
     """True if `text` is an arXiv id or arxiv.org URL that normalize_arxiv_id accepts."""
     return _ID_PATTERN.match(text.strip()) is not None
