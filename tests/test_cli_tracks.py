@@ -6,7 +6,6 @@ Runs `agent.cli.main` (the console script's entry point), so exit codes are the 
 from __future__ import annotations
 
 import difflib
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from agent.cycle import CycleOptions, run_cycle
 from agent.review import read_note
 from agent.tracks import load_tracks
 from agent.workspace import init_workspace
+from tests.repo import git
 
 COMMENTED_TRACKS = '''# My tracks: hand-written comments that every edit must keep.
 
@@ -58,11 +58,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def tracks(capsys: pytest.CaptureFixture[str], workspace: Path, *args: str) -> tuple[int, str, str]:
     """`research-agent tracks ARGS -w WORKSPACE`."""
     return run(capsys, "tracks", *args, "-w", str(workspace))
-
-
-def git(workspace: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(workspace), *args], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def commits(workspace: Path) -> int:
@@ -147,26 +142,45 @@ def test_an_edit_that_changes_nothing_commits_nothing(workspace: Path, capsys) -
 
 def test_add_track_appends_and_keeps_everything_else(workspace: Path, capsys) -> None:
     before, count = (workspace / TRACKS).read_text(), commits(workspace)
-    code, out, _ = tracks(capsys, workspace, "add", "--id", "speech-benchmarks", "--name",
-                       "Evaluating spoken language models", "--description",
-                       "Do speech benchmarks measure listening?", "--keywords",
-                       "benchmark, spoken language model", "--categories", "cs.CL, eess.AS",
-                       "--priority", "2")
+    code, out, _ = tracks(
+        capsys,
+        workspace,
+        "add",
+        "--id",
+        "speech-benchmarks",
+        "--name",
+        "Evaluating spoken language models",
+        "--description",
+        "Do speech benchmarks measure listening?",
+        "--keywords",
+        "benchmark, spoken language model",
+        "--categories",
+        "cs.CL, eess.AS",
+        "--priority",
+        "2",
+    )
     assert code == 0 and "added track speech-benchmarks" in out
     after = (workspace / TRACKS).read_text()
     assert after.startswith(before)  # every byte before the new table is untouched
-    assert "\n\n[[track]]\nid = \"speech-benchmarks\"" in after  # set apart like the others
+    assert '\n\n[[track]]\nid = "speech-benchmarks"' in after  # set apart like the others
     assert_one_commit(workspace, count, "tracks: add speech-benchmarks")
     added = load_tracks(workspace / TRACKS)[-1]
     assert (added.id, added.priority, added.keywords, added.categories) == (
-        "speech-benchmarks", 2, ("benchmark", "spoken language model"), ("cs.CL", "eess.AS"))
+        "speech-benchmarks",
+        2,
+        ("benchmark", "spoken language model"),
+        ("cs.CL", "eess.AS"),
+    )
 
 
-@pytest.mark.parametrize("command", [
-    ["set-priority", "no-such-track", "4"],
-    ["pause", "no-such-track"],
-    ["resume", "no-such-track"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["set-priority", "no-such-track", "4"],
+        ["pause", "no-such-track"],
+        ["resume", "no-such-track"],
+    ],
+)
 def test_unknown_track_id_is_refused(workspace: Path, capsys, command: list[str]) -> None:
     before, count = (workspace / TRACKS).read_text(), commits(workspace)
     code, out, err = tracks(capsys, workspace, *command)
@@ -177,12 +191,28 @@ def test_unknown_track_id_is_refused(workspace: Path, capsys, command: list[str]
     assert commits(workspace) == count
 
 
-@pytest.mark.parametrize("command", [
-    ["set-priority", "listen-vs-guess", "9"],
-    ["set-priority", "listen-vs-guess", "0"],
-    ["add", "--id", "too-high", "--name", "n", "--description", "d", "--keywords", "k",
-     "--categories", "", "--priority", "6"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["set-priority", "listen-vs-guess", "9"],
+        ["set-priority", "listen-vs-guess", "0"],
+        [
+            "add",
+            "--id",
+            "too-high",
+            "--name",
+            "n",
+            "--description",
+            "d",
+            "--keywords",
+            "k",
+            "--categories",
+            "",
+            "--priority",
+            "6",
+        ],
+    ],
+)
 def test_out_of_range_priority_is_refused(workspace: Path, capsys, command: list[str]) -> None:
     before, count = (workspace / TRACKS).read_text(), commits(workspace)
     code, _, err = tracks(capsys, workspace, *command)
@@ -194,9 +224,23 @@ def test_out_of_range_priority_is_refused(workspace: Path, capsys, command: list
 
 def test_adding_an_existing_id_is_refused(workspace: Path, capsys) -> None:
     before, count = (workspace / TRACKS).read_text(), commits(workspace)
-    code, _, err = tracks(capsys, workspace, "add", "--id", "listen-vs-guess", "--name", "n",
-                       "--description", "d", "--keywords", "k", "--categories", "",
-                       "--priority", "3")
+    code, _, err = tracks(
+        capsys,
+        workspace,
+        "add",
+        "--id",
+        "listen-vs-guess",
+        "--name",
+        "n",
+        "--description",
+        "d",
+        "--keywords",
+        "k",
+        "--categories",
+        "",
+        "--priority",
+        "3",
+    )
     assert code == 2
     assert "'listen-vs-guess' already exists" in err
     assert (workspace / TRACKS).read_text() == before

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import re
 import sqlite3
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,14 +15,9 @@ import yaml
 from agent.models import Paper
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 from tests.cli import run_cli
+from tests.repo import committed_files, git
 
 SECRET = "sk-test-0123456789abcdefghijklmnop"
-
-
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(path), *args], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def audio_papers(count: int = 40) -> list[Paper]:
@@ -42,10 +36,6 @@ def front_matter(note: Path) -> dict:
     text = note.read_text(encoding="utf-8")
     assert text.startswith("---\n")
     return yaml.safe_load(text.split("---\n")[1])
-
-
-def committed_files(path: Path, rev: str = "HEAD") -> set[str]:
-    return set(git(path, "show", "--name-only", "--format=", rev).split())
 
 
 @pytest.fixture

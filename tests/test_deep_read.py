@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,48 +18,62 @@ from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 from tests.cli import run_cli
 from tests.fakes.fulltext_server import make_latexml_html, make_pdf
 from tests.fakes.openai_server import prompt_text
+from tests.repo import git
 
 SECRET = "sk-test-deep-read-0123456789abcdef"
 
 NOW = datetime.now(UTC)
 NEURONS = Paper(
-    id="2602.15307", version=1,
+    id="2602.15307",
+    version=1,
     title="What Do Neurons Listen To? A Neuron-level Dissection of a General-purpose Audio Model",
-    abstract=("We present the first systematic neuron-level interpretability analysis of a "
-              "general-purpose audio self-supervised model. We identify class-specific neurons "
-              "from their conditional activation patterns across diverse tasks. The neurons "
-              "show shared responses across semantic categories and acoustic similarities."),
+    abstract=(
+        "We present the first systematic neuron-level interpretability analysis of a "
+        "general-purpose audio self-supervised model. We identify class-specific neurons "
+        "from their conditional activation patterns across diverse tasks. The neurons "
+        "show shared responses across semantic categories and acoustic similarities."
+    ),
     authors=("Takuya Kawamura", "Daisuke Niizumi", "Nobutaka Ono"),
-    categories=("eess.AS", "cs.SD"), published=NOW - timedelta(days=2), updated=NOW,
-    comment="Accepted at EUSIPCO 2026")
+    categories=("eess.AS", "cs.SD"),
+    published=NOW - timedelta(days=2),
+    updated=NOW,
+    comment="Accepted at EUSIPCO 2026",
+)
 # Sentences that exist only in the full text, never in the abstract.
-RESULT_ONLY_IN_FULL_TEXT = ("Ablating the top 50 class-specific neurons lowers ESC-50 accuracy "
-                            "from 94.1% to 61.3%, while random ablations cost under 2 points.")
-METHOD_ONLY_IN_FULL_TEXT = ("We rank neurons by the ratio of their mean activation on one class "
-                            "to their mean activation on all other classes.")
-LIMIT_ONLY_IN_FULL_TEXT = ("Our analysis is limited to a single model, M2D, and we leave "
-                           "speech-language models for future work.")
+RESULT_ONLY_IN_FULL_TEXT = (
+    "Ablating the top 50 class-specific neurons lowers ESC-50 accuracy "
+    "from 94.1% to 61.3%, while random ablations cost under 2 points."
+)
+METHOD_ONLY_IN_FULL_TEXT = (
+    "We rank neurons by the ratio of their mean activation on one class "
+    "to their mean activation on all other classes."
+)
+LIMIT_ONLY_IN_FULL_TEXT = (
+    "Our analysis is limited to a single model, M2D, and we leave "
+    "speech-language models for future work."
+)
 SECTIONS = [
     ("Abstract", NEURONS.abstract),
-    ("Introduction",
-     "Self-supervised audio models are used as general feature extractors, yet it remains "
-     "unclear what their individual neurons encode.\n\nWe ask whether class-specific neurons "
-     "exist in a general-purpose audio model and whether they matter for classification."),
-    ("Method",
-     f"We study M2D, a masked modeling duo trained on AudioSet. {METHOD_ONLY_IN_FULL_TEXT} "
-     "Neurons above a ratio of 3.0 are called class-specific."),
-    ("Results",
-     f"Class-specific neurons exist in every layer, with 41% of them in the last four layers. "
-     f"{RESULT_ONLY_IN_FULL_TEXT} Shared neurons respond to both speaker gender and musical "
-     "pitch."),
+    (
+        "Introduction",
+        "Self-supervised audio models are used as general feature extractors, yet it remains "
+        "unclear what their individual neurons encode.\n\nWe ask whether class-specific neurons "
+        "exist in a general-purpose audio model and whether they matter for classification.",
+    ),
+    (
+        "Method",
+        f"We study M2D, a masked modeling duo trained on AudioSet. {METHOD_ONLY_IN_FULL_TEXT} "
+        "Neurons above a ratio of 3.0 are called class-specific.",
+    ),
+    (
+        "Results",
+        f"Class-specific neurons exist in every layer, with 41% of them in the last four layers. "
+        f"{RESULT_ONLY_IN_FULL_TEXT} Shared neurons respond to both speaker gender and musical "
+        "pitch.",
+    ),
     ("Limitations", f"{LIMIT_ONLY_IN_FULL_TEXT} Causal effects were measured only by ablation."),
     ("References", "A. Author. Sparse autoencoders for audio. 2025.\nB. Writer. M2D. 2024."),
 ]
-
-
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def front_matter(text: str) -> dict:
@@ -77,8 +90,9 @@ def net(arxiv_server, fulltext_server, monkeypatch: pytest.MonkeyPatch):  # type
     return arxiv_server, fulltext_server
 
 
-def deep_read(workspace: Path, capsys: pytest.CaptureFixture[str], paper_id: str = "2602.15307",
-              *extra: str) -> str:
+def deep_read(
+    workspace: Path, capsys: pytest.CaptureFixture[str], paper_id: str = "2602.15307", *extra: str
+) -> str:
     """`queue add ID` then `cycle --action deep-read`; the note's text."""
     added = run_cli(capsys, "queue", "add", paper_id, "-w", str(workspace), *extra)
     assert added.code == 0, added.err
@@ -114,7 +128,9 @@ def queue_ids(workspace: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 def test_deep_read_of_the_html_quotes_the_full_text_and_commits_the_graph_with_the_note(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     _, fulltext = net
     fulltext.add_html("2602.15307v1", make_latexml_html(NEURONS.title, SECTIONS))
@@ -145,7 +161,9 @@ def test_deep_read_of_the_html_quotes_the_full_text_and_commits_the_graph_with_t
 
 
 def test_html_missing_the_pdf_gives_the_same_reading(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     _, fulltext = net
     numbered = [("ABSTRACT", NEURONS.abstract)] + [
@@ -164,7 +182,9 @@ def test_html_missing_the_pdf_gives_the_same_reading(
 
 
 def test_without_html_or_pdf_the_note_says_it_read_the_abstract_only(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     note = deep_read(workspace, capsys)
 
@@ -177,12 +197,15 @@ def test_without_html_or_pdf_the_note_says_it_read_the_abstract_only(
 
 
 def test_a_refused_body_is_named_in_the_note(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     settings = workspace / "research.toml"
     text = settings.read_text(encoding="utf-8")
-    settings.write_text(text.replace("# max_bytes = 26214400", "max_bytes = 20000"),
-                        encoding="utf-8")
+    settings.write_text(
+        text.replace("# max_bytes = 26214400", "max_bytes = 20000"), encoding="utf-8"
+    )
     _, fulltext = net
     huge = SECTIONS + [("Appendix", "Padding that makes the page too big. " * 1000)]
     fulltext.add_html("2602.15307v1", make_latexml_html(NEURONS.title, huge))
@@ -197,7 +220,10 @@ def test_a_refused_body_is_named_in_the_note(
 
 
 def test_the_llm_analyst_is_sent_the_sections(
-    workspace: Path, net, openai_server, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    openai_server,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
@@ -231,12 +257,18 @@ def test_a_sample_paper_is_read_offline_from_its_abstract(
 
 
 def test_the_queue_left_after_a_deep_read_is_in_the_next_section(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     arxiv, _ = net
     arxiv.add_papers([SPEECH_NEURONS])
-    assert run_cli(capsys, "queue", "add", SPEECH_NEURONS.id, "--priority", "2",
-                   "-w", str(workspace)).code == 0
+    assert (
+        run_cli(
+            capsys, "queue", "add", SPEECH_NEURONS.id, "--priority", "2", "-w", str(workspace)
+        ).code
+        == 0
+    )
     note = deep_read(workspace, capsys)  # 2602.15307 at priority 3 goes first
 
     assert queue_ids(workspace, capsys) == [SPEECH_NEURONS.id]
@@ -249,17 +281,25 @@ def test_the_queue_left_after_a_deep_read_is_in_the_next_section(
 
 
 SPEECH_NEURONS = Paper(
-    id="2603.01234", version=1,
+    id="2603.01234",
+    version=1,
     title="Class-specific Neurons in Whisper: a Neuron-level Interpretability Study",
-    abstract=("We present a neuron-level interpretability analysis of Whisper. We identify "
-              "class-specific neurons from conditional activation patterns, and show that "
-              "ablating 50 of them reduces speaker classification accuracy by 30 points."),
-    authors=("Ada Lovelace", "Alan Turing"), categories=("eess.AS", "cs.CL"),
-    published=NOW - timedelta(hours=3), updated=NOW - timedelta(hours=3))
+    abstract=(
+        "We present a neuron-level interpretability analysis of Whisper. We identify "
+        "class-specific neurons from conditional activation patterns, and show that "
+        "ablating 50 of them reduces speaker classification accuracy by 30 points."
+    ),
+    authors=("Ada Lovelace", "Alan Turing"),
+    categories=("eess.AS", "cs.CL"),
+    published=NOW - timedelta(hours=3),
+    updated=NOW - timedelta(hours=3),
+)
 
 
 def test_a_later_learn_note_recalls_the_paper_read_earlier(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     arxiv, fulltext = net
     fulltext.add_html("2602.15307v1", make_latexml_html(NEURONS.title, SECTIONS))
@@ -291,23 +331,44 @@ def fill_store(workspace: Path, count: int) -> None:
     from agent.store import Store
 
     tracks = ("listen-vs-guess", "audio-interpretability", "speech-benchmarks")
-    papers = [Paper(id=f"2601.{10000 + i}", title=f"Filler paper {i} " + "long title " * 30,
-                    abstract="An abstract. " * 50, categories=("cs.SD",),
-                    published=NOW - timedelta(days=1)) for i in range(count)]
+    papers = [
+        Paper(
+            id=f"2601.{10000 + i}",
+            title=f"Filler paper {i} " + "long title " * 30,
+            abstract="An abstract. " * 50,
+            categories=("cs.SD",),
+            published=NOW - timedelta(days=1),
+        )
+        for i in range(count)
+    ]
     with Store(load_settings(workspace).database_url) as store, store.transaction():
         store.upsert_papers(papers, cycle=0)
-        store.save_matches(Match(p.id, t, 0.5 + 0.3 * i / count, True, ("neuron",))
-                           for i, p in enumerate(papers) for t in tracks)
+        store.save_matches(
+            Match(p.id, t, 0.5 + 0.3 * i / count, True, ("neuron",))
+            for i, p in enumerate(papers)
+            for t in tracks
+        )
         store.set_status([p.id for p in papers], "summarized")
         for p in papers:
-            store.save_analysis(p.id, 0, "summary", {
-                "paper_id": p.id, "headline": "A headline that goes on. " * 40,
-                "key_findings": [], "gap": f"Gap {p.id} " + "that is long. " * 40,
-                "connections": [], "tags": []})
+            store.save_analysis(
+                p.id,
+                0,
+                "summary",
+                {
+                    "paper_id": p.id,
+                    "headline": "A headline that goes on. " * 40,
+                    "key_findings": [],
+                    "gap": f"Gap {p.id} " + "that is long. " * 40,
+                    "connections": [],
+                    "tags": [],
+                },
+            )
 
 
 def test_the_knowledge_graph_stays_small_with_many_papers(
-    workspace: Path, net, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    workspace: Path,
+    net,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
 ) -> None:
     fill_store(workspace, 300)
     _, fulltext = net

@@ -10,6 +10,7 @@ import pytest
 
 from agent import journal
 from agent.errors import JournalError
+from tests.repo import committed_files, git
 
 GIT_ENV = (
     "GIT_DIR",
@@ -21,16 +22,6 @@ GIT_ENV = (
     "GIT_COMMITTER_EMAIL",
     "EMAIL",
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-def committed_files(repo: Path, rev: str = "HEAD") -> set[str]:
-    out = git(repo, "show", "--name-only", "--format=", rev)
-    return {line for line in out.splitlines() if line}
 
 
 def staged_files(repo: Path) -> set[str]:

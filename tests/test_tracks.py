@@ -10,6 +10,7 @@ import pytest
 from agent.errors import ConfigError
 from agent.tracks import edit_track, load_tracks, parse_tracks
 from tests.cli import run_cli
+from tests.repo import git_head
 
 GOOD = """# my tracks
 [[track]]
@@ -43,12 +44,6 @@ BROKEN = {
     "bad id": (GOOD.replace('id = "listen-vs-guess"', 'id = "../etc"'), ["'id'", "slug"]),
     "no tracks": ("# nothing\n", ["no [[track]]"]),
 }
-
-
-def git_head(path: Path) -> str:
-    return subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
