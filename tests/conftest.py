@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fakes.arxiv_server",
     "tests.fakes.openai_server",
     "tests.fakes.fulltext_server",
+    "tests.fakes.trickle_server",
 ]
 
 ENVIRONMENT = (
