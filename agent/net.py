@@ -87,15 +87,23 @@ def deadline_message(seconds: float) -> str:
     return f"no complete answer within the {seconds:g}s deadline for the whole request"
 
 
-def make_transport(module: ModuleType, deadline_seconds: float, **kwargs: Any) -> Any:
+def make_transport(
+    module: ModuleType, deadline_seconds: float | Callable[[], float], **kwargs: Any
+) -> Any:
     """A transport of `module` (httpx or httpx2) whose every request ends within the deadline.
 
-    `kwargs` go to the module's own `HTTPTransport` (retries, verify, ...). Keep-alive is off so
-    that the watchdog sees every request's connection.
+    `deadline_seconds` may be a function, asked at the start of each request (a caller with a
+    deadline of its own passes the time it has left). `kwargs` go to the module's own
+    `HTTPTransport` (retries, verify, ...). Keep-alive is off so that the watchdog sees every
+    request's connection.
     """
+
+    def seconds_now() -> float:
+        return float(deadline_seconds() if callable(deadline_seconds) else deadline_seconds)
 
     class DeadlineStream(module.SyncByteStream):  # type: ignore[name-defined,misc]
         def __init__(self, inner: Any, watchdog: Watchdog, request: Any):
+            self._seconds = watchdog.seconds
             self._inner = inner
             self._watchdog = watchdog
             self._request = request
@@ -105,13 +113,13 @@ def make_transport(module: ModuleType, deadline_seconds: float, **kwargs: Any) -
                 for chunk in self._inner:
                     if self._watchdog.expired():
                         raise module.ReadTimeout(
-                            deadline_message(deadline_seconds), request=self._request
+                            deadline_message(self._seconds), request=self._request
                         )
                     yield chunk
             except module.TransportError as exc:
                 if self._watchdog.expired() and not isinstance(exc, module.TimeoutException):
                     raise module.ReadTimeout(
-                        deadline_message(deadline_seconds), request=self._request
+                        deadline_message(self._seconds), request=self._request
                     ) from exc
                 raise
 
@@ -126,7 +134,7 @@ def make_transport(module: ModuleType, deadline_seconds: float, **kwargs: Any) -
             self.deadline_seconds = deadline_seconds
 
         def handle_request(self, request: Any) -> Any:
-            watchdog = Watchdog(deadline_seconds)
+            watchdog = Watchdog(max(0.0, seconds_now()))
             outer_trace = request.extensions.get("trace")
 
             def trace(event_name: str, info: dict[str, Any]) -> None:
@@ -141,7 +149,7 @@ def make_transport(module: ModuleType, deadline_seconds: float, **kwargs: Any) -
                 watchdog.cancel()
                 if watchdog.expired() and not isinstance(exc, module.TimeoutException):
                     raise module.ReadTimeout(
-                        deadline_message(deadline_seconds), request=request
+                        deadline_message(watchdog.seconds), request=request
                     ) from exc
                 raise
             except BaseException:

@@ -3,6 +3,10 @@
 The only module that imports `openai`. It speaks one request shape that OpenAI, Ollama, vLLM,
 llama.cpp server and LM Studio all accept: chat completions with a strict `json_schema`
 response format.
+
+Everything the endpoint sends is untrusted: a request ends by its deadline however slowly the
+peer answers (`agent.net`), a body that is not a chat completion (a proxy's HTML error page) is a
+failed call, and impossible token counts are refused rather than stored or charged.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx2
 import openai
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +30,7 @@ from agent.analyst import UsageSink
 from agent.analyst.budget import TokenBudget, estimate_tokens
 from agent.errors import AnalystError, BudgetExceeded
 from agent.models import LLMCall
+from agent.net import make_transport
 from agent.settings import LLMSettings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,11 @@ FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)\n?\s*```", re.DOTALL)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Message = dict[str, str]
 Check = Callable[[Any], None]  # raises ValueError when a parsed reply is unusable
+# No single call reads or writes more tokens than this (the largest context windows are ~2M):
+# a larger reported count is a broken or hostile `usage`, not a bill.
+MAX_CALL_TOKENS = 10_000_000
+# Exceptions meaning the request never reached the server: nothing can have been spent.
+NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.UnsupportedProtocol)
 
 
 @dataclass
@@ -116,6 +127,7 @@ class ChatClient:
         usage_sink: UsageSink,
         budget: TokenBudget | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stop_at: float | None = None,
     ):
         self.settings = settings
         self.model = settings.model
@@ -123,19 +135,34 @@ class ChatClient:
         self.shown_url = shown_url(self.base_url)  # errors reach logs and notes
         self.budget = budget
         self.clock = clock
+        self.stop_at = stop_at  # on `clock`'s scale: the cycle's deadline, if any
         self._usage_sink = usage_sink
         self._sink_lock = threading.Lock()  # the sink is called from worker threads
+        # timeout_seconds bounds each request as a whole (a trickled answer included), and
+        # never reaches past the cycle's own deadline.
+        self._http = httpx2.Client(
+            transport=make_transport(httpx2, self.request_deadline),
+            timeout=httpx2.Timeout(settings.timeout_seconds),
+        )
         self._client = openai.OpenAI(
             base_url=self.base_url,
             # Local servers (Ollama, llama.cpp) need no key, but the SDK insists on one.
             api_key=settings.api_key or "not-needed",
             timeout=settings.timeout_seconds,
             max_retries=settings.max_retries,
+            http_client=self._http,
         )
+
+    def request_deadline(self) -> float:
+        """Seconds the next request may take: the timeout, or less when the cycle must end."""
+        if self.stop_at is None:
+            return self.settings.timeout_seconds
+        return max(0.0, min(self.settings.timeout_seconds, self.stop_at - self.clock()))
 
     def close(self) -> None:
         """Close the HTTP connections (the client is unusable afterwards)."""
         self._client.close()
+        self._http.close()
 
     def ask(
         self,
@@ -199,6 +226,8 @@ class ChatClient:
         self, purpose: str, messages: list[Message], model: type[BaseModel], max_tokens: int
     ) -> Completion:
         """One chat completion within the budget; raises AnalystError on any failure."""
+        if self.stop_at is not None and self.clock() >= self.stop_at:
+            raise AnalystError(f"the cycle's deadline passed before {purpose}; no call was made")
         reserved = self.check_budget(purpose, messages, max_tokens)
         started, start = datetime.now(UTC), self.clock()
         try:
@@ -206,9 +235,10 @@ class ChatClient:
                 **request_body(self.model, messages, model, max_tokens)
             )
         except openai.OpenAIError as exc:
-            if self.budget is not None:
-                self.budget.settle(reserved, 0)
-            self.fail(purpose, messages, started, self.clock() - start, exc)
+            self.fail(purpose, messages, started, self.clock() - start, exc, reserved)
+        except ValueError:  # a 200 whose JSON is broken (its text is data: not quoted)
+            error = ValueError("a body that is not JSON")
+            self.fail(purpose, messages, started, self.clock() - start, error, reserved)
         return self.completion_from(
             purpose, messages, response, started, self.clock() - start, reserved
         )
@@ -222,19 +252,31 @@ class ChatClient:
         duration: float,
         reserved: int = 0,
     ) -> Completion:
-        """Our Completion from the SDK's response; a cut-off answer is a failure."""
-        choice = response.choices[0] if response.choices else None
-        content = (choice.message.content or "") if choice else ""
-        usage = response.usage
+        """Our Completion from the SDK's response; a cut-off or impossible answer is a failure."""
+        try:
+            content, finish_reason, usage = read_answer(response)
+        except ValueError as exc:
+            self.fail(purpose, messages, started, duration, exc, reserved)
         completion = Completion(
             content=content,
-            finish_reason=(choice.finish_reason if choice else None) or "",
-            tokens_in=usage.prompt_tokens if usage else estimate_tokens(prompt_of(messages)),
-            tokens_out=usage.completion_tokens if usage else estimate_tokens(content),
+            finish_reason=finish_reason,
+            tokens_in=estimate_tokens(prompt_of(messages)),
+            tokens_out=estimate_tokens(content),
             duration_s=duration,
             started=started,
             reserved=reserved,
         )
+        if usage is not None:
+            try:
+                completion.tokens_in, completion.tokens_out = checked_usage(usage)
+            except ValueError as exc:
+                # The server answered, so tokens were probably spent: charge the estimates,
+                # never the impossible numbers, and do not use the answer.
+                self.report(purpose, completion, "error")
+                raise AnalystError(
+                    f"The LLM at {self.shown_url} ({self.model}) reported impossible token usage "
+                    f"for {purpose} ({exc}); the answer was not used. Check the server or proxy."
+                ) from None
         if completion.finish_reason == "length":
             self.report(purpose, completion, "length")
             raise AnalystError(
@@ -261,11 +303,19 @@ class ChatClient:
         messages: list[Message],
         started: datetime,
         duration: float,
-        exc: openai.OpenAIError,
+        exc: Exception,
+        reserved: int = 0,
     ) -> NoReturn:
-        """Record a failed call and raise AnalystError naming the endpoint (never the key)."""
+        """Record a failed call and raise AnalystError naming the endpoint (never the key).
+
+        Tokens are recorded (and charged) only where the model may have read the prompt: a
+        timed-out request counts its prompt estimate; a request that never reached the server,
+        an error status, or a body that is not a chat completion count zero.
+        """
         timed_out = isinstance(exc, openai.APITimeoutError)
-        tokens_in = estimate_tokens(prompt_of(messages))
+        tokens_in = estimate_tokens(prompt_of(messages)) if timed_out else 0
+        if self.budget is not None:
+            self.budget.settle(reserved, tokens_in)
         self.sink(
             LLMCall(
                 purpose,
@@ -281,8 +331,11 @@ class ChatClient:
             detail = f"timed out after {self.settings.timeout_seconds:g}s"
         elif isinstance(exc, openai.APIStatusError):
             detail = f"answered HTTP {exc.status_code}"
-        else:
-            detail = f"could not be reached ({type(exc).__name__})"
+        elif isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__
+            detail = f"could not be reached ({type(cause or exc).__name__})"
+        else:  # a 200 whose body is not a chat completion: a proxy's page, broken JSON
+            detail = f"answered with {exc}"
         raise AnalystError(
             f"The LLM endpoint {self.shown_url} {detail} for {purpose} (model {self.model}, after "
             f"{self.settings.max_retries} retries). Check [llm] base_url/model in research.toml, "
@@ -317,6 +370,44 @@ class ChatClient:
         )
         with self._sink_lock:
             self._usage_sink(call)
+
+
+def read_answer(response: Any) -> tuple[str, str, Any]:
+    """(content, finish_reason, usage) of a chat completion; ValueError if it is not one.
+
+    The SDK hands back the body as text when it is not JSON (an HTML error page from a proxy),
+    and builds its objects from JSON without validating them: nothing here is trusted.
+    """
+    if isinstance(response, str | bytes):
+        raise ValueError("a body that is not JSON (an HTML page from a proxy?)")
+    not_one = ValueError("a JSON body that is not a chat completion")
+    try:
+        choices = response.choices
+        if not isinstance(choices, list) or not choices:
+            raise not_one
+        content = choices[0].message.content or ""
+        finish = choices[0].finish_reason or ""
+        usage = getattr(response, "usage", None)
+    except (AttributeError, TypeError, KeyError):
+        raise not_one from None
+    if not isinstance(content, str) or not isinstance(finish, str):
+        raise not_one
+    return content, finish, usage
+
+
+def checked_usage(usage: Any) -> tuple[int, int]:
+    """(prompt, completion) tokens the server reported; ValueError if they cannot be true."""
+    counts = []
+    for name in ("prompt_tokens", "completion_tokens"):
+        value = getattr(usage, name, None)
+        if value is None:
+            value = 0
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} is not a number")
+        if value != value or not 0 <= value <= MAX_CALL_TOKENS or value != int(value):
+            raise ValueError(f"{name} = {value:g} is not a count from 0 to {MAX_CALL_TOKENS:,}")
+        counts.append(int(value))
+    return counts[0], counts[1]
 
 
 def request_body(

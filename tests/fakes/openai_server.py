@@ -18,9 +18,15 @@ Fixture `openai_server` yields a `FakeOpenAIServer` listening on 127.0.0.1 (port
 - `server.finish_reason_next("length", times=1)`: the next answers carry that finish_reason.
 - `server.delay_next(seconds=10.0, times=1)`: the next requests wait on an Event for up to `seconds`
   before answering; `server.release()` lets them go at once (the fixture releases on teardown).
+- `server.trickle_next(interval=0.05, times=1)`: the next answers send their headers at once, then
+  the body one byte per `interval` (stopping when the client goes away or the fixture ends).
+- `server.raw_next(body, content_type="text/html", times=1)`: the next answers are HTTP 200 with
+  this exact body (a proxy's error page, broken JSON) instead of a chat completion.
+- `server.usage_next({"prompt_tokens": -1, ...}, times=1)`: the next answers carry this `usage`.
 - `server.omit_usage = True`: answers carry no `usage` (clients must estimate).
 - Recorded: `server.requests` (request JSON bodies, in arrival order), `server.headers` (request
-  headers, lower-case keys), `server.max_in_flight` (most requests handled at once).
+  headers, lower-case keys), `server.max_in_flight` (most requests handled at once),
+  `server.rounds` (how many times a request arrived while none was in flight: sequential waves).
 - Usage: prompt_tokens = characters of all message contents // 4, completion_tokens = len(content)
   // 4 (at least 1 each), so tests can predict token counts.
 """
@@ -125,7 +131,11 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.max_in_flight = 0
+        self.rounds = 0
         self.omit_usage = False
+        self._trickles: list[float] = []
+        self._raw: list[tuple[bytes, str]] = []
+        self._usages: list[dict[str, Any]] = []
         self._in_flight = 0
         self._lock = threading.Lock()
         self._responder: Responder | None = None
@@ -134,6 +144,7 @@ class FakeOpenAIServer:
         self._finish_reasons: list[str] = []
         self._delays: list[float] = []
         self._release = threading.Event()
+        self.closing = threading.Event()  # set at teardown: trickles stop
         self.httpd: ThreadingHTTPServer | None = None
 
     @property
@@ -162,6 +173,26 @@ class FakeOpenAIServer:
             self._release.clear()
             self._delays.extend([seconds] * times)
 
+    def trickle_next(self, interval: float = 0.05, times: int = 1) -> None:
+        with self._lock:
+            self._trickles.extend([interval] * times)
+
+    def raw_next(self, body: str | bytes, content_type: str = "text/html", times: int = 1) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._raw.extend([(data, content_type)] * times)
+
+    def usage_next(self, usage: dict[str, Any], times: int = 1) -> None:
+        with self._lock:
+            self._usages.extend([usage] * times)
+
+    def next_transport(self) -> tuple[float, tuple[bytes, str] | None]:
+        """How the handler sends its next answer: (trickle interval or 0, raw body or None)."""
+        with self._lock:
+            trickle = self._trickles.pop(0) if self._trickles else 0.0
+            raw = self._raw.pop(0) if self._raw else None
+        return trickle, raw
+
     def release(self) -> None:
         """Let every delayed request answer now."""
         self._release.set()
@@ -171,6 +202,8 @@ class FakeOpenAIServer:
         with self._lock:
             self.requests.append(request)
             self.headers.append(headers)
+            if self._in_flight == 0:
+                self.rounds += 1
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             status = self._failures.pop(0) if self._failures else 200
@@ -216,7 +249,11 @@ class FakeOpenAIServer:
                 }
             ],
         }
-        if not self.omit_usage:
+        with self._lock:
+            usage = self._usages.pop(0) if self._usages else None
+        if usage is not None:
+            body["usage"] = usage
+        elif not self.omit_usage:
             prompt = max(1, len(prompt_text(request)) // 4)
             completion = max(1, len(content) // 4)
             body["usage"] = {
@@ -241,17 +278,34 @@ def make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, body = server.handle(json.loads(raw or b"{}"), headers)
-            self.send_json(status, body)
+            trickle, canned = server.next_transport()
+            if canned is not None and status == 200:
+                self.send_body(200, canned[0], canned[1], 0.0)
+            else:
+                self.send_body(status, json.dumps(body).encode(), "application/json", trickle)
 
-        def send_json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+        def send_body(self, status: int, data: bytes, content_type: str, trickle: float) -> None:
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(data)))
             if status != 200:
                 self.send_header("retry-after-ms", "1")
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                if not trickle:
+                    self.wfile.write(data)
+                    return
+                self.wfile.flush()
+                for i in range(len(data)):
+                    if server.closing.wait(trickle):  # the fixture is ending
+                        return
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+            except OSError:
+                pass  # the client gave up (as it should on a trickle)
+
+        def send_json(self, status: int, body: Any) -> None:
+            self.send_body(status, json.dumps(body).encode(), "application/json", 0.0)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass  # keep test output quiet
@@ -272,6 +326,7 @@ def openai_server() -> Iterator[FakeOpenAIServer]:
     try:
         yield server
     finally:
+        server.closing.set()
         server.release()
         httpd.shutdown()
         httpd.server_close()
