@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,37 @@ def test_limit_sections_merges_the_overflow_without_losing_text():
     limited = limit_sections(sections, 3)
     assert [title for title, _ in limited] == ["1 S", "2 S", "3 S"]
     assert "4 S\ntext 4" in limited[2][1] and "text 5" in limited[2][1]
+
+
+def test_a_trickled_html_fails_by_the_deadline_and_the_pdf_is_read(fulltext_server, tmp_path):
+    # one byte every 50 ms: ~minutes for the page; only a total deadline per request ends it
+    page = make_latexml_html("T", SECTIONS)
+    fulltext_server.set_response(
+        "/html/2602.15307v1", 200, page, "text/html; charset=utf-8", trickle=0.05
+    )
+    fulltext_server.add_pdf("2602.15307v1", make_pdf(PDF_SECTIONS))
+    settings = ArxivSettings(
+        html_url=fulltext_server.html_url, pdf_url=fulltext_server.pdf_url, delay_seconds=0
+    )
+    started = time.monotonic()
+    report = fetch_full_text_with_report(
+        PAPER, settings, FulltextSettings(deadline_seconds=0.5), tmp_path
+    )
+    assert time.monotonic() - started < 0.5 + 2.0
+    assert report.text.source == "pdf"
+    assert report.notes[0] == "HTML could not be downloaded (ReadTimeout)"
+
+
+def test_a_trickled_pdf_after_a_missing_html_is_a_retryable_failure(fulltext_server, tmp_path):
+    pdf = make_pdf(PDF_SECTIONS)
+    fulltext_server.set_response("/pdf/2602.15307v1", 200, pdf, "application/pdf", trickle=0.05)
+    settings = ArxivSettings(
+        html_url=fulltext_server.html_url, pdf_url=fulltext_server.pdf_url, delay_seconds=0
+    )
+    started = time.monotonic()
+    with pytest.raises(SourceError) as caught:
+        fetch_full_text_with_report(
+            PAPER, settings, FulltextSettings(deadline_seconds=0.5), tmp_path
+        )
+    assert time.monotonic() - started < 0.5 + 2.0
+    assert caught.value.retryable and "ReadTimeout" in str(caught.value)

@@ -1,6 +1,7 @@
 """Full texts of arXiv papers: the HTML rendering first, then the PDF, the abstract as last resort.
 
-Downloads are bounded (bytes, a wall-clock deadline, content type and magic bytes), spaced the way
+Downloads are bounded (bytes, a wall-clock deadline per request that holds however slowly the peer
+answers, content type and magic bytes), spaced the way
 arXiv's terms ask, and only follow redirects on the same host. Texts are cached as JSON under the
 cache directory the caller passes (it must be git-ignored: arXiv licenses full texts for personal
 research use, so they are never committed).
@@ -22,6 +23,7 @@ import httpx
 
 from agent.errors import SourceError, UnknownPaperError
 from agent.models import FullText, Paper
+from agent.net import bounded_client
 from agent.settings import ArxivSettings, FulltextSettings
 from agent.sources.fulltext_extract import Sections, extract_html_sections, extract_pdf_sections
 from agent.sources.ids import is_versionless_id
@@ -134,7 +136,7 @@ def fetch_full_text_with_report(
     if cached is not None:
         return FetchReport(cached, [f"read the cached {cached.source.upper()} text"])
     limiter = rate_limiter or RequestSpacer(settings.delay_seconds, clock, sleep)
-    with open_client(client) as http:
+    with open_client(client, limits.deadline_seconds, settings.timeout_seconds) as http:
         downloader = Downloader(http, limits, timeout_for(settings, limits), clock, limiter)
         text, notes = read_first_available(paper, settings, limits, downloader)
     if text.source != "abstract":
@@ -311,12 +313,23 @@ def timeout_for(settings: ArxivSettings, limits: FulltextSettings) -> httpx.Time
 
 
 @contextmanager
-def open_client(client: httpx.Client | None) -> Iterator[httpx.Client]:
-    """The caller's client (left open), or a new one closed afterwards."""
+def open_client(
+    client: httpx.Client | None, deadline_seconds: float, timeout_seconds: float
+) -> Iterator[httpx.Client]:
+    """The caller's client (left open), or a new one closed afterwards.
+
+    Ours gives each request a total deadline (agent.net): a peer that trickles its headers or
+    body, or says nothing, fails like a timeout by then, and the next source is tried.
+    """
     if client is not None:
         yield client
         return
-    with httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=False) as own:
+    with bounded_client(
+        deadline_seconds,
+        timeout_seconds,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    ) as own:
         yield own
 
 

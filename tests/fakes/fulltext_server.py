@@ -26,6 +26,7 @@ class CannedResponse:
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
     send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+    trickle: float = 0.0  # > 0: send the body one byte per this many seconds
 
 
 class FulltextServer:
@@ -34,6 +35,7 @@ class FulltextServer:
     def __init__(self) -> None:
         self.responses: dict[str, CannedResponse] = {}
         self.requests: list[str] = []  # paths, in the order they were asked for
+        self.closing = threading.Event()  # set on stop: trickling handlers give up
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
@@ -61,17 +63,19 @@ class FulltextServer:
         *,
         headers: dict[str, str] | None = None,
         send_length: bool = True,
+        trickle: float = 0.0,
     ) -> None:
-        """Answer GET `path` with exactly this (odd statuses, wrong types, redirects)."""
+        """Answer GET `path` with exactly this (odd statuses, wrong types, redirects, a trickle)."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.responses[path] = CannedResponse(
-            status, data, content_type, headers or {}, send_length
+            status, data, content_type, headers or {}, send_length, trickle
         )
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        self.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(timeout=5)
@@ -93,9 +97,17 @@ class FulltextServer:
                     self.send_header("Content-Length", str(len(canned.body)))
                 self.end_headers()
                 try:
-                    self.wfile.write(canned.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client refused the body part-way, as it should when it is too big
+                    if not canned.trickle:
+                        self.wfile.write(canned.body)
+                        return
+                    self.wfile.flush()
+                    for i in range(len(canned.body)):
+                        if server.closing.wait(canned.trickle):
+                            return
+                        self.wfile.write(canned.body[i : i + 1])
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client refused the body part-way (too big, too slow)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep pytest output clean
