@@ -246,6 +246,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "fulltext.section_tokens": at_least(100),
     "fulltext.max_sections": at_least(1),
     "schedule.shutdown_grace": at_least(0),
+    "schedule.cycle_deadline": ("> 0 and at most 86400 (a day)", lambda v: 0 < v <= 86_400),
 }
 PARSERS: dict[str, Callable[[Any], object]] = {
     "schedule.timezone": check_timezone,

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from agent.snapshot import decide, local_midnight
 from agent.sources import Source
 from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
-from agent.views import regenerate_views
+from agent.views import CYCLES_INDEX, KNOWLEDGE_GRAPH, regenerate_views
 
 logger = logging.getLogger(__name__)
 SAMPLE_DAYS_PER_SCAN = 3  # a replayed scan takes three listing days: enough for a demo to learn
@@ -56,6 +56,43 @@ class CycleOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     hold_lock: bool = True  # False when the daemon already holds the workspace lock
     progress: Callable[[str], None] | None = None  # what the cycle is doing now, for a person
+
+
+class CycleStop(threading.Event):
+    """A cycle's stop signal: set by the daemon (SIGTERM) or by the cycle's own deadline.
+
+    The deadline trips the same checkpoints as a shutdown, so a cycle past
+    `[schedule] cycle_deadline` is rolled back like one: no note, no commit.
+    """
+
+    def __init__(self, outer: threading.Event, seconds: float):
+        super().__init__()
+        self.outer = outer
+        self.seconds = seconds
+        self.stop_at = time.monotonic() + seconds  # LLM calls and downloads end by then too
+        self._timer = threading.Timer(seconds, self.set)
+        self._timer.daemon = True
+
+    def __enter__(self) -> CycleStop:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def is_set(self) -> bool:
+        return super().is_set() or self.outer.is_set()
+
+    @property
+    def overdue(self) -> bool:
+        """True once the deadline (not a shutdown) stopped the cycle."""
+        return super().is_set()
+
+    def reason(self) -> str:
+        return (
+            f"the cycle ran past its deadline of {self.seconds:g}s ([schedule] cycle_deadline) "
+            "and was abandoned before committing"
+        )
 
 
 @dataclass
@@ -107,25 +144,34 @@ def run_locked(
     )
     number = store.start_cycle(decision.action, decision.reason, started, pid=os.getpid())
     outcome = CycleOutcome(number, decision.action, decision.reason, "running")
-    try:
-        if decision.action == "rest":
-            store.update_cycle(number, status="rested", ended=options.now())
-            outcome.status = "rested"
-        else:
-            work(settings, tracks, store, options, decision, number, started, outcome)
-    except Cancelled as exc:
-        abandon(store, settings.workspace, number, outcome, "aborted", str(exc))
-    except AgentError as exc:
-        abandon(store, settings.workspace, number, outcome, "failed", str(exc))
-    except Exception as exc:  # an overnight daemon records any failure and goes on
-        logger.exception("cycle %s failed", number)
-        abandon(
-            store, settings.workspace, number, outcome, "failed", f"{type(exc).__name__}: {exc}"
-        )
+    with CycleStop(options.stop, settings.schedule.cycle_deadline) as stop:
+        try:
+            if decision.action == "rest":
+                store.update_cycle(number, status="rested", ended=options.now())
+                outcome.status = "rested"
+            else:
+                timed = replace(options, stop=stop)
+                work(settings, tracks, store, timed, decision, number, started, outcome)
+        except Exception as exc:  # an overnight daemon records any failure and goes on
+            status, error = failure_of(exc, stop)
+            if status == "failed" and not isinstance(exc, AgentError):
+                logger.exception("cycle %s failed", number)
+            abandon(store, settings.workspace, number, outcome, status, error)
     outcome.duration_s = time.monotonic() - clock
     outcome.tokens = sum(store.tokens_for_cycle(number))
     log_outcome(outcome)
     return outcome
+
+
+def failure_of(exc: Exception, stop: CycleStop) -> tuple[str, str]:
+    """(status, error) of a cycle that did not commit; past its deadline, it was aborted."""
+    if stop.overdue:  # whatever broke, the deadline broke it (a cut-off call, a download)
+        return "aborted", stop.reason()
+    if isinstance(exc, Cancelled):
+        return "aborted", str(exc)
+    if isinstance(exc, AgentError):
+        return "failed", str(exc)
+    return "failed", f"{type(exc).__name__}: {exc}"
 
 
 def log_outcome(outcome: CycleOutcome) -> None:
@@ -172,7 +218,12 @@ def work(
     started: datetime,
     outcome: CycleOutcome,
 ) -> None:
-    """Act, render, save the changes, write, commit, apply."""
+    """Check the commit can happen, act, render, save the changes, write, commit, apply."""
+    # before anything is spent: a cycle that cannot commit must not pay for its LLM calls
+    journal.check_can_commit(
+        settings.workspace,
+        [notes.note_path(number, started, decision.action), KNOWLEDGE_GRAPH, CYCLES_INDEX],
+    )
     result = act(settings, tracks, store, options, decision, number, started)
     crash_point("acted")
     result.tokens_in, result.tokens_out = store.tokens_for_cycle(number)
@@ -237,7 +288,7 @@ def act(
         analyst=analyst,
         now=started,
         stop=options.stop,
-        fetch_text=text_fetcher(settings, options.source),
+        fetch_text=text_fetcher(settings, options.source, stop_at(options)),
     )
     if options.progress is not None:
         ctx.progress = options.progress
@@ -271,7 +322,19 @@ def make_analyst(
         daily_limit=settings.llm.daily_token_budget,
         spent_today=spent,
     )
-    return build_analyst(settings.llm, record, settings.workspace, settings.researcher, budget)
+    return build_analyst(
+        settings.llm,
+        record,
+        settings.workspace,
+        settings.researcher,
+        budget,
+        stop_at=stop_at(options),
+    )
+
+
+def stop_at(options: CycleOptions) -> float | None:
+    """When (time.monotonic) this cycle's deadline passes, if it has one."""
+    return options.stop.stop_at if isinstance(options.stop, CycleStop) else None
 
 
 def make_source(settings: Settings, name: str) -> Source:
@@ -288,15 +351,21 @@ def make_source(settings: Settings, name: str) -> Source:
     return ArxivSource(settings.arxiv)
 
 
-def text_fetcher(settings: Settings, source: str = "arxiv"):  # type: ignore[no-untyped-def]
+def text_fetcher(  # type: ignore[no-untyped-def]
+    settings: Settings, source: str = "arxiv", deadline_at: float | None = None
+):
     """A function reading a paper's full text (HTML, then PDF, then the abstract)."""
     from agent.sources.fulltext import abstract_full_text, fetch_full_text_with_report
 
     def fetch(paper):  # type: ignore[no-untyped-def]
         if source == "sample":  # the replay (and the demo) must never wait on the network
             return abstract_full_text(paper), [SAMPLE_OFFLINE_TEXT]
+        limits = settings.fulltext
+        if deadline_at is not None:  # no download outlives the cycle's deadline
+            left = max(0.001, deadline_at - time.monotonic())
+            limits = replace(limits, deadline_seconds=min(limits.deadline_seconds, left))
         return fetch_full_text_with_report(
-            paper, settings.arxiv, settings.fulltext, settings.cache_dir / "fulltext"
+            paper, settings.arxiv, limits, settings.cache_dir / "fulltext"
         )
 
     return fetch
@@ -340,7 +409,13 @@ def write_files(workspace: Path, files: dict[str, str]) -> None:
 def abandon(
     store: Store, workspace: Path, number: int, outcome: CycleOutcome, status: str, error: str
 ) -> None:
-    """Record a cycle that did not commit, and undo any file it wrote."""
+    """Record a cycle that did not commit, and undo any file it wrote.
+
+    Its tokens were spent all the same: the cycle row says so (from the calls table, the one
+    source of truth for tokens), so `log` and the log line agree.
+    """
+    tokens_in, tokens_out = store.tokens_for_cycle(number)
+    store.update_cycle(number, tokens_in=tokens_in, tokens_out=tokens_out)
     record = store.get_cycle(number)
     if record is not None and record.status == "note_written":
         try:
@@ -367,6 +442,7 @@ def record_paths(store: Store, number: int) -> list[str]:
 
 def abort_now() -> None:
     raise Cancelled("shutdown requested; the cycle was abandoned before committing")
+
 
 
 def crash_point(step: str) -> None:

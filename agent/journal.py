@@ -147,6 +147,33 @@ class Journal:
         logger.info("committed %s: %s", sha[:12], message.splitlines()[0])
         return sha
 
+    def check_can_commit(self, paths: Sequence[str]) -> None:
+        """Raise JournalError naming the file when a commit of `paths` could not happen now.
+
+        A cycle asks before it spends anything (LLM tokens above all): a git lock left by the
+        user's own git, a read-only folder or a broken repository would otherwise only show at
+        the commit, after the work was paid for and thrown away.
+        """
+        index_lock = self.git_dir / "index.lock"
+        if index_lock.exists():
+            raise JournalError(
+                f"{index_lock} exists: a git command is running in {self.workspace}, or one "
+                "crashed. Let it finish, or remove that file if no git is running; nothing was "
+                "spent."
+            )
+        for folder in (self.git_dir, self.git_dir / "objects"):
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise JournalError(f"{folder} is not writable: the cycle could not commit.")
+        for path in paths:
+            check_writable(self.workspace, check_path(path))
+        status, _, err = self.run_status("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        unborn = self.run_status("symbolic-ref", "--quiet", "HEAD")[0] == 0
+        if status != 0 and not unborn:
+            raise JournalError(
+                f"git cannot read HEAD in {self.workspace} ({clean_text(err, 200) or 'broken'}): "
+                "repair the repository (git status shows what is wrong)."
+            )
+
     def discard_uncommitted(self, paths: Sequence[str]) -> list[str]:
         """Put `paths` back as HEAD has them: restore committed files, delete uncommitted ones."""
         checked = [check_path(p) for p in paths]
@@ -214,6 +241,30 @@ def open_journal(workspace: Path) -> Iterator[Journal]:
         yield Journal(Path(workspace), repo)
     finally:
         repo.close()
+
+
+def check_writable(workspace: Path, path: str) -> None:
+    """JournalError naming `path` (or the folder in its way) if it could not be written."""
+    target = workspace / path
+    if target.is_dir():
+        raise JournalError(f"{target} is a folder: a cycle needs to write a file there.")
+    if os.path.lexists(target):
+        if not os.access(target, os.W_OK):
+            raise JournalError(f"{target} is read-only: make it writable (chmod u+w).")
+        return
+    folder = target.parent
+    while not folder.exists() and folder != workspace:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise JournalError(f"{folder} is not a folder: a cycle writes {path} there.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise JournalError(f"{folder} is read-only: make it writable (chmod u+w) for {path}.")
+
+
+def check_can_commit(workspace: Path, paths: Sequence[str]) -> None:
+    """JournalError naming the file if committing `paths` in `workspace` could not happen now."""
+    with open_journal(workspace) as journal:
+        journal.check_can_commit(paths)
 
 
 def check_path(path: str) -> str:

@@ -29,9 +29,9 @@ class LLMSettings:
     base_url: str | None = None  # None: the OpenAI API
     api_key: str | None = field(default=None, repr=False)  # never written anywhere
     model: str = DEFAULT_MODEL
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = 120.0  # per request, whole answer (a trickled one too)
     max_retries: int = 2
-    concurrency: int = 4
+    concurrency: int = 8  # calls in flight at once: a learn's summaries go out together
     daily_token_budget: int = 400_000
     cycle_token_budget: int = 120_000
 
@@ -52,7 +52,7 @@ class LearnSettings:
 @dataclass(frozen=True)
 class FulltextSettings:
     max_bytes: int = 25 * 1024 * 1024
-    deadline_seconds: float = 120.0  # whole download, not per read
+    deadline_seconds: float = 120.0  # per request, whole download, not per read
     section_tokens: int = 3000  # per map step of a deep read
     max_sections: int = 40
 
@@ -64,6 +64,7 @@ class ScheduleSettings:
     timezone: str = "UTC"
     active_hours: str = "22-07"  # when deep work happens (the researcher sleeps)
     shutdown_grace: float = 10.0
+    cycle_deadline: float = 1800.0  # seconds; past it a cycle is abandoned like on SIGTERM
 
 
 @dataclass(frozen=True)

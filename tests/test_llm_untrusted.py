@@ -152,3 +152,14 @@ def test_no_call_is_made_once_the_cycle_deadline_has_passed(openai_server, calls
     with pytest.raises(AnalystError, match="deadline"):
         analyst.summarize([make_candidate("2602.00001")], TRACKS)
     assert openai_server.requests == [] and calls == []
+
+
+def test_a_call_in_flight_ends_at_the_cycle_deadline(openai_server, calls):
+    openai_server.delay_next(60.0)  # the endpoint says nothing for a minute
+    analyst = make_analyst(openai_server, calls, timeout_seconds=60.0)
+    analyst.client.stop_at = analyst.client.clock() + DEADLINE
+    started = time.monotonic()
+    with pytest.raises(AnalystError, match="timed out"):
+        analyst.summarize([make_candidate("2602.00001")], TRACKS)
+    assert time.monotonic() - started < DEADLINE + 1.5
+    assert len(openai_server.requests) == 1

@@ -145,8 +145,12 @@ def build_analyst(
     workspace: Path | None,
     researcher: str,
     budget: TokenBudget | None = None,
+    stop_at: float | None = None,
 ) -> Analyst:
-    """The LLM analyst behind an offline fallback with a key or base URL; else the offline one."""
+    """The LLM analyst behind an offline fallback with a key or base URL; else the offline one.
+
+    `stop_at` (time.monotonic): no LLM request outlives it (the cycle's deadline).
+    """
     from agent.analyst.offline import OfflineAnalyst
 
     offline = OfflineAnalyst(workspace=workspace)
@@ -155,6 +159,11 @@ def build_analyst(
     from agent.analyst.llm import LLMAnalyst  # imports openai only when it is used
 
     llm = LLMAnalyst(
-        settings, usage_sink, workspace=workspace, researcher=researcher, budget=budget
+        settings,
+        usage_sink,
+        workspace=workspace,
+        researcher=researcher,
+        budget=budget,
+        stop_at=stop_at,
     )
     return FallbackAnalyst(llm, offline)

@@ -143,6 +143,7 @@ class LLMAnalyst:
         section_tokens: int = 3000,
         max_map_calls: int = 12,
         judge_batch: int = 10,
+        stop_at: float | None = None,
     ):
         self.model: str | None = settings.model
         self.settings = settings
@@ -151,7 +152,7 @@ class LLMAnalyst:
         self.section_tokens = section_tokens
         self.max_map_calls = max_map_calls
         self.judge_batch = judge_batch
-        self.client = ChatClient(settings, usage_sink, budget)
+        self.client = ChatClient(settings, usage_sink, budget, stop_at=stop_at)
 
     def close(self) -> None:
         """Release the endpoint's HTTP connections."""

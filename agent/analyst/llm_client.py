@@ -327,7 +327,9 @@ class ChatClient:
                 started,
             )
         )
-        if timed_out:
+        if timed_out and self.stop_at is not None and self.clock() >= self.stop_at:
+            detail = "timed out: the cycle's deadline ([schedule] cycle_deadline) cut the call off"
+        elif timed_out:
             detail = f"timed out after {self.settings.timeout_seconds:g}s"
         elif isinstance(exc, openai.APIStatusError):
             detail = f"answered HTTP {exc.status_code}"
