@@ -176,7 +176,8 @@ def test_index_lock_of_a_git_still_running_is_left_alone(
     assert failed.returncode != 0 and "index.lock" in failed.stderr
     assert lock.exists()
     [(status, error)] = query(workspace, "select status, error from cycles")
-    assert status == "note_written" and "index.lock" in error  # the cause, recorded; files left
+    # refused before any work (nothing spent, nothing written), the cause recorded
+    assert status == "failed" and "index.lock" in error
     again = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "scan", "--source", "sample")
     assert again.code != 0 and "index.lock" in again.err
     assert lock.exists(), "a cycle removed the lock of a git that is still running"
