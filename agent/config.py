@@ -219,6 +219,10 @@ def between(low: float, high: float) -> tuple[str, Callable[[Any], bool]]:
     return f"between {low:g} and {high:g}", lambda v: low <= v <= high
 
 
+def over_and_up_to(low: float, high: float) -> tuple[str, Callable[[Any], bool]]:
+    return f"> {low:g} and at most {high:g}", lambda v: low < v <= high
+
+
 HTTP_URL = ("an http:// or https:// URL", is_http_url)
 # "section.field" -> (what it must be, test); checked for research.toml and the merged settings.
 RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -232,21 +236,21 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "arxiv.max_results": at_least(1),
     "arxiv.page_size": between(1, 2000),
     "llm.base_url": HTTP_URL,
-    "llm.timeout_seconds": above(0),
-    "llm.max_retries": at_least(0),
-    "llm.concurrency": at_least(1),
-    "llm.daily_token_budget": at_least(0),
-    "llm.cycle_token_budget": at_least(0),
+    "llm.timeout_seconds": over_and_up_to(0, 3600),
+    "llm.max_retries": between(0, 10),
+    "llm.concurrency": between(1, 64),
+    "llm.daily_token_budget": between(0, 1_000_000_000),
+    "llm.cycle_token_budget": between(0, 1_000_000_000),
     "learn.max_papers": at_least(1),
     "learn.queue_threshold": between(0, 1),
     "learn.queue_per_cycle": at_least(0),
     "learn.memory_papers": at_least(0),
-    "fulltext.max_bytes": at_least(1),
-    "fulltext.deadline_seconds": above(0),
-    "fulltext.section_tokens": at_least(100),
-    "fulltext.max_sections": at_least(1),
+    "fulltext.max_bytes": between(1, 1024**3),
+    "fulltext.deadline_seconds": over_and_up_to(0, 3600),
+    "fulltext.section_tokens": between(100, 100_000),
+    "fulltext.max_sections": between(1, 1000),
     "schedule.shutdown_grace": at_least(0),
-    "schedule.cycle_deadline": ("> 0 and at most 86400 (a day)", lambda v: 0 < v <= 86_400),
+    "schedule.cycle_deadline": over_and_up_to(0, 86_400),
 }
 PARSERS: dict[str, Callable[[Any], object]] = {
     "schedule.timezone": check_timezone,
@@ -267,7 +271,7 @@ def coerce(value: Any, default: Any, name: str) -> Any:
             return int(value)
         if isinstance(default, float):
             return float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # int(inf) overflows
         kind = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(
             type(default).__name__, type(default).__name__
         )

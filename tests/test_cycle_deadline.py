@@ -159,3 +159,30 @@ def test_a_learn_is_three_rounds_judge_summaries_synthesis(
     assert sorted(names) == ["FieldUpdate", "Judgements"] + ["PaperSummary"] * 5
     assert openai_server.max_in_flight == 5
     assert openai_server.rounds == 3
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("llm", "timeout_seconds", "inf"),
+        ("llm", "concurrency", "inf"),
+        ("llm", "max_retries", "1e12"),
+        ("llm", "daily_token_budget", "1e20"),
+        ("fulltext", "deadline_seconds", "inf"),
+        ("fulltext", "deadline_seconds", "nan"),
+        ("fulltext", "max_bytes", "1e15"),
+        ("schedule", "cycle_deadline", "1e12"),
+    ],
+)
+def test_absurd_deadlines_and_limits_are_refused_with_their_names(
+    tmp_path: Path, section: str, key: str, value: str
+) -> None:
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+
+    (tmp_path / "research.toml").write_text(f"[{section}]\n{key} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    message = str(caught.value)
+    assert f"{section}.{key}" in message and "research.toml" in message
+    assert "at most" in message or "between" in message or "must be a whole number" in message
