@@ -23,6 +23,7 @@ from agent.analyst.budget import TokenBudget
 from agent.analyst.fallback import FallbackAnalyst, build_analyst
 from agent.changes import apply_changes, changes_from_result, dump_changes
 from agent.config import load_settings
+from agent.deadline import CycleStop, failure_of
 from agent.errors import AgentError
 from agent.lock import WorkspaceLock
 from agent.logs import log_cycle_line
@@ -56,43 +57,6 @@ class CycleOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     hold_lock: bool = True  # False when the daemon already holds the workspace lock
     progress: Callable[[str], None] | None = None  # what the cycle is doing now, for a person
-
-
-class CycleStop(threading.Event):
-    """A cycle's stop signal: set by the daemon (SIGTERM) or by the cycle's own deadline.
-
-    The deadline trips the same checkpoints as a shutdown, so a cycle past
-    `[schedule] cycle_deadline` is rolled back like one: no note, no commit.
-    """
-
-    def __init__(self, outer: threading.Event, seconds: float):
-        super().__init__()
-        self.outer = outer
-        self.seconds = seconds
-        self.stop_at = time.monotonic() + seconds  # LLM calls and downloads end by then too
-        self._timer = threading.Timer(seconds, self.set)
-        self._timer.daemon = True
-
-    def __enter__(self) -> CycleStop:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-    def is_set(self) -> bool:
-        return super().is_set() or self.outer.is_set()
-
-    @property
-    def overdue(self) -> bool:
-        """True once the deadline (not a shutdown) stopped the cycle."""
-        return super().is_set()
-
-    def reason(self) -> str:
-        return (
-            f"the cycle ran past its deadline of {self.seconds:g}s ([schedule] cycle_deadline) "
-            "and was abandoned before committing"
-        )
 
 
 @dataclass
@@ -161,17 +125,6 @@ def run_locked(
     outcome.tokens = sum(store.tokens_for_cycle(number))
     log_outcome(outcome)
     return outcome
-
-
-def failure_of(exc: Exception, stop: CycleStop) -> tuple[str, str]:
-    """(status, error) of a cycle that did not commit; past its deadline, it was aborted."""
-    if stop.overdue:  # whatever broke, the deadline broke it (a cut-off call, a download)
-        return "aborted", stop.reason()
-    if isinstance(exc, Cancelled):
-        return "aborted", str(exc)
-    if isinstance(exc, AgentError):
-        return "failed", str(exc)
-    return "failed", f"{type(exc).__name__}: {exc}"
 
 
 def log_outcome(outcome: CycleOutcome) -> None:

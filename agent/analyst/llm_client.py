@@ -27,6 +27,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from agent.analyst import UsageSink
+from agent.analyst.answers import checked_usage, read_answer
 from agent.analyst.budget import TokenBudget, estimate_tokens
 from agent.errors import AnalystError, BudgetExceeded
 from agent.models import LLMCall
@@ -41,9 +42,6 @@ FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)\n?\s*```", re.DOTALL)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Message = dict[str, str]
 Check = Callable[[Any], None]  # raises ValueError when a parsed reply is unusable
-# No single call reads or writes more tokens than this (the largest context windows are ~2M):
-# a larger reported count is a broken or hostile `usage`, not a bill.
-MAX_CALL_TOKENS = 10_000_000
 # Exceptions meaning the request never reached the server: nothing can have been spent.
 NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.UnsupportedProtocol)
 
@@ -372,44 +370,6 @@ class ChatClient:
         )
         with self._sink_lock:
             self._usage_sink(call)
-
-
-def read_answer(response: Any) -> tuple[str, str, Any]:
-    """(content, finish_reason, usage) of a chat completion; ValueError if it is not one.
-
-    The SDK hands back the body as text when it is not JSON (an HTML error page from a proxy),
-    and builds its objects from JSON without validating them: nothing here is trusted.
-    """
-    if isinstance(response, str | bytes):
-        raise ValueError("a body that is not JSON (an HTML page from a proxy?)")
-    not_one = ValueError("a JSON body that is not a chat completion")
-    try:
-        choices = response.choices
-        if not isinstance(choices, list) or not choices:
-            raise not_one
-        content = choices[0].message.content or ""
-        finish = choices[0].finish_reason or ""
-        usage = getattr(response, "usage", None)
-    except (AttributeError, TypeError, KeyError):
-        raise not_one from None
-    if not isinstance(content, str) or not isinstance(finish, str):
-        raise not_one
-    return content, finish, usage
-
-
-def checked_usage(usage: Any) -> tuple[int, int]:
-    """(prompt, completion) tokens the server reported; ValueError if they cannot be true."""
-    counts = []
-    for name in ("prompt_tokens", "completion_tokens"):
-        value = getattr(usage, name, None)
-        if value is None:
-            value = 0
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{name} is not a number")
-        if value != value or not 0 <= value <= MAX_CALL_TOKENS or value != int(value):
-            raise ValueError(f"{name} = {value:g} is not a count from 0 to {MAX_CALL_TOKENS:,}")
-        counts.append(int(value))
-    return counts[0], counts[1]
 
 
 def request_body(
