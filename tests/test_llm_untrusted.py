@@ -163,3 +163,19 @@ def test_a_call_in_flight_ends_at_the_cycle_deadline(openai_server, calls):
         analyst.summarize([make_candidate("2602.00001")], TRACKS)
     assert time.monotonic() - started < DEADLINE + 1.5
     assert len(openai_server.requests) == 1
+
+
+def test_a_learn_cycle_whose_llm_answers_a_proxy_page_is_committed_by_the_offline_analyst(
+    scanned, openai_server, monkeypatch
+):
+    from agent.cycle import CycleOptions, run_cycle
+
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key-for-the-fake")
+    openai_server.raw_next(PROXY_PAGE, "text/html", times=10)  # retries included
+    outcome = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    assert outcome.status == "committed", outcome.error
+    note = (scanned / str(outcome.note_path)).read_text(encoding="utf-8")
+    assert "analyst: llm+offline" in note
+    assert "not JSON" in note and "nginx" not in note
+    assert outcome.tokens == 0  # the model never read a prompt
