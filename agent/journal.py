@@ -354,6 +354,13 @@ def head_sha(workspace: Path) -> str | None:
         return journal.head_sha()
 
 
+def oneline_log(workspace: Path) -> str:
+    """`git log --oneline` of the workspace, for the demo's last screen ("" before any commit)."""
+    with open_journal(workspace) as journal:
+        status, out, _ = journal.run_status("log", "--oneline")
+    return out.rstrip() if status == 0 else ""
+
+
 def clear_stale_index_lock(
     workspace: Path, our_pids_dead: bool, not_before: float | None = None
 ) -> bool:

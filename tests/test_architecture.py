@@ -68,3 +68,71 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     result = run_cli(capsys, "--version")
     assert result.code == 0 and __version__ in result.out
+
+
+# Private attributes of vendor libraries: a minor release may rename or remove any of them.
+# Read on a vendor object (`client._session`) or overridden in a subclass (`def _process_jobs`).
+PRIVATE_VENDOR_ATTRIBUTES = ("_session", "_format_url", "_parse_feed", "_jobstore_alias")
+PRIVATE_VENDOR_METHODS = (
+    "_process_jobs", "_do_submit_job", "_run_job_error", "_run_job_success", "_get_run_times",
+    "_format_url", "_parse_feed",
+)  # fmt: skip
+# The one place allowed to bridge a gap in a vendor's public API: an isolated arXiv adapter
+# (agent/sources/*adapter*.py), whose own test fails loudly when the vendor changes.
+ADAPTER_GLOB = "sources/*adapter*.py"
+
+
+def private_vendor_uses(path: Path) -> list[str]:
+    """`obj._name` uses and `def _name` overrides of the listed vendor internals.
+
+    `self._name` and `cls._name` are the module's own attributes (the store's `_session()`), so
+    they do not count; `self.client._session` does.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Attribute):
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if not own and node.attr in PRIVATE_VENDOR_ATTRIBUTES + PRIVATE_VENDOR_METHODS:
+                name = node.attr
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            name = node.name if node.name in PRIVATE_VENDOR_METHODS else None
+        if name:
+            found.append(f"{name} (line {node.lineno})")
+    return found
+
+
+def test_no_private_attribute_of_a_vendor_library_is_used() -> None:
+    allowed = set(AGENT.glob(ADAPTER_GLOB))
+    assert len(allowed) <= 1, f"one arXiv adapter at most, found {sorted(allowed)}"
+    offenders = {
+        path.relative_to(AGENT.parent).as_posix(): uses
+        for path in sorted(AGENT.rglob("*.py"))
+        if path not in allowed and (uses := private_vendor_uses(path))
+    }
+    assert offenders == {}
+
+
+def runs_git_as_a_process(path: Path) -> bool:
+    """Whether a module starts a process whose argument list begins with "git"."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.List | ast.Tuple) and first.elts:
+                head = first.elts[0]
+                if isinstance(head, ast.Constant) and head.value == "git":
+                    return True
+            if isinstance(first, ast.Constant) and str(first.value).startswith("git "):
+                return True
+    return False
+
+
+def test_only_the_journal_runs_git_even_as_a_subprocess() -> None:
+    runners = {
+        path.relative_to(AGENT.parent).as_posix()
+        for path in AGENT.rglob("*.py")
+        if runs_git_as_a_process(path) or "subprocess" in imported_modules(path)
+    }
+    assert runners <= {"agent/journal.py"}, runners

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
+from agent import journal
 from agent.cli import console, errors, escape
 
 
@@ -65,11 +65,5 @@ def print_demo_end(workspace: Path) -> None:
     console.print(f"\nNotes in {escape(str(workspace / 'cycles'))}:")
     for note in notes:
         console.print(f"  {escape(str(note))}")
-    log = subprocess.run(
-        ["git", "-C", str(workspace), "log", "--oneline"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
     console.print("\n[bold]git log --oneline[/]")
-    console.print(escape(log.stdout.rstrip()))
+    console.print(escape(journal.oneline_log(workspace)))

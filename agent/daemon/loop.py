@@ -1,4 +1,11 @@
-"""The scheduler loop: one APScheduler 3.x job, cycles in a daemon thread, signals, shutdown."""
+"""The scheduler loop: wait for the next fire time, run the cycle in a daemon thread, stop.
+
+A plain loop over the schedule's public `next_after(moment)` (schedule.py): nothing here reaches
+into a scheduler library's internals, so a minor APScheduler release cannot break it. What the
+loop promises: one cycle at a time (a tick that comes while a cycle runs is skipped), ticks missed
+while the machine slept or a cycle ran long become one catch-up cycle (coalescing), however late,
+and the clock is looked at least every MAX_WAIT_SECONDS.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +22,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from apscheduler.events import EVENT_SCHEDULER_STARTED
-from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError, run_job
-from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
-
 from agent.daemon.schedule import (
     backoff_ticks,
     build_schedule,
@@ -33,8 +35,7 @@ from agent.logs import flush_logs
 logger = logging.getLogger(__name__)
 
 DAEMON_FILE = "daemon.json"
-JOB_ID = "cycle"
-# Cap on how long the scheduler sleeps between looks at the clock: its waits run on the
+# Cap on how long the loop sleeps between looks at the clock: its waits run on the
 # monotonic clock, which stands still while a laptop sleeps, so an uncapped wait would overrun.
 MAX_WAIT_SECONDS = 60.0
 # After the grace period: how long on_abandon may take, then how long the interpreter gets to
@@ -66,54 +67,6 @@ class DaemonEvent:
     message: str
     next_run: datetime | None = None
     outcome: DaemonOutcome | None = None
-
-
-class _CycleThreadExecutor(BaseExecutor):
-    """Runs each cycle in a daemon thread: an abandoned cycle must not keep the process alive."""
-
-    def __init__(self, idle: threading.Event):
-        super().__init__()
-        self.idle = idle
-
-    def submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        try:
-            super().submit_job(job, run_times)
-        except MaxInstancesReachedError:
-            # Normal for a long deep read; APScheduler would log it as a warning every tick.
-            logger.info("the previous cycle is still running; skipping this tick")
-
-    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        self.idle.clear()
-        thread = threading.Thread(
-            target=self._run, args=(job, run_times), name="research-agent-cycle", daemon=True
-        )
-        thread.start()
-
-    def _run(self, job: Any, run_times: list[datetime]) -> None:
-        try:
-            events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
-        except BaseException as exc:
-            self._run_job_error(job.id, exc, exc.__traceback__)
-        else:
-            self._run_job_success(job.id, events)
-        finally:
-            self.idle.set()
-
-
-class _DaemonScheduler(BlockingScheduler):
-    """BlockingScheduler that stops when asked, wakes at least every MAX_WAIT_SECONDS."""
-
-    def __init__(self, daemon: _Daemon, **options: Any):
-        super().__init__(**options)
-        self._daemon = daemon
-
-    def _process_jobs(self) -> float | None:
-        if self._daemon.stop.is_set():
-            self.shutdown(wait=False)
-            return None
-        wait = super()._process_jobs()
-        self._daemon.after_round(self)
-        return MAX_WAIT_SECONDS if wait is None else min(wait, MAX_WAIT_SECONDS)
 
 
 class _Daemon:
@@ -172,18 +125,29 @@ class _Daemon:
             logger.debug("traceback of the failed cycle", exc_info=True)
             return DaemonOutcome("failed", detail=f"{type(exc).__name__}: {exc}")
 
-    def after_round(self, scheduler: BlockingScheduler) -> None:
-        """After the scheduler looked at the clock: publish the next run time if it changed."""
-        job = scheduler.get_job(JOB_ID)
-        next_run = job.next_run_time if job else None
+    def start_cycle(self) -> None:
+        """Run one tick in a daemon thread, unless the previous cycle is still running."""
+        if not self.idle.is_set():
+            # Normal for a long deep read: the tick is skipped, not queued.
+            logger.info("the previous cycle is still running; skipping this tick")
+            return
+        self.idle.clear()
+        thread = threading.Thread(target=self._run_tick, name="research-agent-cycle", daemon=True)
+        thread.start()
+
+    def _run_tick(self) -> None:
+        try:
+            self.tick()
+        except BaseException:  # tick() catches what run_one raises; this is the last guard
+            logger.exception("the daemon's tick failed")
+        finally:
+            self.idle.set()
+
+    def publish(self, next_run: datetime | None) -> None:
+        """Publish the next run time if it changed (daemon.json and a "scheduled" event)."""
         if next_run != self._written:
             self.write_state(next_run)
             self.emit("scheduled", f"next cycle at {next_run}", next_run=next_run)
-
-    def watch_stop(self, scheduler: BlockingScheduler) -> None:
-        """Wake the scheduler when someone sets `stop` (max cycles, an embedding caller)."""
-        self.stop.wait()
-        scheduler.wakeup()
 
     def write_state(self, next_run: datetime | None) -> None:
         """Publish pid, schedule and next run in state/daemon.json for `research-agent status`."""
@@ -286,7 +250,7 @@ def run_daemon(
 ) -> int:
     """Run `run_one(stop)` on the schedule until a signal, `stop`, or max_cycles; return 0."""
     zone = load_timezone(timezone)
-    trigger, next_after, period, schedule = build_schedule(every, cron, zone)
+    next_after, period, schedule = build_schedule(every, cron, zone)
     last = last_completed() if last_completed is not None else None
     first_run = plan_first_run(clock(), last, next_after)
     description = {
@@ -300,22 +264,11 @@ def run_daemon(
     daemon = _Daemon(
         run_one, stop, max_cycles, max_skip_ticks(period), on_event, state_file, description
     )
-    scheduler = _DaemonScheduler(
-        daemon, timezone=zone, executors={"default": _CycleThreadExecutor(daemon.idle)}
-    )
-    scheduler.add_job(
-        daemon.tick, trigger, id=JOB_ID, name="research-agent cycle", next_run_time=first_run,
-        max_instances=1,  # never two cycles at once; a tick during a long cycle is skipped
-        coalesce=True,  # ticks missed while the machine slept run as one catch-up cycle...
-        misfire_grace_time=None,  # ...however late it is
-    )  # fmt: skip
-    watcher = threading.Thread(target=daemon.watch_stop, args=(scheduler,), daemon=True)
-    scheduler.add_listener(lambda event: watcher.start(), EVENT_SCHEDULER_STARTED)
     relay = _SignalRelay(stop)
     try:
         if install_signals:
             relay.install()
-        _serve(daemon, scheduler, first_run)
+        _serve(daemon, next_after, first_run, clock)
         _finish(daemon, shutdown_grace, on_abandon, relay, owns_process=install_signals)
     finally:
         relay.restore()
@@ -326,23 +279,40 @@ def run_daemon(
     return 0
 
 
-def _serve(daemon: _Daemon, scheduler: _DaemonScheduler, first_run: datetime) -> None:
-    """Run the scheduler loop until `stop` is set."""
+def _serve(
+    daemon: _Daemon,
+    next_after: Callable[[datetime], datetime],
+    first_run: datetime,
+    clock: Callable[[], datetime],
+) -> None:
+    """Fire on the schedule until `stop` is set; a stop wakes the wait at once."""
     daemon.write_state(first_run)
     schedule = ", ".join(
         f"{key} {daemon.description[key]}" for key in ("every", "cron") if key in daemon.description
     )
     logger.info("daemon started (%s); first cycle at %s", schedule, first_run.isoformat())
     daemon.emit("started", f"first cycle at {first_run.isoformat()}", next_run=first_run)
+    next_run = first_run
     try:
-        scheduler.start()
+        while not daemon.stop.is_set():
+            now = clock()
+            if now >= next_run:
+                daemon.start_cycle()
+                next_run = next_fire(next_after, next_run, now)
+                daemon.publish(next_run)
+            wait = min((next_run - now).total_seconds(), MAX_WAIT_SECONDS)
+            daemon.stop.wait(max(wait, 0.0))
     except KeyboardInterrupt:  # only without our handlers (install_signals=False)
         logger.info("interrupted: stopping")
         daemon.stop.set()
-        try:
-            scheduler.shutdown(wait=False)
-        except SchedulerNotRunningError:
-            pass
+
+
+def next_fire(
+    next_after: Callable[[datetime], datetime], fired: datetime, now: datetime
+) -> datetime:
+    """The run after the one due at `fired`: ticks already missed by `now` coalesce into none."""
+    upcoming = next_after(fired)
+    return upcoming if upcoming > now else next_after(now)
 
 
 def _finish(

@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.errors import ConfigError
 
@@ -128,8 +126,8 @@ def format_every(every: timedelta) -> str:
 
 def build_schedule(
     every: timedelta | None, cron: str | None, zone: ZoneInfo
-) -> tuple[Any, Callable[[datetime], datetime], timedelta, dict[str, str]]:
-    """The trigger, its next-time function, its (typical) period, and its daemon.json keys."""
+) -> tuple[Callable[[datetime], datetime], timedelta, dict[str, str]]:
+    """The next-time function (strictly after a moment), the typical period, daemon.json keys."""
     if cron:
         trigger = parse_cron(cron, zone.key)
 
@@ -139,10 +137,9 @@ def build_schedule(
         first = next_after(utc_now())
         if first is None:
             raise ConfigError(f"cron expression {cron!r} in [schedule] cron never fires")
-        return trigger, next_after, next_after(first) - first, {"cron": cron}
+        return next_after, next_after(first) - first, {"cron": cron}
     if every is None:
         raise ConfigError("no schedule: set [schedule] every (e.g. 1h) or cron in research.toml")
     if every <= timedelta(0):
         raise ConfigError(f"invalid interval {every}: it must be longer than zero")
-    trigger = IntervalTrigger(seconds=every.total_seconds(), timezone=zone)
-    return trigger, lambda moment: moment + every, every, {"every": format_every(every)}
+    return lambda moment: moment + every, every, {"every": format_every(every)}
