@@ -136,3 +136,17 @@ def test_only_the_journal_runs_git_even_as_a_subprocess() -> None:
         if runs_git_as_a_process(path) or "subprocess" in imported_modules(path)
     }
     assert runners <= {"agent/journal.py"}, runners
+
+
+def test_one_version_string_from_pyproject_used_by_the_user_agent() -> None:
+    import tomllib
+
+    import agent
+    from agent.sources import fulltext
+
+    declared = tomllib.loads((AGENT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    version = declared["project"]["version"]
+    assert agent.__version__ == version
+    assert f"research-agent/{version} " in fulltext.USER_AGENT
+    # Written in pyproject.toml only: the package reads it from the installed metadata.
+    assert version not in (AGENT / "__init__.py").read_text(encoding="utf-8")

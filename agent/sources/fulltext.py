@@ -21,6 +21,7 @@ from typing import Literal, NamedTuple, Protocol
 
 import httpx
 
+from agent import __version__
 from agent.errors import SourceError, UnknownPaperError
 from agent.models import FullText, Paper
 from agent.net import bounded_client
@@ -30,7 +31,7 @@ from agent.sources.ids import is_versionless_id
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "research-agent/0.1 (personal research radar)"
+USER_AGENT = f"research-agent/{__version__} (personal research radar)"
 CHUNK_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
