@@ -25,6 +25,7 @@ from agent.changes import apply_changes, changes_from_result, dump_changes
 from agent.config import load_settings
 from agent.deadline import CycleStop, failure_of
 from agent.errors import AgentError
+from agent.files import write_atomic
 from agent.lock import WorkspaceLock
 from agent.logs import log_cycle_line
 from agent.models import ACTIONS, Decision, LLMCall, Track
@@ -350,13 +351,11 @@ def render_files(
 
 
 def write_files(workspace: Path, files: dict[str, str]) -> None:
-    """Write each file atomically (temp file + rename): a note is whole or absent."""
+    """Write each file atomically (files.write_atomic): a note is whole or absent."""
     for relative, text in files.items():
         target = workspace / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        write_atomic(target, text)
 
 
 def abandon(

@@ -13,7 +13,6 @@ never shows in `git status`, and belongs to exactly one repository.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from pathlib import Path, PurePosixPath
 import git
 
 from agent.errors import JournalError
+from agent.files import lock_within, unlock
 from agent.notes import clean_text
 
 logger = logging.getLogger(__name__)
@@ -45,22 +45,15 @@ def git_lock(
 ) -> Iterator[None]:
     """Hold the inter-process git lock of one repository (flock: released if we die)."""
     with open(git_dir / LOCK_NAME, "a+") as handle:
-        deadline = clock() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if clock() >= deadline:
-                    raise JournalError(
-                        f"{git_dir / LOCK_NAME}: another research-agent process kept the git lock "
-                        f"for {timeout:g}s; try again when it has finished."
-                    ) from None
-                sleep(0.05)
+        if not lock_within(handle, timeout, sleep=sleep, clock=clock):
+            raise JournalError(
+                f"{git_dir / LOCK_NAME}: another research-agent process kept the git lock "
+                f"for {timeout:g}s; try again when it has finished."
+            )
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            unlock(handle)
 
 
 class Journal:

@@ -1,15 +1,15 @@
 """The workspace lock: one research-agent process works in a workspace at a time.
 
-An OS file lock (`flock` on `state/agent.lock`), so the kernel releases it when the holder dies,
-however it dies: there is never a stale lock to clean up by hand. The file also carries the
-holder's pid, start time and command, for the error message and for `research-agent status`.
+An OS file lock (`flock` on `state/agent.lock`, via agent.files), so the kernel releases it when
+the holder dies, however it dies: there is never a stale lock to clean up by hand. The file also
+carries the holder's pid, start time and command, for the error message and `research-agent
+status`.
 The lock is re-entrant within one process (the daemon holds it for its lifetime and each cycle
 takes it again), because two `flock`s from one process on two file descriptions would conflict.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import threading
@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from agent.errors import LockedError, WorkspaceError
+from agent.files import try_lock, unlock
 from agent.logs import redact_secrets
 
 LOCK_NAME = "agent.lock"
@@ -79,11 +80,9 @@ class WorkspaceLock:
                 self._depth += 1
                 return
             fd = self._open()
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not try_lock(fd):
                 os.close(fd)
-                raise LockedError(self._locked_message()) from None
+                raise LockedError(self._locked_message())
             _write_holder(fd)
             _held[key] = [fd, 1]
             self._depth += 1
@@ -105,7 +104,7 @@ class WorkspaceLock:
             fd = entry[0]
             # Clear before unlocking so nobody reads our pid once we no longer hold the lock.
             os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            unlock(fd)
             os.close(fd)
 
     def holder(self) -> int | None:
@@ -124,11 +123,9 @@ class WorkspaceLock:
         except FileNotFoundError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_live_holder(self.path)
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            if not try_lock(fd, shared=True):
+                return _read_live_holder(self.path)
+            unlock(fd)
             return None
         finally:
             os.close(fd)

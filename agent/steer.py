@@ -14,6 +14,7 @@ from typing import Any
 from agent import journal
 from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
+from agent.files import write_atomic
 from agent.models import Paper, QueueItem, Rating, Track
 from agent.rank.feedback import verdicts
 from agent.rank.ranker import Tuning
@@ -177,7 +178,5 @@ def commit_or_restore(workspace: Path, path: Path, before: bytes, message: str) 
     try:
         return journal.commit_paths(workspace, [TRACKS_FILE], message, cycle=None)
     except BaseException:
-        temporary = path.with_name(f".{path.name}.restore")
-        temporary.write_bytes(before)
-        temporary.replace(path)
+        write_atomic(path, before)
         raise

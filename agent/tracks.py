@@ -16,6 +16,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from agent.errors import ConfigError
+from agent.files import write_atomic
 from agent.models import Track
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -193,7 +194,5 @@ def write_validated(path: Path, document: Any, track_id: str) -> Track:
     """Validate the edited document, then replace the file atomically (never half-written)."""
     text = tomlkit.dumps(document)
     tracks = parse_tracks(text, path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    write_atomic(path, text)
     return next(t for t in tracks if t.id == track_id)

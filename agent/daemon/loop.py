@@ -30,6 +30,7 @@ from agent.daemon.schedule import (
     plan_first_run,
     utc_now,
 )
+from agent.files import write_atomic
 from agent.logs import flush_logs
 
 logger = logging.getLogger(__name__)
@@ -155,17 +156,14 @@ class _Daemon:
         if self.state_file is None:
             return
         data = {**self.description, "next_run": next_run.isoformat() if next_run else None}
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         try:
-            tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, self.state_file)
+            write_atomic(self.state_file, json.dumps(data, indent=2) + "\n")
         except OSError as exc:
             logger.warning("could not write %s: %s", self.state_file, exc)
 
     def remove_state(self) -> None:
         if self.state_file is not None:
-            for path in (self.state_file, self.state_file.with_name(DAEMON_FILE + ".tmp")):
-                path.unlink(missing_ok=True)
+            self.state_file.unlink(missing_ok=True)
 
     def emit(self, kind: str, message: str, **extra: Any) -> None:
         if self.on_event is None:

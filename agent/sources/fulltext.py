@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ import httpx
 
 from agent import __version__
 from agent.errors import SourceError, UnknownPaperError
+from agent.files import write_atomic
 from agent.models import FullText, Paper
 from agent.net import bounded_client
 from agent.settings import ArxivSettings, FulltextSettings
@@ -374,10 +374,8 @@ def write_cached(path: Path, text: FullText) -> None:
         "url": text.url,
         "sections": [list(section) for section in text.sections],
     }
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomic(path, json.dumps(data, ensure_ascii=False))
     except OSError as exc:
         log.warning("Could not cache the full text at %s (%s)", path, exc)
