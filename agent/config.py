@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError, WorkspaceError
 from agent.logs import register_secret
-from agent.policy import parse_active_hours
+from agent.schedule import load_timezone, parse_active_hours, parse_every
 from agent.settings import (
     ArxivSettings,
     FulltextSettings,
@@ -188,25 +186,6 @@ def is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def check_timezone(name: str) -> None:
-    """An IANA zone name zoneinfo knows, or a ConfigError."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"unknown timezone {name!r}; use an IANA name like 'UTC' or 'Europe/Paris'."
-        ) from None
-
-
-def check_every(text: str) -> None:
-    """The interval grammar of agent.daemon.schedule.parse_every (which imports apscheduler)."""
-    match = _EVERY.fullmatch(text.strip().lower())
-    if not text.strip() or match is None or not any(int(g or 0) for g in match.groups()):
-        raise ConfigError(
-            f"invalid interval {text!r}: use a number with a unit, e.g. 90s, 15m, 2h, 1h30m or 1d."
-        )
-
-
 def at_least(low: float) -> tuple[str, Callable[[Any], bool]]:
     return f">= {low:g}", lambda v: v >= low
 
@@ -253,11 +232,10 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "schedule.cycle_deadline": over_and_up_to(0, 86_400),
 }
 PARSERS: dict[str, Callable[[Any], object]] = {
-    "schedule.timezone": check_timezone,
+    "schedule.timezone": load_timezone,
     "schedule.active_hours": parse_active_hours,
-    "schedule.every": check_every,
+    "schedule.every": parse_every,
 }
-_EVERY = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 def coerce(value: Any, default: Any, name: str) -> Any:

@@ -6,16 +6,16 @@ clock, a file or the database, so every decision can be checked by a table of ex
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from agent.errors import ConfigError
 from agent.models import Decision
+from agent.schedule import failure_backoff, in_active_hours, parse_active_hours
+from agent.schedule import load_timezone as zone_of
 
 if TYPE_CHECKING:
     from agent.settings import Settings
@@ -118,51 +118,6 @@ class PolicySettings:
         )
 
 
-def zone_of(name: str) -> ZoneInfo:
-    """The ZoneInfo for an IANA name, or a ConfigError saying where to fix it."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(
-            f"[schedule] timezone = {name!r} is not an IANA time zone; "
-            "use a name such as 'Europe/Berlin' or 'UTC'"
-        ) from e
-
-
-_HOURS = re.compile(r"^\s*(\d{1,2})(?::(\d\d))?\s*-\s*(\d{1,2})(?::(\d\d))?\s*$")
-
-
-def parse_active_hours(text: str) -> tuple[time, time] | None:
-    """Parse "22-07" or "09:30-17:00" into (start, end); "" means no active hours."""
-    if not text.strip():
-        return None
-    match = _HOURS.match(text)
-    bad = ConfigError(
-        f"[schedule] active_hours = {text!r} is not a window of hours; "
-        "write it as 'HH-HH' (e.g. '22-07' for nights, '09-17' for days)"
-    )
-    if not match:
-        raise bad
-    h1, m1, h2, m2 = (int(g) if g else 0 for g in match.groups())
-    if h2 == 24 and m2 == 0:
-        h2 = 0  # "08-24" ends at midnight
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59 or (h1, m1) == (h2, m2):
-        raise bad
-    return time(h1, m1), time(h2, m2)
-
-
-def in_active_hours(local: datetime, active_hours: str) -> bool:
-    """Whether the local time falls in the window; a window may wrap past midnight."""
-    window = parse_active_hours(active_hours)
-    if window is None:
-        return False
-    start, end = window
-    now = local.time().replace(tzinfo=None)
-    if start < end:
-        return start <= now < end
-    return now >= start or now < end
-
-
 def _announcement_on(day: date) -> datetime:
     # Built from the wall clock in New York so DST is applied on the right dates.
     return datetime.combine(day, ANNOUNCE_TIME, tzinfo=ARXIV_TZ)
@@ -195,8 +150,8 @@ def backoff_until(snapshot: Snapshot, settings: PolicySettings) -> datetime | No
     n = snapshot.consecutive_failures
     if n <= 0 or snapshot.last_failure_at is None:
         return None
-    minutes = min(settings.failure_backoff * 2 ** min(n - 1, 30), settings.max_backoff)
-    return snapshot.last_failure_at + timedelta(minutes=minutes)
+    first, cap = (timedelta(minutes=m) for m in (settings.failure_backoff, settings.max_backoff))
+    return snapshot.last_failure_at + failure_backoff(n, first, cap)
 
 
 @dataclass(frozen=True)

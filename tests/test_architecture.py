@@ -150,3 +150,24 @@ def test_one_version_string_from_pyproject_used_by_the_user_agent() -> None:
     assert f"research-agent/{version} " in fulltext.USER_AGENT
     # Written in pyproject.toml only: the package reads it from the installed metadata.
     assert version not in (AGENT / "__init__.py").read_text(encoding="utf-8")
+
+
+def agent_imports(path: Path) -> set[str]:
+    """The agent modules a file imports from (`from agent.policy import x` -> "agent.policy")."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agent.")
+    }
+
+
+def test_the_schedule_grammar_has_one_home() -> None:
+    """Intervals, zones and active hours are parsed in agent/schedule.py: config needs no policy."""
+    assert "agent.policy" not in agent_imports(AGENT / "config.py")
+    zone_checks = {
+        path.relative_to(AGENT).as_posix()
+        for path in AGENT.rglob("*.py")
+        if "ZoneInfoNotFoundError" in path.read_text(encoding="utf-8")
+    }
+    assert zone_checks == {"schedule.py"}

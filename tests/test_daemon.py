@@ -30,8 +30,8 @@ from agent.daemon import (
     plan_first_run,
     run_daemon,
 )
-from agent.daemon.schedule import max_skip_ticks
 from agent.errors import ConfigError
+from agent.schedule import failure_backoff
 
 ROOT = Path(__file__).resolve().parents[1]
 TICK = timedelta(milliseconds=10)
@@ -142,14 +142,32 @@ def test_first_run_on_a_cron_schedule():
 
 
 def test_backoff_doubles_and_is_capped():
-    assert [backoff_ticks(n, max_skip=10) for n in range(6)] == [0, 0, 1, 3, 7, 10]
-    assert backoff_ticks(80, max_skip=5) == 5
+    hour = timedelta(hours=1)
+    assert [backoff_ticks(n, hour) for n in range(6)] == [0, 0, 1, 3, 5, 5]  # 6 h cap
+    assert [backoff_ticks(n, timedelta(minutes=10)) for n in range(7)] == [0, 0, 1, 3, 7, 15, 31]
+    assert backoff_ticks(80, hour) == 5
 
 
 def test_backoff_cap_keeps_trying_every_six_hours():
-    assert max_skip_ticks(timedelta(hours=1)) == 5
-    assert max_skip_ticks(timedelta(minutes=15)) == 23
-    assert max_skip_ticks(timedelta(days=1)) == 0
+    assert backoff_ticks(99, timedelta(hours=1)) == 5
+    assert backoff_ticks(99, timedelta(minutes=15)) == 23
+    assert backoff_ticks(99, timedelta(days=1)) == 0
+
+
+def test_daemon_and_policy_back_off_by_one_rule():
+    """The policy's minutes and the daemon's ticks are the same doubling (agent.schedule)."""
+    from agent.policy import PolicySettings, Snapshot, backoff_until
+
+    failed_at = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    waits = [
+        backoff_until(Snapshot(consecutive_failures=n, last_failure_at=failed_at),
+                      PolicySettings()) - failed_at
+        for n in range(1, 7)
+    ]  # fmt: skip
+    minutes = [int(w / timedelta(minutes=1)) for w in waits]
+    assert minutes == [15, 30, 60, 120, 240, 240]
+    assert [failure_backoff(n, timedelta(minutes=15), timedelta(hours=4)) for n in range(1, 7)] \
+        == waits  # fmt: skip
 
 
 # --- the real scheduler, in process ---------------------------------------------------------
@@ -203,11 +221,24 @@ def test_failures_are_logged_counted_and_backed_off(tmp_path: Path, caplog):
     assert any(r.exc_info and r.levelno == logging.DEBUG for r in caplog.records)
 
 
-def test_a_returned_failed_outcome_backs_off_too(tmp_path: Path):
-    status, events = run_quick(lambda stop: DaemonOutcome("failed", "scan", "boom"), tmp_path,
-                               max_cycles=3)  # fmt: skip
-    kinds = [e.kind for e in events if e.kind in ("failed", "backoff")]
-    assert kinds == ["failed", "failed", "backoff", "failed"]
+def test_a_returned_failure_is_left_to_the_policy_and_resets_the_count(tmp_path: Path):
+    """A cycle that returns "failed" recorded itself; the policy backs off from that record.
+
+    The daemon backs off only from cycles that raised (nothing recorded them), and any cycle that
+    returns — failed, rested or committed — ends that streak: the two never count one event.
+    """
+    outcomes = iter(["raise", "raise", "failed", "raise", "committed"])
+
+    def run_one(stop: threading.Event) -> DaemonOutcome:
+        kind = next(outcomes)
+        if kind == "raise":
+            raise OSError("database is unreachable")
+        return DaemonOutcome(kind, "scan", "boom" if kind == "failed" else "")
+
+    status, events = run_quick(run_one, tmp_path, max_cycles=5)
+    kinds = [e.kind for e in events if e.kind in ("failed", "backoff", "cycle")]
+    # raise, raise (2 in a row: skip one tick), returned failure (streak over: no skip), raise
+    assert kinds == ["failed", "failed", "backoff", "failed", "failed", "cycle"]
     assert events[0].kind == "started"
 
 

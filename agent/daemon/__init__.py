@@ -9,19 +9,16 @@ returns anyway.
 The contract for `run_one(stop)`: check `stop.is_set()` between steps and once more right before
 committing; when set, undo what is half-written, record the cycle aborted and return
 `DaemonOutcome("aborted", ...)`. Report failures by returning `DaemonOutcome("failed", ...)` or by
-raising: either way the daemon logs it, backs off (skips 0, 1, 3, 7, ... ticks, trying at least
-every six hours) and goes on. `on_abandon` runs in another thread while the stuck cycle may still
-be alive, so it must be safe to run concurrently with it and quick (it gets 2 s).
+raising: either way the daemon logs it and goes on. A returned failure was recorded by the cycle,
+so the policy backs off from it; only a raised one, which nothing recorded, makes the daemon back
+off (skips 0, 1, 3, 7, ... ticks, trying at least every six hours; see agent.schedule).
+`on_abandon` runs in another thread while the stuck cycle may still be alive, so it must be safe
+to run concurrently with it and quick (it gets 2 s).
 """
 
 from agent.daemon.loop import DaemonEvent, DaemonOutcome, RunOne, run_daemon
-from agent.daemon.schedule import (
-    backoff_ticks,
-    load_timezone,
-    parse_cron,
-    parse_every,
-    plan_first_run,
-)
+from agent.daemon.schedule import backoff_ticks, parse_cron, plan_first_run
+from agent.schedule import load_timezone, parse_every
 
 __all__ = [
     "DaemonEvent",

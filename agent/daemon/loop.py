@@ -22,16 +22,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from agent.daemon.schedule import (
-    backoff_ticks,
-    build_schedule,
-    load_timezone,
-    max_skip_ticks,
-    plan_first_run,
-    utc_now,
-)
+from agent.daemon.schedule import backoff_ticks, build_schedule, plan_first_run
 from agent.files import write_atomic
 from agent.logs import flush_logs
+from agent.schedule import load_timezone, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +72,13 @@ class _Daemon:
         run_one: RunOne,
         stop: threading.Event,
         max_cycles: int | None,
-        max_skip: int,
+        period: timedelta,
         on_event: Callable[[DaemonEvent], None] | None,
         state_file: Path | None,
         description: dict[str, Any],
     ):
         self.run_one, self.stop, self.max_cycles = run_one, stop, max_cycles
-        self.max_skip, self.on_event = max_skip, on_event
+        self.period, self.on_event = period, on_event
         self.state_file, self.description = state_file, description
         self.idle = threading.Event()
         self.idle.set()
@@ -100,31 +94,33 @@ class _Daemon:
             self.emit("backoff", f"skipping a tick after {self.failures} failed cycles")
             return
         self.attempts += 1
-        outcome = self._call_run_one()
-        if outcome is not None and outcome.failed:
-            self.failures += 1
-            self.skip = backoff_ticks(self.failures, self.max_skip)
-            if self.skip:
-                logger.warning(
-                    "%d cycles failed in a row; skipping the next %d ticks",
-                    self.failures,
-                    self.skip,
-                )
-            self.emit("failed", outcome.detail or "cycle failed", outcome=outcome)
+        try:
+            outcome = self.run_one(self.stop)
+        except Exception as exc:  # a failed cycle must never stop the daemon
+            self._raised(exc)
         else:
+            # It returned, so it recorded itself: a failure is the policy's to back off from.
             self.failures = 0
-            self.emit("cycle", outcome.status if outcome else "done", outcome=outcome)
+            if outcome is not None and outcome.failed:
+                self.emit("failed", outcome.detail or "cycle failed", outcome=outcome)
+            else:
+                self.emit("cycle", outcome.status if outcome else "done", outcome=outcome)
         if self.max_cycles is not None and self.attempts >= self.max_cycles:
             logger.info("stopping after %d cycles (max cycles reached)", self.attempts)
             self.stop.set()
 
-    def _call_run_one(self) -> DaemonOutcome | None:
-        try:
-            return self.run_one(self.stop)
-        except Exception as exc:  # a failed cycle must never stop the daemon
-            logger.error("cycle failed: %s: %s", type(exc).__name__, exc)
-            logger.debug("traceback of the failed cycle", exc_info=True)
-            return DaemonOutcome("failed", detail=f"{type(exc).__name__}: {exc}")
+    def _raised(self, exc: Exception) -> None:
+        """A cycle that raised recorded nothing, so the daemon itself backs off from it."""
+        logger.error("cycle failed: %s: %s", type(exc).__name__, exc)
+        logger.debug("traceback of the failed cycle", exc_info=True)
+        self.failures += 1
+        self.skip = backoff_ticks(self.failures, self.period)
+        if self.skip:
+            logger.warning(
+                "%d cycles raised in a row; skipping the next %d ticks", self.failures, self.skip
+            )
+        outcome = DaemonOutcome("failed", detail=f"{type(exc).__name__}: {exc}")
+        self.emit("failed", outcome.detail, outcome=outcome)
 
     def start_cycle(self) -> None:
         """Run one tick in a daemon thread, unless the previous cycle is still running."""
@@ -260,7 +256,7 @@ def run_daemon(
     state_file = Path(state_dir) / DAEMON_FILE if state_dir is not None else None
     stop = stop if stop is not None else threading.Event()
     daemon = _Daemon(
-        run_one, stop, max_cycles, max_skip_ticks(period), on_event, state_file, description
+        run_one, stop, max_cycles, period, on_event, state_file, description
     )
     relay = _SignalRelay(stop)
     try:

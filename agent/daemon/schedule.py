@@ -1,45 +1,21 @@
-"""When cycles run: intervals, cron lines, time zones, the first run and failure backoff.
+"""When the daemon's cycles run: cron lines, the first run, the next run, tick backoff.
 
-Pure functions over datetimes (the scheduler itself lives in loop.py), so tests need no clock.
+Pure functions over datetimes (the loop itself lives in loop.py), so tests need no clock. The
+grammar shared with config and policy (intervals, zones, active hours) is agent.schedule.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from agent.errors import ConfigError
+from agent.schedule import as_utc, failure_backoff, format_every, load_timezone, utc_now
 
 BACKOFF_CAP = timedelta(hours=6)  # after repeated failures, still try at least this often
-
-
-def parse_every(text: str) -> timedelta:
-    """Parse an interval like "90s", "15m", "2h", "1h30m" or "1d"."""
-    match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text.strip().lower())
-    if not text.strip() or match is None:
-        raise ConfigError(
-            f"invalid interval {text!r}: use a number with a unit, e.g. 90s, 15m, 2h, 1h30m or 1d"
-        )
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    every = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if every <= timedelta(0):
-        raise ConfigError(f"invalid interval {text!r}: it must be longer than zero")
-    return every
-
-
-def load_timezone(name: str) -> ZoneInfo:
-    """The zone named in `[schedule] timezone`, or a ConfigError."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"unknown timezone {name!r} in [schedule] timezone; use an IANA name like "
-            "'UTC' or 'Europe/Paris'"
-        ) from None
 
 
 def parse_cron(expr: str, timezone_name: str = "UTC") -> CronTrigger:
@@ -84,44 +60,16 @@ def plan_first_run(
     """When the first cycle runs: now if one is overdue (or none ever ran), else when due."""
     if last_completed is None:
         return now
-    due = next_after(min(_as_aware(last_completed), now))
+    due = next_after(min(as_utc(last_completed), now))
     return now if due <= now else due
 
 
-def backoff_ticks(failures: int, max_skip: int) -> int:
-    """Ticks to skip after `failures` consecutive failures: 0, 1, 3, 7, … capped at max_skip."""
-    if failures <= 0:
-        return 0
-    return min(2 ** min(failures - 1, 30) - 1, max_skip)
-
-
-def max_skip_ticks(period: timedelta) -> int:
-    """The most ticks a backoff may skip, so a failing daemon still tries every BACKOFF_CAP."""
-    if period >= BACKOFF_CAP:
-        return 0
-    return max(0, int(BACKOFF_CAP / period) - 1)
-
-
-def _as_aware(moment: datetime) -> datetime:
-    """Treat a naive datetime (SQLite drops tzinfo) as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_every(every: timedelta) -> str:
-    """1h30m style, the inverse of parse_every (sub-second intervals shown in seconds)."""
-    total = every.total_seconds()
-    if total != int(total) or total < 1:
-        return f"{total:g}s"
-    rest, text = int(total), ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            text += f"{rest // size}{unit}"
-            rest %= size
-    return text
+def backoff_ticks(failures: int, period: timedelta) -> int:
+    """Ticks to skip after `failures` cycles in a row raised: 0, 1, 3, 7, … (the one doubling
+    rule, agent.schedule.failure_backoff, counted in periods), so it still tries every BACKOFF_CAP.
+    """
+    wait = failure_backoff(failures, period, max(BACKOFF_CAP, period))
+    return max(0, int(wait / period) - 1)
 
 
 def build_schedule(
