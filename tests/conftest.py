@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,26 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ARXIV_DELAY_SECONDS", "0")
     yield
+
+
+# The terminal every test sees, whatever the developer's shell or the CI runner exports: output
+# asserted to fit 80 columns is rendered 80 columns wide, and local time is UTC.
+TERMINAL = {"COLUMNS": "80", "LINES": "25", "TZ": "UTC"}
+
+
+@pytest.fixture(autouse=True)
+def pinned_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """80 columns and UTC for every test, including the CLI's consoles made at import time."""
+    from agent import cli
+
+    for name, value in TERMINAL.items():
+        monkeypatch.setenv(name, value)
+    time.tzset()
+    for console in (cli.console, cli.errors):  # rich read COLUMNS once, when agent.cli loaded
+        monkeypatch.setattr(console, "width", 80)
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture
