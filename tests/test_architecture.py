@@ -171,3 +171,24 @@ def test_the_schedule_grammar_has_one_home() -> None:
         if "ZoneInfoNotFoundError" in path.read_text(encoding="utf-8")
     }
     assert zone_checks == {"schedule.py"}
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in tests/*.py modules that are not tests (corpus, repo, cli, context)."""
+    tests = Path(__file__).resolve().parent
+    importers = {
+        path.name: sorted(m for m in imported_names(path) if m.startswith("tests.test_"))
+        for path in tests.glob("test_*.py")
+    }
+    assert {name: found for name, found in importers.items() if found} == {}
+
+
+def imported_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names

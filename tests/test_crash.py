@@ -26,7 +26,7 @@ from agent.config import load_settings
 from agent.cycle import make_source
 from agent.tracks import active_tracks, load_tracks
 from tests.cli import run_cli
-from tests.test_cycle import git
+from tests.repo import git
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLED = 137  # what crash_point exits with, like a process killed by SIGKILL

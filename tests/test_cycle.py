@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 from agent.models import Paper
-from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 from tests.cli import run_cli
+from tests.corpus import SECRET, audio_papers
 from tests.repo import committed_files, git
-
-SECRET = "sk-test-0123456789abcdefghijklmnop"
-
-
-def audio_papers(count: int = 40) -> list[Paper]:
-    """Real papers from the bundled sample, re-dated as if announced this week."""
-    papers = [
-        p for p in read_papers_jsonl(SAMPLE_PATH) if p.primary_category in ("cs.SD", "eess.AS")
-    ][:count]
-    now = datetime.now(UTC)
-    return [
-        dataclasses.replace(p, published=now - timedelta(hours=i), updated=now)
-        for i, p in enumerate(papers)
-    ]
 
 
 def front_matter(note: Path) -> dict:

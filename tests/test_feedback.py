@@ -13,32 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.actions import Context, pick_for_learning
+from agent.actions import pick_for_learning
 from agent.config import load_settings
 from agent.models import Paper
 from agent.rank import Ranker
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 from agent.store import Store
-from agent.tracks import active_tracks, load_tracks
 from tests.cli import run_cli
+from tests.context import context
 
 ENVIRONMENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "RESEARCH_AGENT_MODEL")
-
-
-class NoSource:
-    """A source with nothing older to discover (learn must choose from the store)."""
-
-    name = "sample"
-
-    def search(self, track, limit):  # type: ignore[no-untyped-def]
-        return []
-
-
-def context(store: Store, workspace: Path) -> Context:
-    settings = load_settings(workspace)
-    tracks = active_tracks(load_tracks(settings.tracks_path))
-    return Context(settings=settings, tracks=tracks, store=store, source=NoSource(),  # type: ignore[arg-type]
-                   analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
 
 
 def waiting(store: Store) -> list[Paper]:

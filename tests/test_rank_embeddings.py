@@ -17,7 +17,7 @@ from agent.rank.embeddings import (
     load_embedder,
     track_text,
 )
-from tests.test_rank import BACKGROUND, HALLUCINATION, paper
+from tests.corpus import BACKGROUND, HALLUCINATION, paper
 
 BATCH = [
     paper("p.core", "Speech LLM hallucination benchmark",

@@ -23,7 +23,8 @@ import pytest
 from agent.config import load_settings
 from agent.tracks import load_tracks
 from tests.cli import run_cli
-from tests.test_cycle import SECRET, audio_papers, git
+from tests.corpus import SECRET, audio_papers
+from tests.repo import git
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_LINE = re.compile(

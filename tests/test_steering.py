@@ -1,4 +1,4 @@
-"""Review fixes to steering: ratings that count and can be taken back, scores kept, a queue entry
+"""Steering the agent: ratings that count and can be taken back, scores kept, a queue entry
 re-added during a deep read kept, re-adds that do what the researcher said, track edits whose
 commit fails undone, pause + resume giving back the file.
 
@@ -26,7 +26,7 @@ from agent.steer import change_track, create_track
 from agent.store import Store
 from agent.tracks import load_tracks
 from tests.cli import run_cli
-from tests.test_feedback import context
+from tests.context import context
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKS = "state/tracks.toml"

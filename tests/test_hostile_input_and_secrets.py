@@ -1,4 +1,5 @@
-"""Hardening: hostile titles on the terminal, secrets out of logs and notes, local LLMs."""
+"""Hostile input and secrets: hostile titles on the terminal, secrets out of logs and notes,
+credentials out of error messages, and a local LLM switched on by its base URL alone."""
 
 from __future__ import annotations
 
