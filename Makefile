@@ -1,16 +1,20 @@
-# `make check` runs exactly what CI runs (.ci/run): the tests, ruff, mypy.
+# `make check` runs what CI runs (.ci/run), in the same order: the linters first (a style error
+# fails in seconds), then the fast suite (the README's `pytest`), then the slow real-process tests.
 PYTHON ?= .venv/bin/python
 
-.PHONY: check test lint install
+.PHONY: check test test-slow lint install
 
 install:
 	python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
-
-test:
-	$(PYTHON) -m pytest
 
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy agent
 
-check: test lint
+test:
+	$(PYTHON) -m pytest
+
+test-slow:
+	$(PYTHON) -m pytest -m slow
+
+check: lint test test-slow

@@ -28,6 +28,10 @@ from agent.tracks import active_tracks, load_tracks
 from tests.cli import run_cli
 from tests.repo import git
 
+# Real agent processes, started, signalled and killed: 5-17 s each. `pytest -m slow` runs them
+# (CI does, after the fast suite); the default `pytest` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 KILLED = 137  # what crash_point exits with, like a process killed by SIGKILL
 BEFORE_COMMIT = ("acted", "note_written")

@@ -26,6 +26,10 @@ from tests.cli import run_cli
 from tests.corpus import SECRET, audio_papers
 from tests.repo import git
 
+# Real agent processes, started, signalled and killed: 5-17 s each. `pytest -m slow` runs them
+# (CI does, after the fast suite); the default `pytest` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 LOG_LINE = re.compile(
     r"cycle (\d+) (committed|rested|failed|aborted): ([a-z-]+), (\d+) papers, ([\d,]+) tokens, "
