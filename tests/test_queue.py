@@ -134,33 +134,31 @@ def test_priority_outside_one_to_five_is_refused(
 # --- what learn queues, and who goes first --------------------------------------------------
 
 
-def learn_offline(workspace: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    """A scan and a learn cycle over the bundled sample; the learn note."""
-    for action in ("scan", "learn"):
-        ran = run_cli(capsys, "cycle", "-w", str(workspace), "--action", action,
-                      "--source", "sample")
-        assert ran.code == 0 and "committed" in ran.out, ran.out + ran.err
-    return next((workspace / "cycles").rglob("0002-learn.md")).read_text(encoding="utf-8")
+def learn_offline(scanned: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """A learn cycle over the bundled sample the `scanned` workspace holds; its note."""
+    ran = run_cli(capsys, "cycle", "-w", str(scanned), "--action", "learn", "--source", "sample")
+    assert ran.code == 0 and "committed" in ran.out, ran.out + ran.err
+    return next((scanned / "cycles").rglob("0002-learn.md")).read_text(encoding="utf-8")
 
 
 @pytest.mark.disable_socket
 def test_learn_queues_nothing_below_its_bar(
-    workspace: Path, capsys: pytest.CaptureFixture[str]
+    scanned: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    set_learn_threshold(workspace, 0.99)
-    note = learn_offline(workspace, capsys)
+    set_learn_threshold(scanned, 0.99)
+    note = learn_offline(scanned, capsys)
     assert "Queued for a deep read" not in note
-    assert queued(workspace, capsys) == []
+    assert queued(scanned, capsys) == []
 
 
 @pytest.mark.disable_socket
 def test_learn_queues_above_its_bar_and_the_researchers_entries_come_first(
-    workspace: Path, capsys: pytest.CaptureFixture[str]
+    scanned: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    set_learn_threshold(workspace, 0.0)
-    note = learn_offline(workspace, capsys)
+    set_learn_threshold(scanned, 0.0)
+    note = learn_offline(scanned, capsys)
     learned = yaml_papers(note)
-    items = queued(workspace, capsys)
+    items = queued(scanned, capsys)
     assert items and {i["paper_id"] for i in items} <= set(learned)
     for item in items:
         assert item["added_by"] == "agent"
@@ -170,11 +168,11 @@ def test_learn_queues_above_its_bar_and_the_researchers_entries_come_first(
     assert f"Must-read queue: {len(items)} waiting" in note
 
     top = items[0]["priority"]
-    mine = next(i for i in sample_ids(workspace) if i not in learned)
+    mine = next(i for i in sample_ids(scanned) if i not in learned)
     added = run_cli(capsys, "queue", "add", mine, "--priority", str(top), "--source", "sample",
-                    "-w", str(workspace))
+                    "-w", str(scanned))
     assert added.code == 0, added.err
-    order = queued(workspace, capsys)
+    order = queued(scanned, capsys)
     assert order[0]["paper_id"] == mine and order[0]["added_by"] == "user"
     assert [i["paper_id"] for i in order[1:]] == [i["paper_id"] for i in items]
 
@@ -182,18 +180,18 @@ def test_learn_queues_above_its_bar_and_the_researchers_entries_come_first(
     # (their word is final: the priority they give is the one kept, even a lower one)
     theirs = items[-1]["paper_id"]
     again = run_cli(capsys, "queue", "add", theirs, "--priority", "1", "--note", "mine now",
-                    "--source", "sample", "-w", str(workspace))
+                    "--source", "sample", "-w", str(scanned))
     assert again.code == 0, again.err
     assert f"queued {theirs} (priority 1)" in again.out
-    entry = next(i for i in queued(workspace, capsys) if i["paper_id"] == theirs)
+    entry = next(i for i in queued(scanned, capsys) if i["paper_id"] == theirs)
     assert (entry["added_by"], entry["reason"], entry["priority"]) == ("user", "mine now", 1)
 
-    ran = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "deep-read",
+    ran = run_cli(capsys, "cycle", "-w", str(scanned), "--action", "deep-read",
                   "--source", "sample")
     assert ran.code == 0, ran.out + ran.err
-    read = next((workspace / "cycles").rglob("0003-deep-read.md")).read_text(encoding="utf-8")
+    read = next((scanned / "cycles").rglob("0003-deep-read.md")).read_text(encoding="utf-8")
     assert yaml_papers(read) == [mine]
-    assert mine not in [i["paper_id"] for i in queued(workspace, capsys)]
+    assert mine not in [i["paper_id"] for i in queued(scanned, capsys)]
 
 
 def yaml_papers(note: str) -> list[str]:

@@ -177,6 +177,7 @@ def test_queue_drop_spares_entries_added_after_the_cycle_started(tmp_path: Path)
         assert store.queue_drop("new")  # without a bound: dropped
 
 
+@pytest.mark.slow  # a real agent process, killed right after its commit
 def test_a_user_queue_add_during_a_deep_read_survives_its_commit(
     scanned: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
