@@ -221,3 +221,10 @@ def test_git_lock_excludes_another_holder(repo):
     with journal.git_lock(git_dir, timeout=0, sleep=sleep, clock=lambda: now[0]):
         write(repo, "after.md", "x")
     assert journal.commit_paths(repo, ["after.md"], "after the lock")
+
+
+def test_oneline_log_is_gits_own_short_log(repo):
+    write(repo, "src/code.py", "x = 2\n")
+    journal.commit_paths(repo, ["src/code.py"], "cycle 1: scan", cycle=1)
+    assert journal.oneline_log(repo) == git(repo, "log", "--oneline").rstrip()
+    assert journal.oneline_log(repo).splitlines()[0].endswith("cycle 1: scan")
