@@ -15,6 +15,6 @@ test:
 	$(PYTHON) -m pytest
 
 test-slow:
-	$(PYTHON) -m pytest -m slow
+	$(PYTHON) -m pytest -m slow -n 0  # one at a time: each times real processes
 
 check: lint test test-slow
