@@ -107,4 +107,4 @@ def failure_backoff(failures: int, first: timedelta, cap: timedelta) -> timedelt
     """How long to wait after `failures` consecutive failures: first, 2×, 4×, … at most cap."""
     if failures <= 0:
         return timedelta(0)
-    return min(first * 2 ** min(failures - 1, 20), cap)  # 2**20 days still fits a timedelta
+    return min(first * (1 << min(failures - 1, 20)), cap)  # 2**20 days still fits a timedelta

@@ -80,11 +80,12 @@ def build_schedule(
         trigger = parse_cron(cron, zone.key)
 
         def next_after(moment: datetime) -> datetime:
-            return trigger.get_next_fire_time(None, moment + timedelta(microseconds=1))
+            fire = trigger.get_next_fire_time(None, moment + timedelta(microseconds=1))
+            if not isinstance(fire, datetime):
+                raise ConfigError(f"cron expression {cron!r} in [schedule] cron never fires")
+            return fire
 
         first = next_after(utc_now())
-        if first is None:
-            raise ConfigError(f"cron expression {cron!r} in [schedule] cron never fires")
         return next_after, next_after(first) - first, {"cron": cron}
     if every is None:
         raise ConfigError("no schedule: set [schedule] every (e.g. 1h) or cron in research.toml")
