@@ -9,34 +9,14 @@ from typing import Any
 
 import pytest
 
-from agent.analyst import Candidate
 from agent.analyst.budget import TokenBudget, estimate_tokens
 from agent.analyst.chunks import plan_chunks
-from agent.analyst.llm import LLMAnalyst
 from agent.analyst.llm_client import strict_schema
 from agent.analyst.schemas import PaperSummary
 from agent.errors import AnalystError, BudgetExceeded
-from agent.models import FullText, LLMCall, Match, MemoryItem, Paper, Track
-from agent.settings import LLMSettings
-from tests.fakes.openai_server import FakeOpenAIServer, prompt_text
-
-SECRET = "sk-test-SECRET-never-logged"
-
-TRACKS = [
-    Track("sae", "Audio SAEs", "Sparse autoencoders on audio models", ("sparse autoencoder",), 5),
-    Track("listen", "Listen vs guess", "Do audio LMs use the audio?", ("grounding",), 3),
-]
-
-
-def make_candidate(paper_id: str, abstract: str = "", track: str = "sae") -> Candidate:
-    paper = Paper(
-        id=paper_id,
-        title=f"Paper {paper_id}",
-        abstract=abstract or f"We propose method {paper_id}. It improves accuracy by 4.2%.",
-        authors=("A. Author", "B. Author"),
-        categories=("cs.SD",),
-    )
-    return Candidate(paper, [Match(paper_id, track, 0.8, True, ("sparse autoencoder",))])
+from agent.models import FullText, LLMCall, MemoryItem
+from tests.analysts import SECRET, TRACKS, make_analyst, make_candidate
+from tests.fakes.openai_server import prompt_text
 
 
 def summary_reply(paper_id: str, track_id: str = "sae") -> dict[str, Any]:
@@ -56,13 +36,6 @@ def summary_reply(paper_id: str, track_id: str = "sae") -> dict[str, Any]:
 @pytest.fixture
 def calls() -> list[LLMCall]:
     return []
-
-
-def make_analyst(server: FakeOpenAIServer, calls: list[LLMCall], **settings: Any) -> LLMAnalyst:
-    options: dict[str, Any] = {"max_retries": 0, "timeout_seconds": 5.0, **settings}
-    budget = options.pop("budget", None)
-    llm = LLMSettings(base_url=server.base_url, api_key=SECRET, model="fake-model", **options)
-    return LLMAnalyst(llm, calls.append, researcher="Leo", budget=budget)
 
 
 def test_structured_output_is_parsed_and_unknown_tracks_dropped(openai_server, calls):

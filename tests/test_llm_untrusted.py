@@ -16,8 +16,8 @@ from agent.analyst.fallback import FallbackAnalyst
 from agent.analyst.offline import OfflineAnalyst
 from agent.errors import AnalystError
 from agent.models import LLMCall
+from tests.analysts import TRACKS, make_analyst, make_candidate
 from tests.fakes.openai_server import FakeOpenAIServer, prompt_text
-from tests.test_analyst_llm import TRACKS, make_analyst, make_candidate
 
 DEADLINE = 0.5  # seconds; a trickled answer below would take a minute
 
