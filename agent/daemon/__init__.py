@@ -1,10 +1,11 @@
-"""The long-running loop: APScheduler 3.x wakes `run_one` every interval (or on a cron schedule).
+"""The long-running loop: wakes `run_one` every interval (or on a cron schedule).
 
-This package is the only code that imports `apscheduler`. Cycles run one at a time in a daemon
-thread, so a cycle stuck in a slow HTTP call can never keep the process alive after a shutdown:
-on SIGTERM or SIGINT the schedule stops, the cycle's `stop` event is set, the cycle gets
-`shutdown_grace` seconds to abandon cleanly, and after that the daemon calls `on_abandon` and
-returns anyway.
+A plain loop over the schedule's next fire time (loop.py); this package is the only code that
+imports `apscheduler`, and only its public CronTrigger, to read cron lines. Cycles run one at a
+time in a daemon thread, so a cycle stuck in a slow HTTP call can never keep the process alive
+after a shutdown: on SIGTERM or SIGINT the schedule stops, the cycle's `stop` event is set, the
+cycle gets `shutdown_grace` seconds to abandon cleanly, and after that the daemon calls
+`on_abandon` and returns anyway.
 
 The contract for `run_one(stop)`: check `stop.is_set()` between steps and once more right before
 committing; when set, undo what is half-written, record the cycle aborted and return
