@@ -8,16 +8,26 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from agent.models import Match, MemoryItem, Paper
 from agent.store.base import StoreBase, chunks
+from agent.store.bulk import batches, upsert_statement
 from agent.store.tables import ANALYSIS_KINDS, PAPER_STATUSES, AnalysisRow, PaperRow, ScoreRow
 
 log = logging.getLogger(__name__)
 
+PAPERS: sa.Table = PaperRow.__table__  # type: ignore[attr-defined]
+SCORES: sa.Table = ScoreRow.__table__  # type: ignore[attr-defined]
+METADATA = ("version", "title", "authors", "abstract", "categories", "published", "updated",
+            "comment")
+PAPER_COLUMNS = (PAPERS.c.id, *(PAPERS.c[name] for name in METADATA))
+SCORE_COLUMNS = (SCORES.c.paper_id, SCORES.c.track_id, SCORES.c.score, SCORES.c.relevant,
+                 SCORES.c.terms)
 
-def paper_from_row(row: PaperRow) -> Paper:
+
+def paper_from_row(row: Any) -> Paper:
+    """A Paper from a table row or a plain result row with the paper columns."""
     return Paper(
         id=row.id,
         title=row.title,
@@ -31,19 +41,7 @@ def paper_from_row(row: PaperRow) -> Paper:
     )
 
 
-def copy_metadata(row: PaperRow, paper: Paper) -> None:
-    """Overwrite a row's arXiv metadata with `paper`'s; status and first-seen stay."""
-    row.version = paper.version
-    row.title = paper.title
-    row.abstract = paper.abstract
-    row.authors = list(paper.authors)
-    row.categories = list(paper.categories)
-    row.published = paper.published
-    row.updated = paper.updated
-    row.comment = paper.comment
-
-
-def match_from_row(row: ScoreRow) -> Match:
+def match_from_row(row: Any) -> Match:
     return Match(
         paper_id=row.paper_id,
         track_id=row.track_id,
@@ -78,43 +76,66 @@ class PaperStore(StoreBase):
 
     def upsert_papers(self, papers: Iterable[Paper], cycle: int | None = None) -> tuple[int, int]:
         """Store papers: (new, updated); a newer version replaces metadata, status is kept."""
-        incoming = list(papers)
-        new = updated = 0
+        incoming: dict[str, Paper] = {}
+        for paper in papers:  # met twice in one batch: the newest version, counted once
+            kept = incoming.get(paper.id)
+            if kept is None or paper.version > kept.version:
+                incoming[paper.id] = paper
+        if not incoming:
+            return 0, 0
+        now = self._now()
         with self._session(write=True) as session:
-            rows = self._paper_rows(session, [p.id for p in incoming])
-            for paper in incoming:
-                row = rows.get(paper.id)
-                if row is None:
-                    row = PaperRow(id=paper.id, title="", abstract="", first_seen_at=self._now())
-                    row.first_seen_cycle = cycle
-                    copy_metadata(row, paper)
-                    session.add(row)
-                    rows[paper.id] = row
-                    new += 1
-                elif paper.version > row.version:
-                    copy_metadata(row, paper)
-                    if row not in session.new:  # met twice in one batch: still just new
-                        updated += 1
+            conn = session.connection()
+            known = self._versions(conn, list(incoming))
+            new = sum(1 for pid in incoming if pid not in known)
+            updated = sum(1 for pid, p in incoming.items() if pid in known and p.version > known[pid])
+            rows = [
+                {**paper_values(p), "status": "new", "first_seen_cycle": cycle,
+                 "first_seen_at": now, "best_score": -1.0, "best_relevant": None}
+                for pid, p in incoming.items()
+                if pid not in known or p.version > known[pid]
+            ]
+            statement = upsert_statement(
+                self.dialect, PAPERS, ["id"], METADATA,
+                only_if=lambda table, excluded: table.c.version < excluded.version,
+            )
+            for batch in batches(rows):
+                conn.execute(statement, list(batch))
         log.debug("upserted papers: %d new, %d updated", new, updated)
         return new, updated
 
-    def _paper_rows(self, session: Session, ids: Sequence[str]) -> dict[str, PaperRow]:
-        rows: dict[str, PaperRow] = {}
+    def _versions(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, int]:
+        versions: dict[str, int] = {}
         for chunk in chunks(sorted(set(ids))):
-            for row in session.exec(select(PaperRow).where(col(PaperRow.id).in_(chunk))):
-                rows[row.id] = row
-        return rows
+            query = sa.select(PAPERS.c.id, PAPERS.c.version).where(PAPERS.c.id.in_(chunk))
+            versions.update({row.id: row.version for row in conn.execute(query)})
+        return versions
+
+    def _paper_rows(self, ids: Sequence[str]) -> dict[str, Paper]:
+        found: dict[str, Paper] = {}
+        with self._session() as session:
+            conn = session.connection()
+            for chunk in chunks(sorted(set(ids))):
+                query = sa.select(*PAPER_COLUMNS).where(PAPERS.c.id.in_(chunk))
+                found.update({row.id: paper_from_row(row) for row in conn.execute(query)})
+        return found
 
     def get_paper(self, paper_id: str) -> Paper | None:
-        with self._session() as session:
-            row = session.get(PaperRow, paper_id)
-            return paper_from_row(row) if row else None
+        return self._paper_rows([paper_id]).get(paper_id)
 
     def get_papers(self, ids: Sequence[str]) -> dict[str, Paper]:
         """The known papers among `ids`, by id."""
+        return self._paper_rows(ids)
+
+    def paper_statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """The status of each known paper among `ids`."""
+        found: dict[str, str] = {}
         with self._session() as session:
-            rows = self._paper_rows(session, ids)
-            return {paper_id: paper_from_row(row) for paper_id, row in rows.items()}
+            conn = session.connection()
+            for chunk in chunks(sorted(set(ids))):
+                query = sa.select(PAPERS.c.id, PAPERS.c.status).where(PAPERS.c.id.in_(chunk))
+                found.update({row.id: row.status for row in conn.execute(query)})
+        return found
 
     def paper_status(self, paper_id: str) -> str | None:
         with self._session() as session:
@@ -132,35 +153,55 @@ class PaperStore(StoreBase):
         """Papers in any of `statuses`, most recently published first."""
         check_statuses(statuses)
         query = (
-            select(PaperRow)
-            .where(col(PaperRow.status).in_(statuses))
-            .order_by(col(PaperRow.published).desc().nulls_last(), col(PaperRow.id))
+            sa.select(*PAPER_COLUMNS)
+            .where(PAPERS.c.status.in_(statuses))
+            .order_by(PAPERS.c.published.desc().nulls_last(), PAPERS.c.id)
             .limit(limit)
         )
-        with self._session() as session:
-            return [paper_from_row(row) for row in session.exec(query)]
+        return [paper_from_row(row) for row in self._rows(query)]
 
     def count_papers(self, statuses: Sequence[str] | None = None) -> int:
-        query = select(sa.func.count()).select_from(PaperRow)
+        query = sa.select(sa.func.count()).select_from(PAPERS)
         if statuses is not None:
             check_statuses(statuses)
-            query = query.where(col(PaperRow.status).in_(statuses))
+            query = query.where(PAPERS.c.status.in_(statuses))
+        return int(self._rows(query)[0][0])
+
+    def count_candidates(self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False) -> int:
+        """How many papers `candidates()` would return without a limit (a COUNT, no rows)."""
+        check_statuses(statuses)
+        query = sa.select(sa.func.count()).select_from(PAPERS).where(PAPERS.c.status.in_(statuses))
+        if relevant_only:
+            query = query.where(PAPERS.c.best_relevant.is_not(None))
+        return int(self._rows(query)[0][0])
+
+    def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:
+        """Track id -> (papers relevant to it, the newest cycle that first saw one of them)."""
+        query = (
+            sa.select(SCORES.c.track_id, sa.func.count(), sa.func.max(PAPERS.c.first_seen_cycle))
+            .join(PAPERS, PAPERS.c.id == SCORES.c.paper_id)
+            .where(SCORES.c.relevant.is_(True))
+            .group_by(SCORES.c.track_id)
+        )
+        return {row[0]: (int(row[1]), row[2]) for row in self._rows(query)}
+
+    def _rows(self, query: sa.Executable) -> list[sa.Row[Any]]:
+        """Plain result rows of a Core query (no ORM objects)."""
         with self._session() as session:
-            return session.exec(query).one()
+            return list(session.connection().execute(query))
 
     def search_papers(self, text: str, limit: int = 20) -> list[Paper]:
         """Papers whose title or abstract contains every word of `text` (case-insensitive)."""
-        query = select(PaperRow)
+        query = sa.select(*PAPER_COLUMNS)
         for word in text.split():
             query = query.where(
                 sa.or_(
-                    col(PaperRow.title).icontains(word, autoescape=True),
-                    col(PaperRow.abstract).icontains(word, autoescape=True),
+                    PAPERS.c.title.icontains(word, autoescape=True),
+                    PAPERS.c.abstract.icontains(word, autoescape=True),
                 )
             )
-        query = query.order_by(col(PaperRow.published).desc().nulls_last(), col(PaperRow.id))
-        with self._session() as session:
-            return [paper_from_row(row) for row in session.exec(query.limit(limit))]
+        query = query.order_by(PAPERS.c.published.desc().nulls_last(), PAPERS.c.id)
+        return [paper_from_row(row) for row in self._rows(query.limit(limit))]
 
     def first_seen_cycle(self, paper_id: str) -> int | None:
         with self._session() as session:
@@ -169,40 +210,33 @@ class PaperStore(StoreBase):
 
     def save_matches(self, matches: Iterable[Match]) -> None:
         """Insert or replace the score of each (paper, track); the paper must be stored."""
-        incoming = list(matches)
+        latest = {(m.paper_id, m.track_id): m for m in matches}  # met twice: the last one counts
+        if not latest:
+            return
+        now = self._now()
+        rows = [
+            {"paper_id": m.paper_id, "track_id": m.track_id, "score": float(m.score),
+             "relevant": bool(m.relevant), "terms": list(m.terms), "updated_at": now}
+            for m in latest.values()
+        ]
+        statement = upsert_statement(
+            self.dialect, SCORES, ["paper_id", "track_id"], ["score", "relevant", "terms",
+                                                             "updated_at"]
+        )
         with self._session(write=True) as session:
-            rows = self._score_rows(session, [m.paper_id for m in incoming])
-            for match in incoming:
-                key = (match.paper_id, match.track_id)
-                row = rows.get(key)
-                if row is None:
-                    row = ScoreRow(
-                        paper_id=match.paper_id,
-                        track_id=match.track_id,
-                        score=0.0,
-                        updated_at=self._now(),
-                    )
-                    session.add(row)
-                    rows[key] = row
-                row.score = float(match.score)
-                row.relevant = bool(match.relevant)
-                row.terms = list(match.terms)
-                row.updated_at = self._now()
-
-    def _score_rows(self, session: Session, ids: Sequence[str]) -> dict[tuple[str, str], ScoreRow]:
-        rows: dict[tuple[str, str], ScoreRow] = {}
-        for chunk in chunks(sorted(set(ids))):
-            for row in session.exec(select(ScoreRow).where(col(ScoreRow.paper_id).in_(chunk))):
-                rows[(row.paper_id, row.track_id)] = row
-        return rows
+            conn = session.connection()
+            for batch in batches(rows):
+                conn.execute(statement, list(batch))
+            for chunk in chunks(sorted({m.paper_id for m in latest.values()})):
+                conn.execute(refresh_best(chunk))
 
     def matches_for(self, paper_ids: Sequence[str]) -> dict[str, list[Match]]:
         """Every requested id with its matches, best score first (empty if never scored)."""
         found: dict[str, list[Match]] = {paper_id: [] for paper_id in paper_ids}
-        with self._session() as session:
-            rows = self._score_rows(session, paper_ids)
-        ordered = sorted(rows.values(), key=lambda r: (-r.score, r.track_id))
-        for row in ordered:
+        rows: list[sa.Row[Any]] = []
+        for chunk in chunks(sorted(set(paper_ids))):
+            rows += self._rows(sa.select(*SCORE_COLUMNS).where(SCORES.c.paper_id.in_(chunk)))
+        for row in sorted(rows, key=lambda r: (-r.score, r.track_id)):
             found[row.paper_id].append(match_from_row(row))
         return found
 
@@ -212,25 +246,56 @@ class PaperStore(StoreBase):
         relevant_only: bool = False,
         limit: int | None = None,
     ) -> list[tuple[Paper, list[Match]]]:
-        """Papers in `statuses` with their matches, best score first; unscored papers last."""
+        """Papers in `statuses` with their matches, best score first; unscored papers last.
+
+        With `relevant_only`, papers relevant to some track, by their best relevant score.
+        """
         check_statuses(statuses)
-        best = select(ScoreRow.paper_id, sa.func.max(ScoreRow.score).label("best")).group_by(
-            col(ScoreRow.paper_id)
-        )
+        best = PAPERS.c.best_relevant if relevant_only else PAPERS.c.best_score
+        query = sa.select(*PAPER_COLUMNS).where(PAPERS.c.status.in_(statuses))
         if relevant_only:
-            best = best.where(col(ScoreRow.relevant).is_(True))
-        scored = best.subquery()
-        query = (
-            select(PaperRow)
-            .join(scored, scored.c.paper_id == PaperRow.id, isouter=not relevant_only)
-            .where(col(PaperRow.status).in_(statuses))
-            .order_by(sa.func.coalesce(scored.c.best, -1.0).desc(), col(PaperRow.id))
-            .limit(limit)
-        )
-        with self._session() as session:
-            papers = [paper_from_row(row) for row in session.exec(query)]
-            matches = self.matches_for([p.id for p in papers])
+            query = query.where(best.is_not(None))
+        query = query.order_by(best.desc(), PAPERS.c.id).limit(limit)
+        papers = [paper_from_row(row) for row in self._rows(query)]
+        matches = self.matches_for([p.id for p in papers])
         return [(paper, matches[paper.id]) for paper in papers]
+
+    def best_relevant(
+        self, priorities: dict[str, int], exclude: Sequence[str] = (), limit: int = 5,
+        statuses: Sequence[str] = ("ranked",),
+    ) -> list[tuple[Paper, list[Match]]]:
+        """Papers relevant to one of the tracks in `priorities`, by best score x priority.
+
+        Each comes with its relevant matches on those tracks, best score x priority first;
+        ties go to the lower id. The stored scores decide: nothing is ranked again.
+        """
+        check_statuses(statuses)
+        if not priorities:
+            return []
+        weight = sa.case(
+            *((SCORES.c.track_id == track, float(p)) for track, p in priorities.items()),
+            else_=0.0,
+        )
+        value = sa.func.max(SCORES.c.score * weight).label("value")
+        query = (
+            sa.select(SCORES.c.paper_id, value)
+            .join(PAPERS, PAPERS.c.id == SCORES.c.paper_id)
+            .where(PAPERS.c.status.in_(statuses), PAPERS.c.best_relevant.is_not(None))
+            .where(SCORES.c.relevant.is_(True), SCORES.c.track_id.in_(list(priorities)))
+            .group_by(SCORES.c.paper_id)
+            .order_by(value.desc(), SCORES.c.paper_id)
+            .limit(limit + len(exclude))
+        )
+        skip = set(exclude)
+        ids = [row.paper_id for row in self._rows(query) if row.paper_id not in skip][:limit]
+        papers = self._paper_rows(ids)
+        matches = self.matches_for(ids)
+
+        def usable(paper_id: str) -> list[Match]:
+            kept = [m for m in matches[paper_id] if m.relevant and m.track_id in priorities]
+            return sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
+
+        return [(papers[pid], usable(pid)) for pid in ids]
 
     def save_analysis(
         self,
@@ -304,6 +369,38 @@ class PaperStore(StoreBase):
                     break
             matches = self.matches_for(list(latest))
         return [memory_item(a, p, matches[p.id]) for a, p in latest.values()]
+
+
+def paper_values(paper: Paper) -> dict[str, Any]:
+    """A paper's arXiv metadata as column values."""
+    return {
+        "id": paper.id,
+        "version": paper.version,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "published": paper.published,
+        "updated": paper.updated,
+        "comment": paper.comment,
+    }
+
+
+def refresh_best(paper_ids: Sequence[str]) -> sa.Update:
+    """Recompute the papers' best score and best relevant score from their scores."""
+    scores = SCORES.alias("s")
+    own = scores.c.paper_id == PAPERS.c.id
+    best = sa.select(sa.func.max(scores.c.score)).where(own).scalar_subquery()
+    relevant = (
+        sa.select(sa.func.max(scores.c.score))
+        .where(own, scores.c.relevant.is_(True))
+        .scalar_subquery()
+    )
+    return (
+        sa.update(PAPERS)
+        .where(PAPERS.c.id.in_(paper_ids))
+        .values(best_score=sa.func.coalesce(best, -1.0), best_relevant=relevant)
+    )
 
 
 def memory_item(analysis: AnalysisRow, paper: PaperRow, matches: list[Match]) -> MemoryItem:

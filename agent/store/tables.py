@@ -28,6 +28,11 @@ QUEUE_ADDERS: tuple[str, ...] = ("user", "agent")
 
 class PaperRow(SQLModel, table=True):
     __tablename__ = "papers"
+    __table_args__ = (
+        # candidates(): the best-scored papers of a status, without grouping every score
+        sa.Index("ix_papers_status_best", "status", sa.text("best_score DESC"), "id"),
+        sa.Index("ix_papers_status_relevant", "status", sa.text("best_relevant DESC"), "id"),
+    )
 
     id: str = Field(primary_key=True)  # versionless arXiv id
     version: int = 1
@@ -41,10 +46,15 @@ class PaperRow(SQLModel, table=True):
     status: str = Field(default="new", index=True)
     first_seen_cycle: int | None = None
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    # kept by save_matches: the paper's best score (-1 unscored) and best relevant one (or None)
+    best_score: float = Field(default=-1.0, sa_column_kwargs={"server_default": "-1"})
+    best_relevant: float | None = None
 
 
 class ScoreRow(SQLModel, table=True):
     __tablename__ = "scores"
+    # relevant papers per track (`tracks`) without reading every score
+    __table_args__ = (sa.Index("ix_scores_relevant", "relevant", "track_id", "paper_id"),)
 
     paper_id: str = Field(primary_key=True, foreign_key="papers.id", ondelete="CASCADE")
     track_id: str = Field(primary_key=True)
