@@ -3,6 +3,9 @@
 A cycle saves its changes (as JSON, in its cycle record) before committing its note and applies
 them to the store right after the commit. If the process dies in between, reconcile finds the
 commit by its `Cycle: N` trailer and applies the saved changes: nothing is lost or done twice.
+
+Once applied, the record keeps only a summary of them (`CycleSummary`): a scan's changes hold
+every paper it stored, and a year of full copies would outweigh the papers themselves.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.models import Match, Paper, QueueItem
-from agent.results import CycleResult
 
+if TYPE_CHECKING:  # only the type: `log` and `status` import this module and must start fast
+    from agent.results import CycleResult
+
+RANK_FINGERPRINT = "rank_fingerprint"  # meta key: tracks and ratings the stored scores reflect
 # statuses only move forward; "dismissed" is set by the researcher, never overwritten here
 STATUS_ORDER = {"new": 0, "ranked": 1, "summarized": 2, "queued": 3, "read": 4}
 
@@ -33,6 +39,7 @@ class StateChanges:
     cursor: datetime | None = None
     # when the cycle started: queue_drop spares entries the researcher added while it ran
     started: datetime | None = None
+    meta: dict[str, str] = field(default_factory=dict)  # key/values for the store's meta table
 
 
 def changes_from_result(result: CycleResult) -> StateChanges:
@@ -86,21 +93,22 @@ def changes_from_result(result: CycleResult) -> StateChanges:
         )
     if result.cursor is not None:
         changes.cursor_source, changes.cursor = result.source, result.cursor
+    if result.rank_fingerprint:
+        changes.meta[RANK_FINGERPRINT] = result.rank_fingerprint
     return changes
 
 
 def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
-    """Write the changes into the store; the caller wraps this in one transaction."""
+    """Write the changes into the store, then keep only their summary in the cycle record.
+
+    The caller wraps this in one transaction with the record's move to "committed": until then
+    the full changes stay saved, so reconcile can apply them after a crash.
+    """
     if changes.papers:
         store.upsert_papers(changes.papers, cycle=cycle)
     if changes.matches:
         store.save_matches(changes.matches)
-    for paper_id, status in changes.statuses.items():
-        current = store.paper_status(paper_id)
-        if current is None or current == "dismissed":
-            continue
-        if STATUS_ORDER.get(status, 0) > STATUS_ORDER.get(current, 0):
-            store.set_status([paper_id], status)
+    advance_statuses(store, changes.statuses)
     for analysis in changes.analyses:
         store.save_analysis(
             analysis["paper_id"],
@@ -115,6 +123,23 @@ def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
         store.queue_drop(paper_id, added_before=changes.started)
     if changes.cursor is not None:
         store.set_cursor(changes.cursor_source, changes.cursor)
+    for key, value in changes.meta.items():
+        store.set_meta(key, value)
+    store.update_cycle(cycle, result_json=dump_summary(summarise(changes)))
+
+
+def advance_statuses(store: Any, statuses: dict[str, str]) -> None:
+    """Move each known paper forward to its new status (never back, never off "dismissed")."""
+    current = store.paper_statuses(list(statuses))
+    moves: dict[str, list[str]] = {}
+    for paper_id, status in statuses.items():
+        now = current.get(paper_id)
+        if now is None or now == "dismissed":
+            continue
+        if STATUS_ORDER.get(status, 0) > STATUS_ORDER.get(now, 0):
+            moves.setdefault(status, []).append(paper_id)
+    for status, paper_ids in moves.items():
+        store.set_status(paper_ids, status)
 
 
 def dump_changes(changes: StateChanges) -> str:
@@ -137,6 +162,7 @@ def load_changes(text: str) -> StateChanges:
         cursor_source=data["cursor_source"],
         cursor=parse_dt(data["cursor"]),
         started=parse_dt(data.get("started")),  # absent from records of older releases
+        meta=data.get("meta", {}),
     )
 
 
@@ -160,3 +186,66 @@ def paper_from_json(data: dict[str, Any]) -> Paper:
             "updated": parse_dt(data["updated"]),
         }
     )
+
+
+# --- the summary a committed cycle keeps -----------------------------------------------------
+
+
+@dataclass
+class CycleSummary:
+    """What `log`, `digest`, the policy and the cycles index need of a committed cycle."""
+
+    papers: int = 0  # papers stored (new or a newer version)
+    analysed: int = 0  # distinct papers summarised, read or judged
+    relevant: dict[str, int] = field(default_factory=dict)  # track -> relevant stored papers
+    read: list[tuple[str, str, str]] = field(default_factory=list)  # (paper, kind, takeaway)
+    queued: list[tuple[str, int]] = field(default_factory=list)  # (paper, priority)
+
+    @property
+    def shown(self) -> int:
+        """The papers a cycle is known by: those it read or judged, else those it stored."""
+        return self.analysed or self.papers
+
+
+def summarise(changes: StateChanges) -> CycleSummary:
+    """The summary of a cycle's changes."""
+    from agent.store.papers import takeaway_of
+
+    summary = CycleSummary(papers=len(changes.papers))
+    summary.analysed = len({a["paper_id"] for a in changes.analyses})
+    new_ids = {p.id for p in changes.papers}
+    for match in changes.matches:
+        if match.relevant and match.paper_id in new_ids:
+            summary.relevant[match.track_id] = summary.relevant.get(match.track_id, 0) + 1
+    for analysis in changes.analyses:
+        if analysis["kind"] in ("summary", "deep-read"):
+            takeaway = takeaway_of(analysis["kind"], analysis["payload"], "")
+            summary.read.append((analysis["paper_id"], analysis["kind"], takeaway))
+    summary.queued = [(q.paper_id, q.priority) for q in changes.queue_add]
+    return summary
+
+
+def dump_summary(summary: CycleSummary) -> str:
+    return json.dumps({"summary": 1, **asdict(summary)}, ensure_ascii=False)
+
+
+def cycle_summary(result_json: str | None) -> CycleSummary | None:
+    """The summary of a cycle record's saved result: compacted, or full changes not yet applied."""
+    if not result_json:
+        return None
+    data = json.loads(result_json)
+    if "summary" not in data:  # full changes (a cycle not yet applied, or an older release)
+        return summarise(load_changes(result_json))
+    return CycleSummary(
+        papers=int(data["papers"]),
+        analysed=int(data["analysed"]),
+        relevant={str(k): int(v) for k, v in data["relevant"].items()},
+        read=[(str(p), str(k), str(t)) for p, k, t in data["read"]],
+        queued=[(str(p), int(n)) for p, n in data["queued"]],
+    )
+
+
+def stored_papers(result_json: str | None) -> int:
+    """How many papers a committed cycle stored or read (from its saved result)."""
+    summary = cycle_summary(result_json)
+    return summary.shown if summary else 0

@@ -64,3 +64,4 @@ class CycleResult:
     tokens_out: int = 0
     cursor: datetime | None = None  # new since-cursor of the source, applied on commit
     source: str = ""
+    rank_fingerprint: str = ""  # learn re-ranked: the tracks and ratings its scores reflect

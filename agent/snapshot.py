@@ -6,10 +6,10 @@ The policy itself (policy.py) is pure; this module is the one place that feeds i
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent.changes import cycle_summary
 from agent.models import Decision, Track
 from agent.policy import (
     CandidateInfo,
@@ -66,9 +66,8 @@ def consecutive_failures(recent: list[CycleRecord]) -> list[CycleRecord]:
 
 def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
     """A cycle record as the policy sees it (how many papers it stored)."""
-    stored = 0
-    if record.result_json:
-        stored = len(json.loads(record.result_json).get("papers", []))
+    summary = cycle_summary(record.result_json)
+    stored = summary.papers if summary else 0
     return RecentCycle(
         number=record.number,
         action=record.action,

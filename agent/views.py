@@ -11,6 +11,7 @@ from datetime import datetime
 
 from agent import notes
 from agent.analyst.offline import NO_LIMITATION
+from agent.changes import stored_papers
 from agent.models import Decision, MemoryItem, Track
 from agent.results import CycleResult
 from agent.settings import Settings
@@ -164,13 +165,3 @@ def cycles_index(
                 )
             )
     return notes.render_cycles_readme(rows[:INDEX_ROWS], workspace=settings.workspace)
-
-
-def stored_papers(result_json: str | None) -> int:
-    """How many papers a committed cycle stored or read (from its saved changes)."""
-    if not result_json:
-        return 0
-    from agent.changes import load_changes
-
-    changes = load_changes(result_json)
-    return len({a["paper_id"] for a in changes.analyses}) or len(changes.papers)

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from agent.changes import stored_papers
 from agent.config import load_settings
 from agent.errors import AgentError, ConfigError
 from agent.notes import strip_controls
 from agent.store import CycleRecord, Store
-from agent.views import stored_papers
 
 logger = logging.getLogger(__name__)
 

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.changes import load_changes
+from agent.changes import cycle_summary
 from agent.config import load_settings
 from agent.models import Match, Paper, Track
 from agent.notes import arxiv_link, escape_md, format_time
 from agent.review.cycles import parse_since
 from agent.store import CycleRecord, Store
-from agent.store.papers import takeaway_of
 from agent.tracks import load_tracks
 
 logger = logging.getLogger(__name__)
@@ -45,22 +44,17 @@ class DigestCycle:
 
 
 def digest_cycle(record: CycleRecord) -> DigestCycle:
-    """A cycle's changes, as saved in its record, reduced to what a person reviews."""
+    """A cycle's changes, as summarised in its record, reduced to what a person reviews."""
     item = DigestCycle(record)
-    if record.status != "committed" or not record.result_json:
+    summary = cycle_summary(record.result_json) if record.status == "committed" else None
+    if summary is None:
         return item
-    changes = load_changes(record.result_json)
-    item.new_papers = len(changes.papers)
-    new_ids = {p.id for p in changes.papers}
-    for match in changes.matches:
-        if match.relevant and match.paper_id in new_ids:
-            item.relevant[match.track_id] = item.relevant.get(match.track_id, 0) + 1
-    for analysis in changes.analyses:
-        if analysis["kind"] in ("summary", "deep-read"):
-            item.read.append((analysis["paper_id"], analysis["kind"]))
-            item.takeaways[analysis["paper_id"]] = takeaway_of(
-                analysis["kind"], analysis["payload"], "")
-    item.queued = [(q.paper_id, q.priority) for q in changes.queue_add]
+    item.new_papers = summary.papers
+    item.relevant = dict(summary.relevant)
+    for paper_id, kind, takeaway in summary.read:
+        item.read.append((paper_id, kind))
+        item.takeaways[paper_id] = takeaway
+    item.queued = list(summary.queued)
     return item
 
 
