@@ -7,14 +7,18 @@ exception: it is recorded as it happens, because tokens spent are spent.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from agent import __version__
 from agent.analyst import Analyst, Candidate
 from agent.analyst.schemas import Judgement, PaperSummary
+from agent.changes import RANK_FINGERPRINT
 from agent.errors import AgentError
 from agent.models import FullText, Match, MemoryItem, Paper, QueueItem, Track
 from agent.rank import Ranker
@@ -27,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
 RELATED_MIN = 0.15  # similarity below which an earlier paper is not worth mentioning
-CANDIDATE_POOL = 5000  # ranked-but-unread papers re-ranked per learn cycle
+CANDIDATE_POOL = 5000  # ranked-but-unread papers re-ranked when tracks or ratings change
 
 
 class Cancelled(AgentError):
@@ -158,8 +162,11 @@ def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
 def learn(ctx: Context) -> CycleResult:
     """Summarise the best papers not yet summarised and write a field update with memory."""
     ranker = ctx.ranker()
-    chosen, discovered = pick_for_learning(ctx, ranker)
+    pick = choose_for_learning(ctx, ranker)
+    chosen, discovered = pick.chosen, pick.discovered
     result = CycleResult(action="learn", summary_line="")
+    result.matches = list(pick.rescored)  # scores under changed tracks or ratings, to store
+    result.rank_fingerprint = pick.fingerprint
     if discovered:
         result.discovery = True
         result.new_papers = discovered  # the note's discovery notice says what happened
@@ -172,7 +179,7 @@ def learn(ctx: Context) -> CycleResult:
     if rejected:
         result.notices.append(rejection_notice(rejected, judgements))
         # the LLM said no: the waiting list (policy, status) must not count these as worth reading
-        result.matches = [replace(m, relevant=False) for c in rejected for m in c.matches]
+        result.matches += [replace(m, relevant=False) for c in rejected for m in c.matches]
     if not chosen:
         result.summary_line = "nothing cleared the LLM's bar"
         return result
@@ -193,19 +200,70 @@ def learn(ctx: Context) -> CycleResult:
     return result
 
 
+@dataclass
+class Pick:
+    """What learn chose, and the scores it recomputed (only when tracks or ratings changed)."""
+
+    chosen: list[Candidate]
+    discovered: list[Paper] = field(default_factory=list)
+    rescored: list[Match] = field(default_factory=list)
+    fingerprint: str = ""  # set when rescored: the tracks and ratings the new scores reflect
+
+
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
     """The best unsummarised candidates by score × priority; discovery when none are waiting."""
-    pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]
+    pick = choose_for_learning(ctx, ranker)
+    return pick.chosen, pick.discovered
+
+
+def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
+    """Stored scores decide while tracks and ratings are unchanged; else the pool is re-ranked."""
     turned_down = rejected_before(ctx)
-    pool = [p for p in pool if p.id not in turned_down]
-    chosen = top_candidates(ranker.rank(pool), pool, ctx.tracks, ctx.settings.learn.max_papers)
-    if chosen:
-        return chosen, []
+    fingerprint = rank_fingerprint(ctx, ranker)
+    if ctx.store.get_meta(RANK_FINGERPRINT) == fingerprint:
+        pick = Pick(stored_pick(ctx, turned_down))
+    else:
+        ctx.step("tracks or ratings changed: ranking the waiting papers again")
+        pick = rerank_pick(ctx, ranker, turned_down)
+        pick.fingerprint = fingerprint
+    if pick.chosen:
+        return pick
     ctx.step("nothing new is waiting: searching older papers per track")
-    discovered = discover(ctx)
-    return top_candidates(
-        ranker.rank(discovered), discovered, ctx.tracks, ctx.settings.learn.max_papers
-    ), discovered
+    pick.discovered = discover(ctx)
+    pick.chosen = top_candidates(
+        ranker.rank(pick.discovered), pick.discovered, ctx.tracks, ctx.settings.learn.max_papers
+    )
+    return pick
+
+
+def stored_pick(ctx: Context, turned_down: set[str]) -> list[Candidate]:
+    """The best relevant waiting papers by their stored score × track priority (one query)."""
+    priorities = {t.id: t.priority for t in ctx.tracks if t.active}
+    best = ctx.store.best_relevant(
+        priorities, exclude=sorted(turned_down), limit=ctx.settings.learn.max_papers
+    )
+    return [Candidate(paper, matches) for paper, matches in best]
+
+
+def rerank_pick(ctx: Context, ranker: Ranker, turned_down: set[str]) -> Pick:
+    """Rank the best-scored waiting papers again with the current ranker, and choose from that."""
+    pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]
+    pool = [p for p in pool if p.id not in turned_down]
+    ranking = ranker.rank(pool)
+    chosen = top_candidates(ranking, pool, ctx.tracks, ctx.settings.learn.max_papers)
+    return Pick(chosen, rescored=[m for matches in ranking.values() for m in matches])
+
+
+def rank_fingerprint(ctx: Context, ranker: Ranker) -> str:
+    """A digest of what the scores depend on: the tracks, the ratings and the ranker in use."""
+    state = {
+        "version": __version__,
+        "tracks": sorted((asdict(t) for t in ctx.tracks), key=lambda t: str(t["id"])),
+        "ratings": sorted((r.paper_id, r.track_id or "", r.value) for r in ranker.ratings),
+        "embedder": type(ranker.embedder).__name__,
+    }
+    text = json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def top_candidates(

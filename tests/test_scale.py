@@ -1,0 +1,179 @@
+"""The store at a year's scale: counts by COUNT, learn's pick from stored scores, compact records.
+
+Real SQLite files, a real workspace scanned from the bundled sample, the real cycle; nothing is
+patched. Speed itself is measured in bench/year_scale.py, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.actions import Context, choose_for_learning, rerank_pick, stored_pick
+from agent.changes import RANK_FINGERPRINT, cycle_summary, load_changes
+from agent.config import load_settings
+from agent.cycle import CycleOptions, run_cycle
+from agent.models import Match, Paper, Rating
+from agent.review import cycle_log
+from agent.review.digest import digest_cycle
+from agent.store import PAPER_STATUSES, Store, sqlite_url
+from agent.tracks import active_tracks, load_tracks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class NoSource:
+    """A source with nothing older to discover (learn must choose from the store)."""
+
+    name = "sample"
+
+    def search(self, track, limit):  # type: ignore[no-untyped-def]
+        return []
+
+
+def context(store: Store, workspace: Path) -> Context:
+    settings = load_settings(workspace)
+    tracks = active_tracks(load_tracks(settings.tracks_path))
+    return Context(settings=settings, tracks=tracks, store=store, source=NoSource(),  # type: ignore[arg-type]
+                   analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
+
+
+def ids(candidates) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.paper.id for c in candidates]
+
+
+# --- counts -------------------------------------------------------------------------------------
+
+
+def test_counts_by_count_match_the_old_definitions(tmp_path: Path) -> None:
+    with Store(sqlite_url(str(tmp_path / "agent.db"))) as store:
+        papers = [Paper(id=f"2601.{i:05d}", title=f"P{i}", abstract="a") for i in range(40)]
+        store.upsert_papers(papers, cycle=1)
+        for i, status in enumerate(PAPER_STATUSES):
+            store.set_status([p.id for p in papers[i * 6 : i * 6 + 6]], status)
+        store.save_matches(
+            Match(p.id, track, score=(i * 7 % 10) / 10, relevant=(i + len(track)) % 3 == 0)
+            for i, p in enumerate(papers[:34])
+            for track in ("t1", "t22")
+        )
+        # a rejection turns a match irrelevant: the counts must follow
+        store.save_matches([Match(papers[3].id, "t1", 0.9, relevant=False),
+                            Match(papers[3].id, "t22", 0.9, relevant=False)])
+        for statuses in (("ranked",), PAPER_STATUSES, ("new", "summarized")):
+            for relevant_only in (False, True):
+                old = len(store.candidates(statuses, relevant_only=relevant_only))
+                assert store.count_candidates(statuses, relevant_only=relevant_only) == old
+        # `tracks`: papers relevant per track and the latest cycle that first saw one
+        expected: dict[str, int] = {}
+        for _, matches in store.candidates(PAPER_STATUSES, relevant_only=True):
+            for m in matches:
+                if m.relevant:
+                    expected[m.track_id] = expected.get(m.track_id, 0) + 1
+        counted = store.relevant_per_track()
+        assert {t: n for t, (n, _) in counted.items()} == expected
+        assert {cycle for _, cycle in counted.values()} == {1}
+
+
+def test_candidates_follow_the_best_score_of_each_paper(tmp_path: Path) -> None:
+    with Store(sqlite_url(str(tmp_path / "agent.db"))) as store:
+        store.upsert_papers([Paper(id=i, title=i, abstract="a") for i in ("a", "b", "c")])
+        store.set_status(["a", "b", "c"], "ranked")
+        store.save_matches([Match("a", "t", 0.4), Match("b", "t", 0.8, True), Match("a", "u", 0.6)])
+        assert [p.id for p, _ in store.candidates()] == ["b", "a", "c"]
+        store.save_matches([Match("b", "t", 0.1)])  # a lower score replaces the best one
+        assert [p.id for p, _ in store.candidates()] == ["a", "b", "c"]
+        assert store.count_candidates(relevant_only=True) == 0
+
+
+# --- learn's pick -------------------------------------------------------------------------------
+
+
+def test_the_pick_from_stored_scores_equals_the_re_ranked_pick(scanned: Path) -> None:
+    with Store(load_settings(scanned).database_url) as store:
+        ctx = context(store, scanned)
+        ranker = ctx.ranker()
+        old = ids(rerank_pick(ctx, ranker, set()).chosen)
+        new = ids(stored_pick(ctx, set()))
+        assert len(old) == ctx.settings.learn.max_papers
+        assert new == old
+        turned_down = {old[0]}
+        assert ids(stored_pick(ctx, turned_down)) == ids(rerank_pick(ctx, ranker, turned_down).chosen)
+
+
+def test_learn_re_ranks_only_when_a_rating_or_a_track_changes(scanned: Path) -> None:
+    settings = load_settings(scanned)
+    with Store(settings.database_url) as store:
+        assert store.get_meta(RANK_FINGERPRINT) is None
+        first = choose_for_learning(context(store, scanned), context(store, scanned).ranker())
+        assert first.rescored and first.fingerprint  # no fingerprint yet: the pool is re-ranked
+    # learn only two papers, so that relevant ones are still waiting afterwards
+    options = CycleOptions(action="learn", source="sample", overrides={"learn.max_papers": 2})
+    outcome = run_cycle(scanned, options)
+    assert outcome.status == "committed", outcome.error
+    with Store(settings.database_url) as store:
+        assert store.get_meta(RANK_FINGERPRINT) == first.fingerprint
+        ctx = context(store, scanned)
+        unchanged = choose_for_learning(ctx, ctx.ranker())
+        assert unchanged.rescored == [] and unchanged.fingerprint == ""
+        assert unchanged.chosen  # chosen from the stored scores
+
+        store.add_rating(Rating(unchanged.chosen[0].paper.id, 1))
+        ctx = context(store, scanned)
+        rated = choose_for_learning(ctx, ctx.ranker())
+        assert rated.rescored and rated.fingerprint not in ("", first.fingerprint)
+
+        ctx = context(store, scanned)
+        ctx.tracks[0] = dataclasses.replace(ctx.tracks[0], keywords=("speech tokenizer",))
+        edited = choose_for_learning(ctx, ctx.ranker())
+        assert edited.rescored and edited.fingerprint not in ("", rated.fingerprint)
+
+
+# --- compact cycle records ----------------------------------------------------------------------
+
+
+def test_a_committed_cycle_keeps_a_summary_that_reports_the_same(scanned: Path) -> None:
+    settings = load_settings(scanned)
+    with Store(settings.database_url) as store:
+        record = store.get_cycle(1)
+    assert record is not None and record.result_json is not None
+    data = json.loads(record.result_json)
+    assert "summary" in data and "matches" not in data  # no copy of the papers and matches
+    assert len(record.result_json) < 2000
+    summary = cycle_summary(record.result_json)
+    assert summary is not None and summary.papers > 50 and summary.relevant
+    assert cycle_log(scanned)[0]["papers"] == summary.papers
+    assert digest_cycle(record).new_papers == summary.papers
+
+
+def test_a_crash_after_the_commit_is_repaired_from_the_full_changes_then_compacted(
+    scanned: Path,
+) -> None:
+    env = {**os.environ, "RESEARCH_AGENT_CRASH_AT": "committed"}
+    done = subprocess.run([sys.executable, "-m", "agent", "cycle", "-w", str(scanned),
+                           "--action", "learn", "--source", "sample"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode in (137, -9), done.stderr
+    settings = load_settings(scanned)
+    with Store(settings.database_url) as store:
+        record = store.get_cycle(2)
+        assert record is not None and record.status == "note_written"
+        saved = load_changes(record.result_json or "")  # everything reconcile needs, still whole
+        read = [a["paper_id"] for a in saved.analyses if a["kind"] == "summary"]
+        assert read and saved.matches
+        assert all(store.paper_status(pid) == "ranked" for pid in read)
+    outcome = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    assert outcome.status == "committed", outcome.error
+    with Store(settings.database_url) as store:
+        record = store.get_cycle(2)
+        assert record is not None and record.status == "committed"
+        assert all(store.paper_status(pid) in ("summarized", "queued") for pid in read)
+        summary = cycle_summary(record.result_json)
+        assert summary is not None and "summary" in json.loads(record.result_json or "")
+        assert [pid for pid, kind, _ in summary.read if kind == "summary"] == read
