@@ -99,10 +99,10 @@ def changes_from_result(result: CycleResult) -> StateChanges:
 
 
 def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
-    """Write the changes into the store, then keep only their summary in the cycle record.
+    """Write the changes into the store; the caller wraps this in one transaction.
 
-    The caller wraps this in one transaction with the record's move to "committed": until then
-    the full changes stay saved, so reconcile can apply them after a crash.
+    In the same transaction the caller marks the cycle committed and replaces the saved changes
+    by `compacted(changes)`: until then they stay whole, so reconcile can apply them after a crash.
     """
     if changes.papers:
         store.upsert_papers(changes.papers, cycle=cycle)
@@ -125,7 +125,6 @@ def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
         store.set_cursor(changes.cursor_source, changes.cursor)
     for key, value in changes.meta.items():
         store.set_meta(key, value)
-    store.update_cycle(cycle, result_json=dump_summary(summarise(changes)))
 
 
 def advance_statuses(store: Any, statuses: dict[str, str]) -> None:
@@ -227,6 +226,11 @@ def summarise(changes: StateChanges) -> CycleSummary:
 
 def dump_summary(summary: CycleSummary) -> str:
     return json.dumps({"summary": 1, **asdict(summary)}, ensure_ascii=False)
+
+
+def compacted(changes: StateChanges) -> str:
+    """What a cycle record keeps once its changes are applied: their summary, as JSON."""
+    return dump_summary(summarise(changes))
 
 
 def cycle_summary(result_json: str | None) -> CycleSummary | None:

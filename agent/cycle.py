@@ -21,7 +21,7 @@ from agent.actions import Cancelled, Context, run_action
 from agent.analyst import Analyst
 from agent.analyst.budget import TokenBudget
 from agent.analyst.fallback import FallbackAnalyst, build_analyst
-from agent.changes import apply_changes, changes_from_result, dump_changes
+from agent.changes import apply_changes, changes_from_result, compacted, dump_changes
 from agent.config import load_settings
 from agent.deadline import CycleStop, failure_of
 from agent.errors import AgentError
@@ -211,6 +211,7 @@ def work(
             ended=options.now(),
             tokens_in=result.tokens_in,
             tokens_out=result.tokens_out,
+            result_json=compacted(changes),  # applied: a summary is all that is kept
         )
     outcome.status, outcome.note_path, outcome.sha = "committed", note_path, sha
     # a scan's papers are the ones it stored; any other action's, the ones it read

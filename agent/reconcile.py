@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent import journal
-from agent.changes import apply_changes, load_changes
+from agent.changes import apply_changes, compacted, load_changes
 from agent.lock import pid_alive
 from agent.store import CycleRecord, Store
 
@@ -73,14 +73,18 @@ def earliest_start(records: list[CycleRecord]) -> float:
 def finish_committed(store: Store, record, sha: str) -> str:  # type: ignore[no-untyped-def]
     """The commit landed but the process died before recording it: apply and record."""
     with store.transaction():
+        summary: dict[str, str] = {}
         if record.result_json:
-            apply_changes(store, load_changes(record.result_json), record.number)
+            changes = load_changes(record.result_json)
+            apply_changes(store, changes, record.number)
+            summary["result_json"] = compacted(changes)  # applied: a summary is all that is kept
         store.update_cycle(
             record.number,
             status="committed",
             step="recorded",
             commit_sha=sha,
             ended=datetime.now(UTC),
+            **summary,
         )
     return f"cycle {record.number} was committed ({sha[:8]}) but not recorded: recorded it"
 
