@@ -14,14 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from agent.models import ACTIONS, MemoryItem, Paper, Track
-from agent.results import CycleResult, PaperSection
 from agent.sources.ids import is_versionless_id
-from agent.templates import render_template
+
+if TYPE_CHECKING:  # `status`, `log` and `tracks` import strip_controls from here: keep it light
+    from agent.results import CycleResult, PaperSection
 
 logger = logging.getLogger(__name__)
 
@@ -437,3 +438,10 @@ def render_cycles_readme(
         link=readme_link,
         total=len(cycles),
     )
+
+
+def render_template(*args: Any, **kwargs: Any) -> str:
+    """templates.render_template, imported on first use (jinja2 is slow to import)."""
+    from agent.templates import render_template as render
+
+    return render(*args, **kwargs)

@@ -12,7 +12,7 @@ from agent.config import load_settings
 from agent.lock import WorkspaceLock
 from agent.review.cycles import cycle_row
 from agent.snapshot import local_midnight
-from agent.store import Store
+from agent.store import open_reader
 
 DAEMON_FILE = "daemon.json"
 
@@ -37,7 +37,7 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
             report["schedule"] = daemon.get("every") or daemon.get("cron")
         except (OSError, ValueError):
             pass
-    with Store(settings.database_url) as store:
+    with open_reader(settings.database_url) as store:
         report["cycles"] = [cycle_row(c) for c in store.recent_cycles(limit=5)]
         report["queue"] = [
             {"id": q.paper_id, "priority": q.priority, "added_by": q.added_by, "title": q.title}
@@ -45,7 +45,7 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
         ]
         # relevant to a track and not yet read: what the policy weighs (all ranked papers would
         # count every off-topic paper a scan stored)
-        report["candidates"] = len(store.candidates(statuses=("ranked",), relevant_only=True))
+        report["candidates"] = store.count_candidates(("ranked",), relevant_only=True)
         report["papers"] = store.count_papers()
         tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))
         report["tokens_today"] = {

@@ -177,3 +177,53 @@ def test_a_crash_after_the_commit_is_repaired_from_the_full_changes_then_compact
         summary = cycle_summary(record.result_json)
         assert summary is not None and "summary" in json.loads(record.result_json or "")
         assert [pid for pid, kind, _ in summary.read if kind == "summary"] == read
+
+
+# --- startup ------------------------------------------------------------------------------------
+
+PROBE = """
+import sys
+from pathlib import Path
+from agent.cli import app
+from agent.cli import commands, morning, queue, tracks  # every command registered
+assert "openai" not in sys.modules and "sqlalchemy" not in sys.modules, "at import"
+from agent.review import cycle_log, track_rows
+from agent.status import collect_status
+workspace = Path(sys.argv[1])
+report = collect_status(workspace)
+rows = cycle_log(workspace)
+hits = track_rows(workspace)
+heavy = sorted(m for m in ("openai", "sqlalchemy", "sqlmodel", "jinja2") if m in sys.modules)
+print(report["papers"], len(rows), len(hits), heavy)
+"""
+
+
+def test_status_log_and_tracks_load_neither_openai_nor_sqlalchemy(scanned: Path) -> None:
+    """They read a migrated SQLite store through sqlite3 (timings: bench/year_scale.py)."""
+    done = subprocess.run([sys.executable, "-c", PROBE, str(scanned)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    papers, cycles, tracks, heavy = done.stdout.split(" ", 3)
+    assert int(papers) > 50 and int(cycles) == 1 and int(tracks) >= 1
+    assert heavy.strip() == "[]"
+
+
+def test_the_quick_reader_answers_like_the_store(scanned: Path) -> None:
+    from agent.store.quick import QuickReader
+
+    settings = load_settings(scanned)
+    run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    path = scanned / "state" / "agent.db"
+    quick = QuickReader.open(path)
+    assert quick is not None
+    with quick, Store(settings.database_url) as store:
+        assert quick.recent_cycles(5) == store.recent_cycles(5)
+        assert quick.get_cycle(1) == store.get_cycle(1)
+        assert quick.queue_list() == store.queue_list() and store.queue_list()
+        assert quick.count_papers() == store.count_papers()
+        for relevant_only in (False, True):
+            assert quick.count_candidates(relevant_only=relevant_only) == store.count_candidates(
+                relevant_only=relevant_only)
+        since = store.recent_cycles(5)[-1].started
+        assert quick.tokens_since(since) == store.tokens_since(since)
+        assert quick.relevant_per_track() == store.relevant_per_track()

@@ -8,7 +8,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.markdown import Markdown
 from rich.table import Column, Table
 
 from agent.cli import WorkspaceOption, app, console, errors, escape
@@ -92,6 +91,8 @@ def show(
     facts = [f"cycle {note.number}", str(meta.get("action", "")), started,
              f"analyst {meta.get('analyst', '?')}", str(meta.get("summary", "")), note.path]
     console.print(f"[dim]{escape(' · '.join(f for f in facts if f))}[/]")
+    from rich.markdown import Markdown  # markdown-it is slow to import: only for `show`
+
     console.print(Markdown(note.body))
 
 

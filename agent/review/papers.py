@@ -11,10 +11,9 @@ from typing import Any
 from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Match, Paper, Track
-from agent.notes import is_arxiv_id
 from agent.review.cycles import note_files, open_store
 from agent.sources.ids import normalize_arxiv_id
-from agent.store import PAPER_STATUSES, Store
+from agent.store import Store, open_reader
 from agent.tracks import load_tracks
 
 logger = logging.getLogger(__name__)
@@ -24,17 +23,11 @@ def track_rows(workspace: Path) -> list[dict[str, Any]]:
     """Each track of tracks.toml: id, name, priority, active, papers found, last hit."""
     settings = load_settings(workspace)
     tracks = load_tracks(settings.tracks_path)
-    found: dict[str, int] = {t.id: 0 for t in tracks}
-    last: dict[str, int] = {}
-    with Store(settings.database_url) as store:
-        for paper, matches in store.candidates(PAPER_STATUSES, relevant_only=True):
-            hits = [m.track_id for m in matches if m.relevant and m.track_id in found]
-            cycle = store.first_seen_cycle(paper.id) if hits else None
-            for track_id in hits:
-                found[track_id] += 1
-                if cycle is not None and cycle > last.get(track_id, 0):
-                    last[track_id] = cycle
+    with open_reader(settings.database_url) as store:
+        hits = store.relevant_per_track()  # one grouped count, not every relevant paper
+        last = {track: cycle for track, (_, cycle) in hits.items() if cycle}
         started = {n: store.get_cycle(n) for n in set(last.values())}
+    found = {t.id: hits.get(t.id, (0, None))[0] for t in tracks}
     rows = []
     for track in tracks:
         record = started.get(last.get(track.id, -1))
@@ -92,6 +85,8 @@ def paper_report(workspace: Path, text: str) -> dict[str, Any]:
 
 
 def paper_json(paper: Paper, status: str | None) -> dict[str, Any]:
+    from agent.notes import is_arxiv_id  # the note renderer's imports are heavy: only here
+
     return {"id": paper.id, "version": paper.version, "title": paper.title,
             "authors": list(paper.authors), "abstract": paper.abstract,
             "categories": list(paper.categories), "published": iso(paper.published),

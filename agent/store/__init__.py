@@ -7,17 +7,34 @@ The only package that imports sqlmodel/sqlalchemy. SQLite (WAL) by default, any 
     with store.transaction():
         store.upsert_papers(papers, cycle=7)
         store.save_matches(matches)
+
+Importing this package loads no database library: SQLAlchemy is imported when the first `Store`
+is opened, so commands that only read a little (`status`, `log`, `tracks`, via `open_reader`)
+start fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from agent.store.cycles import CycleRecord, CycleStore
-from agent.store.migrations import MIGRATIONS, Migrations
-from agent.store.papers import PaperStore
-from agent.store.queue import QueueStore
-from agent.store.tables import ANALYSIS_KINDS, CYCLE_STATUSES, PAPER_STATUSES
+from agent.store.quick import open_reader
+from agent.store.records import ANALYSIS_KINDS, CYCLE_STATUSES, PAPER_STATUSES, CycleRecord
+
+if TYPE_CHECKING:
+    from agent.store.facade import Store
+    from agent.store.migrations import MIGRATIONS, Migrations
+else:
+
+    class Store:
+        """Opens `agent.store.facade.Store`, importing SQLAlchemy only now."""
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            from agent.store.facade import Store as RealStore
+
+            return RealStore(*args, **kwargs)
+
 
 __all__ = [
     "ANALYSIS_KINDS",
@@ -27,15 +44,20 @@ __all__ = [
     "CycleRecord",
     "Migrations",
     "Store",
+    "open_reader",
     "sqlite_url",
 ]
 
+_LAZY = {
+    "MIGRATIONS": "agent.store.migrations",
+    "Migrations": "agent.store.migrations",
+}
 
-class Store(PaperStore, CycleStore, QueueStore):
-    """The agent's state in one database. Outside `transaction()` each call commits on its own."""
 
-    def __enter__(self) -> Store:
-        return self
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'agent.store' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 
 def sqlite_url(path: str) -> str:

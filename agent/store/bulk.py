@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from agent.errors import ConfigError
 
@@ -29,8 +28,12 @@ def upsert_statement(
     `only_if(table, excluded)` may return a condition under which the existing row is updated.
     """
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         statement: Any = sqlite.insert(table)
     elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # ~0.2 s to import: only when it is in use
+
         statement = postgresql.insert(table)
     else:
         raise ConfigError(

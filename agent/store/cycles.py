@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlmodel import col, select
 
 from agent.models import LLMCall
 from agent.store.base import StoreBase
+from agent.store.records import CycleRecord
 from agent.store.tables import CYCLE_STATUSES, CursorRow, CycleRow, LLMCallRow, MetaRow
 from agent.store.types import to_utc
 
@@ -31,26 +31,6 @@ UPDATABLE = frozenset(
         "reason",
     }
 )
-
-
-@dataclass(frozen=True)
-class CycleRecord:
-    """One cycle as recorded: what it did, how far it got, and what it cost."""
-
-    number: int
-    action: str
-    reason: str
-    status: str
-    step: str | None
-    started: datetime
-    ended: datetime | None
-    note_path: str | None
-    commit_sha: str | None
-    tokens_in: int
-    tokens_out: int
-    error: str | None
-    result_json: str | None
-    pid: int | None
 
 
 def cycle_from_row(row: CycleRow) -> CycleRecord:

@@ -11,20 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from agent.store.records import ANALYSIS_KINDS, CYCLE_STATUSES, PAPER_STATUSES, QUEUE_ADDERS
 from agent.store.types import UTCDateTime
-
-PAPER_STATUSES: tuple[str, ...] = ("new", "ranked", "summarized", "queued", "read", "dismissed")
-CYCLE_STATUSES: tuple[str, ...] = (
-    "running",
-    "note_written",
-    "committed",
-    "failed",
-    "aborted",
-    "rested",
-)
-ANALYSIS_KINDS: tuple[str, ...] = ("summary", "deep-read", "judgement")
-QUEUE_ADDERS: tuple[str, ...] = ("user", "agent")
-
 
 class PaperRow(SQLModel, table=True):
     __tablename__ = "papers"
@@ -166,3 +154,4 @@ STORE_TABLES: tuple[str, ...] = (
     "meta",
     "schema_migrations",
 )
+__all__ = ["ANALYSIS_KINDS", "CYCLE_STATUSES", "PAPER_STATUSES", "QUEUE_ADDERS", "STORE_TABLES"]

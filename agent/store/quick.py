@@ -1,0 +1,191 @@
+"""Read-only queries for the commands that must start fast: `status`, `log`, `tracks`.
+
+Importing SQLAlchemy alone takes longer than these commands may take in all (0.3 s). On a SQLite
+file that is already migrated they read through the standard library's `sqlite3`, read-only; any
+other database (PostgreSQL, a file not created or migrated yet) gets the full `Store`, which has
+the same methods. tests/test_scale.py checks both answer alike.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from agent.models import QueueItem
+from agent.store.records import CycleRecord
+
+if TYPE_CHECKING:
+    from agent.store.facade import Store
+
+# The schema these queries read: a database without these migrations gets the full Store.
+NEEDED = ("m001_initial_schema", "m002_best_scores")
+BUSY_TIMEOUT_S = 5.0
+CYCLE_COLUMNS = (
+    "number, action, reason, status, step, started, ended, note_path, commit_sha, "
+    "tokens_in, tokens_out, error, result_json, pid"
+)
+
+
+class Reader(Protocol):
+    """What the fast commands read; `QuickReader` and `Store` both provide it."""
+
+    def recent_cycles(self, limit: int = 20) -> list[CycleRecord]: ...
+    def get_cycle(self, number: int) -> CycleRecord | None: ...
+    def queue_list(self) -> list[QueueItem]: ...
+    def count_papers(self, statuses: Sequence[str] | None = None) -> int: ...
+    def count_candidates(
+        self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False
+    ) -> int: ...
+    def tokens_since(self, since: datetime) -> tuple[int, int]: ...
+    def relevant_per_track(self) -> dict[str, tuple[int, int | None]]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Reader: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def open_reader(url: str) -> Reader:
+    """A read-only view of the store at `url`: stdlib sqlite3 when it can, the Store otherwise."""
+    path = sqlite_path(url)
+    if path is not None and path.is_file():
+        reader = QuickReader.open(path)
+        if reader is not None:
+            return reader
+    from agent.store.facade import Store
+
+    store: Store = Store(url)
+    return store
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a plain SQLite URL (or bare path); None for anything else."""
+    if "://" not in url:
+        return Path(url).expanduser()
+    scheme, _, rest = url.partition(":///")
+    if scheme not in ("sqlite", "sqlite+pysqlite") or not rest or "?" in rest:
+        return None
+    if rest == ":memory:" or rest.startswith("file:"):
+        return None
+    return Path(rest).expanduser()
+
+
+def to_text(moment: datetime) -> str:
+    """A datetime as the store keeps it in SQLite (UTC, no offset; SQLAlchemy's format)."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_text(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
+
+
+class QuickReader:
+    """The `Reader` queries in plain SQL over a read-only sqlite3 connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> QuickReader | None:
+        """A reader of the file, or None when it is not a database migrated this far."""
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
+            )
+        except sqlite3.Error:
+            return None
+        try:
+            applied = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+        except sqlite3.Error:
+            applied = set()
+        if not set(NEEDED) <= applied:
+            conn.close()
+            return None
+        return cls(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> QuickReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(sql, tuple(params)))
+
+    def recent_cycles(self, limit: int = 20) -> list[CycleRecord]:
+        sql = f"SELECT {CYCLE_COLUMNS} FROM cycles ORDER BY number DESC LIMIT ?"
+        return [cycle_record(row) for row in self._all(sql, [limit])]
+
+    def get_cycle(self, number: int) -> CycleRecord | None:
+        rows = self._all(f"SELECT {CYCLE_COLUMNS} FROM cycles WHERE number = ?", [number])
+        return cycle_record(rows[0]) if rows else None
+
+    def queue_list(self) -> list[QueueItem]:
+        sql = (
+            "SELECT q.paper_id, q.priority, q.reason, q.added_by, q.added, p.title FROM queue q "
+            "LEFT OUTER JOIN papers p ON p.id = q.paper_id ORDER BY q.priority DESC, "
+            "CASE WHEN q.added_by = 'user' THEN 0 ELSE 1 END, q.added, q.paper_id"
+        )
+        return [
+            QueueItem(paper_id=pid, priority=priority, reason=reason, added_by=added_by,
+                      added=from_text(added), title=title or "")
+            for pid, priority, reason, added_by, added, title in self._all(sql)
+        ]
+
+    def count_papers(self, statuses: Sequence[str] | None = None) -> int:
+        if statuses is None:
+            return int(self._all("SELECT COUNT(*) FROM papers")[0][0])
+        return self.count_candidates(statuses)
+
+    def count_candidates(
+        self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False
+    ) -> int:
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks})"
+        if relevant_only:
+            sql += " AND best_relevant IS NOT NULL"
+        return int(self._all(sql, list(statuses))[0][0])
+
+    def tokens_since(self, since: datetime) -> tuple[int, int]:
+        sql = (
+            "SELECT COALESCE(SUM(tokens_in), 0), COALESCE(SUM(tokens_out), 0) FROM llm_calls "
+            "WHERE started >= ?"
+        )
+        tokens_in, tokens_out = self._all(sql, [to_text(since)])[0]
+        return int(tokens_in), int(tokens_out)
+
+    def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:
+        sql = (
+            "SELECT s.track_id, COUNT(*), MAX(p.first_seen_cycle) FROM scores s "
+            "JOIN papers p ON p.id = s.paper_id WHERE s.relevant = 1 GROUP BY s.track_id"
+        )
+        return {track: (int(count), cycle) for track, count, cycle in self._all(sql)}
+
+
+def cycle_record(row: tuple[Any, ...]) -> CycleRecord:
+    (number, action, reason, status, step, started, ended, note_path, commit_sha,
+     tokens_in, tokens_out, error, result_json, pid) = row
+    started_at = from_text(started)
+    assert started_at is not None  # NOT NULL in the schema
+    return CycleRecord(
+        number=number, action=action, reason=reason, status=status, step=step,
+        started=started_at, ended=from_text(ended), note_path=note_path,
+        commit_sha=commit_sha, tokens_in=tokens_in, tokens_out=tokens_out, error=error,
+        result_json=result_json, pid=pid,
+    )
