@@ -15,6 +15,7 @@ import yaml
 from agent.changes import stored_papers
 from agent.config import load_settings
 from agent.errors import AgentError, ConfigError
+from agent.notes import strip_controls
 from agent.store import CycleRecord, Store, open_reader
 
 logger = logging.getLogger(__name__)
@@ -99,8 +100,6 @@ def read_note(workspace: Path, number: int | None = None) -> Note:
             "`research-agent log` lists the cycles."
         )
     # a note may have been edited by hand: its control characters never reach the terminal
-    from agent.notes import strip_controls  # the note renderer's imports are heavy: only here
-
     text = strip_controls(path.read_text(encoding="utf-8", errors="replace"))
     meta, body = split_front_matter(text)
     return Note(number, path.relative_to(workspace).as_posix(), meta, body, text)

@@ -11,6 +11,7 @@ from typing import Any
 from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Match, Paper, Track
+from agent.notes import is_arxiv_id
 from agent.review.cycles import note_files, open_store
 from agent.sources.ids import normalize_arxiv_id
 from agent.store import Store, open_reader
@@ -85,8 +86,6 @@ def paper_report(workspace: Path, text: str) -> dict[str, Any]:
 
 
 def paper_json(paper: Paper, status: str | None) -> dict[str, Any]:
-    from agent.notes import is_arxiv_id  # the note renderer's imports are heavy: only here
-
     return {"id": paper.id, "version": paper.version, "title": paper.title,
             "authors": list(paper.authors), "abstract": paper.abstract,
             "categories": list(paper.categories), "published": iso(paper.published),

@@ -1,0 +1,277 @@
+"""A year of papers in the store: how long the everyday commands and cycles take.
+
+    python bench/year_scale.py                    # build 500k papers in a temp workspace, time all
+    python bench/year_scale.py --papers 50000     # a smaller store
+    python bench/year_scale.py --keep DIR         # build into DIR (kept), then time
+    python bench/year_scale.py --reuse DIR        # time an existing synthetic workspace again
+
+The synthetic year is the bundled sample (4,943 real papers) repeated with new arXiv ids, each
+copy stored with the sample's own scores against five tracks (the ranker runs once, on the
+sample), spread over 240 committed cycles, every paper "ranked" as a scan leaves it. Building
+goes through the store's bulk upserts, so the build time is itself a figure.
+
+Then, each in a fresh process where the command is one: a scan of one day's 1,500 new papers
+(an offline source; target < 10 s), `status`, `log`, `digest`, `tracks`, `papers search` (each
+< 1 s), and a learn cycle's work before its first LLM call (< 2 s): the steady state (stored
+scores, one query) and the state after a track or rating changed (the candidate pool re-ranked).
+Startup of the fast commands is also compared with a bare interpreter (target < 0.3 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent.changes import CycleSummary, dump_summary  # noqa: E402
+from agent.models import Match, Paper  # noqa: E402
+from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl  # noqa: E402
+
+CYCLES = 240
+DAY = 1_500
+BATCH = 5_000
+EXTRA_TRACKS = '''
+[[track]]
+id = "safety-evals"
+name = "Safety evaluations of language models"
+priority = 3
+description = """Red-teaming, jailbreaks and dangerous-capability evaluations of LLMs."""
+keywords = ["jailbreak", "red teaming", "safety evaluation", "refusal"]
+categories = ["cs.CL", "cs.LG", "cs.AI"]
+
+[[track]]
+id = "sae-features"
+name = "Sparse autoencoder features"
+priority = 4
+description = """Sparse autoencoders and dictionary learning on language model activations."""
+keywords = ["sparse autoencoder", "dictionary learning", "feature", "superposition"]
+categories = ["cs.LG", "cs.CL"]
+'''
+
+
+def new_id(n: int) -> str:
+    """The n-th synthetic id: 12 months of 5-digit numbers, none in the sample's range."""
+    return f"24{1 + n // 90_000:02d}.{10_000 + n % 90_000:05d}"
+
+
+def copies(sample: list[Paper], start: int, count: int) -> list[Paper]:
+    """`count` papers from the sample, repeated with fresh ids from number `start` on."""
+    return [replace(sample[(start + i) % len(sample)], id=new_id(start + i), version=1)
+            for i in range(count)]
+
+
+def build_year(workspace: Path, total: int) -> dict[str, float]:
+    """A workspace with `total` stored, scored papers and CYCLES committed cycles."""
+    from agent.actions import Context, rank_fingerprint
+    from agent.changes import RANK_FINGERPRINT
+    from agent.config import load_settings
+    from agent.rank import Ranker
+    from agent.store import Store
+    from agent.tracks import active_tracks, load_tracks
+    from agent.workspace import init_workspace
+
+    init_workspace(workspace)
+    tracks_file = workspace / "state" / "tracks.toml"
+    tracks_file.write_text(tracks_file.read_text(encoding="utf-8") + EXTRA_TRACKS, "utf-8")
+    settings = load_settings(workspace)
+    tracks = active_tracks(load_tracks(settings.tracks_path))
+    sample = list(read_papers_jsonl(SAMPLE_PATH))
+    clock = time.perf_counter()
+    ranking = Ranker(tracks).rank(sample)
+    by_paper: dict[str, list[Match]] = {}
+    for matches in ranking.values():
+        for m in matches:
+            by_paper.setdefault(m.paper_id, []).append(m)
+    figures = {"rank_sample_s": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with Store(settings.database_url) as store:
+        per_cycle = max(total // CYCLES, 1)
+        for number in range(1, CYCLES + 1):
+            when = start + timedelta(hours=36 * number)
+            store.start_cycle("scan", "synthetic year", when, number=number)
+            first = (number - 1) * per_cycle
+            count = per_cycle if number < CYCLES else total - first
+            papers: list[Paper] = []
+            for offset in range(0, count, BATCH):
+                batch = copies(sample, first + offset, min(BATCH, count - offset))
+                papers += batch
+                with store.transaction():
+                    store.upsert_papers(batch, cycle=number)
+                    store.save_matches(
+                        replace(m, paper_id=p.id)
+                        for p, s in zip(batch, batch_sources(sample, first + offset, len(batch)))
+                        for m in by_paper[s.id]
+                    )
+                    store.set_status([p.id for p in batch], "ranked")
+            summary = dump_summary(CycleSummary(papers=len(papers)))
+            store.update_cycle(number, status="committed", step="recorded", ended=when,
+                               note_path=f"cycles/2025/01/{number:04d}-scan.md",
+                               commit_sha="0" * 40, result_json=summary)
+        figures["build_s"] = time.perf_counter() - clock
+        ctx = Context(settings=settings, tracks=tracks, store=store, source=None,  # type: ignore[arg-type]
+                      analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
+        store.set_meta(RANK_FINGERPRINT, rank_fingerprint(ctx, ctx.ranker()))
+    return figures
+
+
+def batch_sources(sample: list[Paper], start: int, count: int) -> list[Paper]:
+    return [sample[(start + i) % len(sample)] for i in range(count)]
+
+
+# --- what is timed, each in a fresh process ----------------------------------------------------
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Wall seconds of one whole process, and its stdout."""
+    clock = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=900)
+    elapsed = time.perf_counter() - clock
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return elapsed, done.stdout
+
+
+def command(workspace: Path, *args: str) -> float:
+    return run("-m", "agent", *args, "-w", str(workspace))[0]
+
+
+def scan_probe(workspace: Path, start: int) -> None:
+    """One scan cycle of DAY new papers from an offline source (in this process)."""
+    from agent.cycle import CycleOptions, run_cycle
+    from agent.sources import FetchResult
+
+    sample = list(read_papers_jsonl(SAMPLE_PATH))
+    day = copies(sample, start, DAY)
+
+    class OneDay:
+        name = "sample"
+
+        def fetch_new(self, tracks, since):  # type: ignore[no-untyped-def]
+            return FetchResult(day, cursor=datetime.now(UTC), queries=["one synthetic day"])
+
+        def search(self, track, max_results):  # type: ignore[no-untyped-def]
+            return []
+
+        def lookup(self, ids):  # type: ignore[no-untyped-def]
+            return []
+
+    clock = time.perf_counter()
+    outcome = run_cycle(workspace, CycleOptions(action="scan", make_source=lambda s, n: OneDay()))
+    print(f"{time.perf_counter() - clock:.3f} {outcome.status} {outcome.papers}")
+
+
+class FirstCall(Exception):
+    """Raised by the probe analyst at its first LLM call: the timing ends there."""
+
+
+def learn_probe(workspace: Path, edit_track: bool) -> None:
+    """A learn cycle (in this process) up to its first LLM call; prints the seconds it took."""
+    from agent.cycle import CycleOptions, run_cycle
+
+    from agent.config import load_settings
+    from agent.snapshot import decide
+    from agent.store import Store
+    from agent.tracks import load_tracks
+
+    tracks_file = workspace / "state" / "tracks.toml"
+    text = tracks_file.read_text(encoding="utf-8")
+    if edit_track:  # a changed track: the stored scores no longer reflect the tracks
+        tracks_file.write_text(text.replace('"refusal"]', '"refusal", "over-refusal"]'), "utf-8")
+    clock = time.perf_counter()
+    settings = load_settings(workspace)
+    with Store(settings.database_url) as store:  # what the daemon's policy reads every cycle
+        decide(store, load_tracks(settings.tracks_path), settings, datetime.now(UTC))
+    policy = time.perf_counter() - clock
+    clock = time.perf_counter()
+    reached: list[float] = []
+
+    class Probe:
+        name, label, model = "llm", "llm", "probe"
+
+        def judge(self, candidates, tracks):  # type: ignore[no-untyped-def]
+            reached.append(time.perf_counter() - clock)
+            raise FirstCall(f"{len(candidates)} candidates")
+
+    outcome = run_cycle(workspace, CycleOptions(action="learn", source="sample",
+                                                make_analyst=lambda s, r: Probe()))  # type: ignore[arg-type,return-value]
+    tracks_file.write_text(text, "utf-8")  # the probe never commits: leave the tracks as found
+    if not reached:
+        raise SystemExit(f"the learn cycle never called the LLM: {outcome.status} {outcome.error}")
+    print(f"{reached[0]:.3f} {policy:.3f}")
+
+
+def measure(workspace: Path) -> None:
+    from agent.config import load_settings
+    from agent.store import Store
+
+    db = workspace / "state" / "agent.db"
+    with Store(load_settings(workspace).database_url) as store:
+        papers = store.count_papers()
+    print(f"store: {papers:,} papers, {db.stat().st_size / 2**20:,.0f} MiB on disk")
+    bare = run("-c", "pass")[0]
+    print(f"bare interpreter                      {bare:6.2f} s")
+    print(f"--help                                {run('-m', 'agent', '--help')[0]:6.2f} s")
+    for name, args in [
+        ("status", ("status",)),
+        ("log", ("log",)),
+        ("tracks", ("tracks",)),
+        ("digest of the whole year", ("digest", "--since", "2025-01-01")),
+        ("papers search", ("papers", "search", "speech", "tokenizer")),
+    ]:
+        print(f"{name:<38}{command(workspace, *args):6.2f} s")
+    seconds, out = run(__file__, "--scan-probe", str(workspace), "--start", "900000")
+    print(f"scan of one day ({DAY:,} new papers)    {float(out.split()[0]):6.2f} s "
+          f"(whole process {seconds:.2f} s; {out.split()[1]}, {out.split()[2]} papers)")
+    for label, flag in [("learn before its first LLM call", ()),
+                        ("  ... after a track changed (re-rank)", ("--edit-track",))]:
+        seconds, out = run(__file__, "--learn-probe", str(workspace), *flag)
+        cycle, policy = (float(x) for x in out.split()[:2])
+        print(f"{label:<38}{cycle:6.2f} s (whole process {seconds:.2f} s; the policy's "
+              f"snapshot before it {policy:.2f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, default=500_000)
+    parser.add_argument("--keep", type=Path, help="build into this directory and keep it")
+    parser.add_argument("--reuse", type=Path, help="time an existing synthetic workspace")
+    parser.add_argument("--scan-probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--learn-probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=900_000, help=argparse.SUPPRESS)
+    parser.add_argument("--edit-track", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scan_probe:
+        return scan_probe(args.scan_probe, args.start)
+    if args.learn_probe:
+        return learn_probe(args.learn_probe, args.edit_track)
+    if args.reuse:
+        return measure(args.reuse)
+    base = args.keep or Path(tempfile.mkdtemp(prefix="year-scale-"))
+    workspace = base / "radar"
+    try:
+        clock = time.perf_counter()
+        figures = build_year(workspace, args.papers)
+        print(f"built {args.papers:,} papers in {time.perf_counter() - clock:.1f} s "
+              f"(ranking the sample {figures['rank_sample_s']:.1f} s, store writes "
+              f"{figures['build_s']:.1f} s = {figures['build_s'] / args.papers * 1e3:.3f} ms a "
+              f"paper with its scores)")
+        measure(workspace)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
