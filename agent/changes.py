@@ -11,7 +11,7 @@ every paper it stored, and a year of full copies would outweigh the papers thems
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +143,15 @@ def advance_statuses(store: Any, statuses: dict[str, str]) -> None:
 
 def dump_changes(changes: StateChanges) -> str:
     """JSON text of the changes, for the cycle record."""
-    return json.dumps(asdict(changes), default=encode_value, ensure_ascii=False)
+    data = shallow(changes)  # dataclasses.asdict deep-copies: seconds for a day's papers
+    for name in ("papers", "matches", "queue_add"):
+        data[name] = [shallow(item) for item in data[name]]
+    return json.dumps(data, default=encode_value, ensure_ascii=False)
+
+
+def shallow(item: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, values as they are (json writes tuples as lists)."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
 def load_changes(text: str) -> StateChanges:

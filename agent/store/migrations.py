@@ -242,8 +242,8 @@ def m002_best_scores(conn: sa.Connection) -> None:
             "UPDATE papers SET "
             "best_score = COALESCE((SELECT MAX(s.score) FROM scores s "
             "WHERE s.paper_id = papers.id), -1), "
-            "best_relevant = (SELECT MAX(s.score) FROM scores s "
-            "WHERE s.paper_id = papers.id AND s.relevant)"
+            "best_relevant = (SELECT MAX(CASE WHEN s.relevant THEN s.score END) "
+            "FROM scores s WHERE s.paper_id = papers.id)"
         )
     )
     conn.execute(sa.text(

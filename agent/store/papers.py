@@ -391,11 +391,9 @@ def refresh_best(paper_ids: Sequence[str]) -> sa.Update:
     scores = SCORES.alias("s")
     own = scores.c.paper_id == PAPERS.c.id
     best = sa.select(sa.func.max(scores.c.score)).where(own).scalar_subquery()
-    relevant = (
-        sa.select(sa.func.max(scores.c.score))
-        .where(own, scores.c.relevant.is_(True))
-        .scalar_subquery()
-    )
+    # one pass over the paper's own scores (a WHERE on `relevant` lures SQLite to its index)
+    only_relevant = sa.case((scores.c.relevant.is_(True), scores.c.score))
+    relevant = sa.select(sa.func.max(only_relevant)).where(own).scalar_subquery()
     return (
         sa.update(PAPERS)
         .where(PAPERS.c.id.in_(paper_ids))
