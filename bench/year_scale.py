@@ -110,9 +110,10 @@ def build_year(workspace: Path, total: int) -> dict[str, float]:
                 papers += batch
                 with store.transaction():
                     store.upsert_papers(batch, cycle=number)
+                    sources = batch_sources(sample, first + offset, len(batch))
                     store.save_matches(
                         replace(m, paper_id=p.id)
-                        for p, s in zip(batch, batch_sources(sample, first + offset, len(batch)))
+                        for p, s in zip(batch, sources, strict=True)
                         for m in by_paper[s.id]
                     )
                     store.set_status([p.id for p in batch], "ranked")
@@ -186,9 +187,8 @@ class FirstCall(Exception):
 
 def learn_probe(workspace: Path, edit_track: bool) -> None:
     """A learn cycle (in this process) up to its first LLM call; prints the seconds it took."""
-    from agent.cycle import CycleOptions, run_cycle
-
     from agent.config import load_settings
+    from agent.cycle import CycleOptions, run_cycle
     from agent.snapshot import decide
     from agent.store import Store
     from agent.tracks import load_tracks

@@ -14,8 +14,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from agent.actions import Context, choose_for_learning, rerank_pick, stored_pick
 from agent.changes import RANK_FINGERPRINT, cycle_summary, load_changes
 from agent.config import load_settings
@@ -104,7 +102,8 @@ def test_the_pick_from_stored_scores_equals_the_re_ranked_pick(scanned: Path) ->
         assert len(old) == ctx.settings.learn.max_papers
         assert new == old
         turned_down = {old[0]}
-        assert ids(stored_pick(ctx, turned_down)) == ids(rerank_pick(ctx, ranker, turned_down).chosen)
+        again = rerank_pick(ctx, ranker, turned_down).chosen
+        assert ids(stored_pick(ctx, turned_down)) == ids(again)
 
 
 def test_learn_re_ranks_only_when_a_rating_or_a_track_changes(scanned: Path) -> None:

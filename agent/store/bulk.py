@@ -48,6 +48,8 @@ def upsert_statement(
     )
 
 
-def batches(rows: Sequence[dict[str, Any]], size: int = BATCH) -> Iterator[Sequence[dict[str, Any]]]:
+def batches(
+    rows: Sequence[dict[str, Any]], size: int = BATCH
+) -> Iterator[Sequence[dict[str, Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from agent.store.cycles import CycleStore
-from agent.store.papers import PaperStore
 from agent.store.queue import QueueStore
+from agent.store.ranked import RankedStore
 
 
-class Store(PaperStore, CycleStore, QueueStore):
+class Store(RankedStore, CycleStore, QueueStore):
     """The agent's state in one database. Outside `transaction()` each call commits on its own."""
 
     def __enter__(self) -> Store:

@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from agent.store.records import ANALYSIS_KINDS, CYCLE_STATUSES, PAPER_STATUSES, QUEUE_ADDERS
 from agent.store.types import UTCDateTime
 
+
 class PaperRow(SQLModel, table=True):
     __tablename__ = "papers"
     __table_args__ = (
