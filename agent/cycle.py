@@ -310,9 +310,11 @@ def text_fetcher(  # type: ignore[no-untyped-def]
     settings: Settings, source: str = "arxiv", deadline_at: float | None = None
 ):
     """A function reading a paper's full text (HTML, then PDF, then the abstract)."""
-    from agent.sources.fulltext import abstract_full_text, fetch_full_text_with_report
 
     def fetch(paper):  # type: ignore[no-untyped-def]
+        # imported on first use: slow to import, and only a deep read reads a full text
+        from agent.sources.fulltext import abstract_full_text, fetch_full_text_with_report
+
         if source == "sample":  # the replay (and the demo) must never wait on the network
             return abstract_full_text(paper), [SAMPLE_OFFLINE_TEXT]
         limits = settings.fulltext

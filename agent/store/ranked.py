@@ -6,6 +6,7 @@ with its status: these read an index or group only relevant scores, whatever the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -50,39 +51,40 @@ class RankedStore(PaperStore):
         exclude: Sequence[str] = (),
         limit: int = 5,
         statuses: Sequence[str] = ("ranked",),
+        page: int = 200,
     ) -> list[tuple[Paper, list[Match]]]:
         """Papers relevant to one of the tracks in `priorities`, by best score x priority.
 
         Each comes with its relevant matches on those tracks, best score x priority first;
-        ties go to the lower id. The stored scores decide: nothing is ranked again.
+        ties go to the lower id. The stored scores decide: nothing is ranked again. Papers are
+        read by their best relevant score (an index), a page at a time, until no later paper
+        can reach the `limit`-th value (best relevant score x the highest priority bounds it).
         """
         check_statuses(statuses)
-        if not priorities:
+        if not priorities or limit <= 0:
             return []
-        weight = sa.case(
-            *((SCORES.c.track_id == track, float(p)) for track, p in priorities.items()),
-            else_=0.0,
-        )
-        value = sa.func.max(SCORES.c.score * weight).label("value")
+        top, skip = max(priorities.values()), set(exclude)
+        found: dict[str, list[Match]] = {}
         query = (
-            sa.select(SCORES.c.paper_id, value)
-            .join(PAPERS, PAPERS.c.id == SCORES.c.paper_id)
+            sa.select(PAPERS.c.id, PAPERS.c.best_relevant)
             .where(PAPERS.c.status.in_(statuses), PAPERS.c.best_relevant.is_not(None))
-            .where(SCORES.c.relevant.is_(True), SCORES.c.track_id.in_(list(priorities)))
-            .group_by(SCORES.c.paper_id)
-            .order_by(value.desc(), SCORES.c.paper_id)
-            .limit(limit + len(exclude))
+            .order_by(PAPERS.c.best_relevant.desc(), PAPERS.c.id)
         )
-        skip = set(exclude)
-        ids = [row.paper_id for row in self._rows(query) if row.paper_id not in skip][:limit]
-        papers = self._paper_rows(ids)
-        matches = self.matches_for(ids)
-
-        def usable(paper_id: str) -> list[Match]:
-            kept = [m for m in matches[paper_id] if m.relevant and m.track_id in priorities]
-            return sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
-
-        return [(papers[pid], usable(pid)) for pid in ids]
+        for offset in itertools.count(0, page):
+            rows = self._rows(query.limit(page).offset(offset))
+            ids = [row.id for row in rows if row.id not in skip]
+            for paper_id, matches in self.matches_for(ids).items():
+                kept = [m for m in matches if m.relevant and m.track_id in priorities]
+                if kept:
+                    found[paper_id] = sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
+            best = sorted(found, key=lambda pid: (-value_of(found[pid], priorities), pid))[:limit]
+            if len(rows) < page:
+                break
+            bound = rows[-1].best_relevant * top  # no later paper is worth more than this
+            if len(best) == limit and value_of(found[best[-1]], priorities) > bound:
+                break
+        papers = self._paper_rows(best)
+        return [(papers[pid], found[pid]) for pid in best]
 
     def count_candidates(
         self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False
@@ -103,3 +105,8 @@ class RankedStore(PaperStore):
             .group_by(SCORES.c.track_id)
         )
         return {row[0]: (int(row[1]), row[2]) for row in self._rows(query)}
+
+
+def value_of(matches: list[Match], priorities: dict[str, int]) -> float:
+    """What learning a paper is worth: its best relevant score x that track's priority."""
+    return max(m.score * priorities[m.track_id] for m in matches)
