@@ -106,24 +106,31 @@ def test_the_pick_from_stored_scores_equals_the_re_ranked_pick(scanned: Path) ->
         assert ids(stored_pick(ctx, turned_down)) == ids(again)
 
 
-def test_the_paged_pick_stops_early_without_changing_the_answer(tmp_path: Path) -> None:
+def test_the_pick_reads_the_top_of_each_track_and_equals_the_full_sort(tmp_path: Path) -> None:
     with Store(sqlite_url(str(tmp_path / "agent.db"))) as store:
         papers = [Paper(id=f"2601.{i:05d}", title=f"P{i}", abstract="a") for i in range(60)]
         store.upsert_papers(papers)
         store.set_status([p.id for p in papers], "ranked")
+        store.set_status([papers[1].id, papers[2].id], "summarized")
         store.save_matches(  # a low-priority track with high scores, ties, an inactive track
             Match(p.id, track, score=round(((i * 37) % 23) / 23, 2), relevant=(i + k) % 4 != 0)
             for i, p in enumerate(papers)
             for k, track in enumerate(("high", "low", "paused"))
         )
         priorities = {"high": 5, "low": 1}
-        for limit in (1, 5, 30, 100):
-            whole = store.best_relevant(priorities, limit=limit, page=10_000)
-            for page in (1, 3, 7):
-                paged = store.best_relevant(priorities, limit=limit, page=page)
-                assert [(p.id, m) for p, m in paged] == [(p.id, m) for p, m in whole]
-        skip = [p.id for p, _ in store.best_relevant(priorities, limit=3)]
-        assert not set(skip) & {p.id for p, _ in store.best_relevant(priorities, exclude=skip)}
+        waiting = store.candidates(("ranked",), limit=None)
+        for limit, exclude in [(1, []), (5, []), (5, [papers[3].id, papers[26].id]), (100, [])]:
+            value = {
+                p.id: max(m.score * priorities[m.track_id] for m in ms
+                          if m.relevant and m.track_id in priorities)
+                for p, ms in waiting
+                if p.id not in exclude and any(m.relevant and m.track_id in priorities for m in ms)
+            }
+            expected = sorted(value, key=lambda pid: (-value[pid], pid))[:limit]
+            picked = store.best_relevant(priorities, exclude=exclude, limit=limit)
+            assert [p.id for p, _ in picked] == expected
+            for _, matches in picked:
+                assert all(m.relevant and m.track_id in priorities for m in matches)
 
 
 def test_learn_re_ranks_only_when_a_rating_or_a_track_changes(scanned: Path) -> None:

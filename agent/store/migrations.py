@@ -251,4 +251,4 @@ def m002_best_scores(conn: sa.Connection) -> None:
     conn.execute(sa.text(
         "CREATE INDEX ix_papers_status_relevant ON papers (status, best_relevant DESC, id)"))
     conn.execute(sa.text(
-        "CREATE INDEX ix_scores_relevant ON scores (relevant, track_id, paper_id)"))
+        "CREATE INDEX ix_scores_track_relevant ON scores (track_id, relevant, score, paper_id)"))

@@ -6,7 +6,6 @@ with its status: these read an index or group only relevant scores, whatever the
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -51,40 +50,47 @@ class RankedStore(PaperStore):
         exclude: Sequence[str] = (),
         limit: int = 5,
         statuses: Sequence[str] = ("ranked",),
-        page: int = 200,
     ) -> list[tuple[Paper, list[Match]]]:
         """Papers relevant to one of the tracks in `priorities`, by best score x priority.
 
         Each comes with its relevant matches on those tracks, best score x priority first;
-        ties go to the lower id. The stored scores decide: nothing is ranked again. Papers are
-        read by their best relevant score (an index), a page at a time, until no later paper
-        can reach the `limit`-th value (best relevant score x the highest priority bounds it).
+        ties go to the lower id. The stored scores decide: nothing is ranked again. Each of the
+        best papers is among the best of the track that gives its value, so only the top of
+        each track is read (an index walk), whatever the store's size.
         """
         check_statuses(statuses)
         if not priorities or limit <= 0:
             return []
-        top, skip = max(priorities.values()), set(exclude)
+        skip = set(exclude)
+        pool: set[str] = set()
+        for track in priorities:
+            pool.update(self._top_on_track(track, statuses, limit + len(skip)))
         found: dict[str, list[Match]] = {}
-        query = (
-            sa.select(PAPERS.c.id, PAPERS.c.best_relevant)
-            .where(PAPERS.c.status.in_(statuses), PAPERS.c.best_relevant.is_not(None))
-            .order_by(PAPERS.c.best_relevant.desc(), PAPERS.c.id)
-        )
-        for offset in itertools.count(0, page):
-            rows = self._rows(query.limit(page).offset(offset))
-            ids = [row.id for row in rows if row.id not in skip]
-            for paper_id, matches in self.matches_for(ids).items():
-                kept = [m for m in matches if m.relevant and m.track_id in priorities]
-                if kept:
-                    found[paper_id] = sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
-            best = sorted(found, key=lambda pid: (-value_of(found[pid], priorities), pid))[:limit]
-            if len(rows) < page:
-                break
-            bound = rows[-1].best_relevant * top  # no later paper is worth more than this
-            if len(best) == limit and value_of(found[best[-1]], priorities) > bound:
-                break
+        for paper_id, matches in self.matches_for(sorted(pool - skip)).items():
+            kept = [m for m in matches if m.relevant and m.track_id in priorities]
+            if kept:
+                found[paper_id] = sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
+        best = sorted(found, key=lambda pid: (-value_of(found[pid], priorities), pid))[:limit]
         papers = self._paper_rows(best)
         return [(papers[pid], found[pid]) for pid in best]
+
+    def _top_on_track(self, track: str, statuses: Sequence[str], count: int) -> list[str]:
+        """The `count` papers relevant to `track` with the best scores, and any tied with the
+        last of them."""
+        eligible = (
+            sa.select(SCORES.c.paper_id)
+            .join(PAPERS, PAPERS.c.id == SCORES.c.paper_id)
+            .where(SCORES.c.track_id == track, SCORES.c.relevant.is_(True))
+            .where(PAPERS.c.status.in_(statuses))
+        )
+        top = eligible.add_columns(SCORES.c.score).order_by(SCORES.c.score.desc()).limit(count)
+        rows = self._rows(top)
+        ids = [row.paper_id for row in rows]
+        if len(rows) == count:
+            ids += [
+                row.paper_id for row in self._rows(eligible.where(SCORES.c.score == rows[-1].score))
+            ]
+        return ids
 
     def count_candidates(
         self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False

@@ -42,8 +42,11 @@ class PaperRow(SQLModel, table=True):
 
 class ScoreRow(SQLModel, table=True):
     __tablename__ = "scores"
-    # relevant papers per track (`tracks`) without reading every score
-    __table_args__ = (sa.Index("ix_scores_relevant", "relevant", "track_id", "paper_id"),)
+    # a track's best relevant papers (learn's pick), and relevant papers per track (`tracks`),
+    # without reading every score
+    __table_args__ = (
+        sa.Index("ix_scores_track_relevant", "track_id", "relevant", "score", "paper_id"),
+    )
 
     paper_id: str = Field(primary_key=True, foreign_key="papers.id", ondelete="CASCADE")
     track_id: str = Field(primary_key=True)
