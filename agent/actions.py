@@ -319,7 +319,7 @@ def judge_candidates(
     ctx: Context, chosen: list[Candidate]
 ) -> tuple[list[Candidate], dict[str, Judgement], list[Candidate]]:
     """With an LLM, judge candidates before summarising: (kept, judgements, rejected)."""
-    if getattr(ctx.analyst, "name", "offline") == "offline":
+    if not ctx.analyst.judges_first:
         return chosen, {}, []
     ctx.step(f"judging {plural(len(chosen), 'candidate')}")
     judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, ctx.tracks)}

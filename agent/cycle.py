@@ -19,8 +19,8 @@ from pathlib import Path
 from agent import journal, notes
 from agent.actions import Cancelled, Context, run_action
 from agent.analyst import Analyst
+from agent.analyst.backends import AnalystSetup, backend_for, get_analyst
 from agent.analyst.budget import TokenBudget
-from agent.analyst.fallback import FallbackAnalyst, build_analyst
 from agent.changes import apply_changes, changes_from_result, compacted, dump_changes
 from agent.config import load_settings
 from agent.deadline import CycleStop, failure_of
@@ -250,13 +250,10 @@ def act(
     try:
         result = run_action(decision.action, ctx)
     finally:
-        close = getattr(analyst, "close", None)
-        if callable(close):  # the LLM client's connection pool must not outlive the cycle
-            close()
-    result.analyst = getattr(analyst, "label", analyst.name)
+        analyst.close()  # the LLM client's connection pool must not outlive the cycle
+    result.analyst = analyst.label
     result.model = analyst.model
-    if isinstance(analyst, FallbackAnalyst):
-        result.notices.extend(analyst.notices)
+    result.notices.extend(analyst.notices)
     return result
 
 
@@ -267,7 +264,7 @@ def make_analyst(
     record: Callable[[LLMCall], None],
     started: datetime,
 ) -> Analyst:
-    """The LLM analyst (with today's budget) behind an offline fallback, or the offline one."""
+    """The backend the settings name ("llm" with today's budget, or "offline"), or the test's."""
     if options.make_analyst is not None:
         return options.make_analyst(settings, record)
     # the day starts at the researcher's midnight, as in `status` and the policy
@@ -277,7 +274,7 @@ def make_analyst(
         daily_limit=settings.llm.daily_token_budget,
         spent_today=spent,
     )
-    return build_analyst(
+    setup = AnalystSetup(
         settings.llm,
         record,
         settings.workspace,
@@ -285,6 +282,7 @@ def make_analyst(
         budget,
         stop_at=stop_at(options),
     )
+    return get_analyst(backend_for(settings.llm), setup)
 
 
 def stop_at(options: CycleOptions) -> float | None:

@@ -1,12 +1,17 @@
-"""The Analyst boundary: reads papers against tracks. `llm.py` and `offline.py` implement it."""
+"""The Analyst boundary: reads papers against tracks. `llm.py` and `offline.py` implement it.
+
+`backends.py` names the backends a cycle can choose from; `fallback.py` puts the offline analyst
+behind the LLM one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
+from agent.errors import AnalystError
 from agent.models import FullText, LLMCall, Match, MemoryItem, Paper, Track
 
 UsageSink = Callable[[LLMCall], None]
@@ -20,15 +25,34 @@ class Candidate:
     matches: list[Match] = field(default_factory=list)
 
 
+@runtime_checkable
 class Analyst(Protocol):
     """Reads papers against the researcher's tracks.
 
     `name` is "llm" or "offline" (or a test's own); `model` names the model, or None offline.
     Implementations report every LLM call through the `UsageSink` they were built with.
+    A backend that subclasses `Analyst` inherits the defaults below and writes the four readings.
     """
 
     name: str
     model: str | None
+    judges_first: bool = True  # judge candidates before the (costly) summaries; off offline
+    notices: Sequence[str] = ()  # what the note must say about how this cycle was read
+
+    @property
+    def label(self) -> str:
+        """How the note names who read the papers."""
+        return self.name
+
+    def close(self) -> None:
+        """Release what the backend holds (an HTTP connection pool); called once per cycle."""
+        return None
+
+    def summarize_each(
+        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+    ) -> list[PaperSummary | AnalystError]:
+        """Like `summarize`, but a paper that fails gives its error and the others go on."""
+        return [*self.summarize(candidates, tracks)]
 
     def summarize(
         self, candidates: Sequence[Candidate], tracks: Sequence[Track]

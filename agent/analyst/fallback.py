@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TypeVar
 
-from agent.analyst import Analyst, Candidate, UsageSink
-from agent.analyst.budget import TokenBudget
+from agent.analyst import Analyst, Candidate
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.errors import AnalystError, BudgetExceeded
 from agent.logs import redact_secrets
 from agent.models import FullText, MemoryItem, Track
-from agent.settings import LLMSettings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class FallbackAnalyst:
+class FallbackAnalyst(Analyst):
     """An Analyst that tries `primary`; once it fails, `fallback` does the rest of the cycle."""
 
     def __init__(self, primary: Analyst, fallback: Analyst):
@@ -34,6 +31,7 @@ class FallbackAnalyst:
         self.used_fallback = False
         self.name = primary.name
         self.model = primary.model
+        self.judges_first = primary.judges_first
 
     def call(self, what: str, primary: Callable[[], T], fallback: Callable[[], T]) -> T:
         """Run the primary step unless it already failed this cycle; else the offline one."""
@@ -53,14 +51,12 @@ class FallbackAnalyst:
     def summarize(
         self, candidates: Sequence[Candidate], tracks: Sequence[Track]
     ) -> list[PaperSummary]:
-        each = getattr(self.primary, "summarize_each", None)
-        if callable(each) and not self.failed:
-            return self.summarize_partly(each(candidates, tracks), candidates, tracks)
-        return self.call(
+        results = self.call(
             "summaries",
-            lambda: self.primary.summarize(candidates, tracks),
-            lambda: self.fallback.summarize(candidates, tracks),
+            lambda: self.primary.summarize_each(candidates, tracks),
+            lambda: self.fallback.summarize_each(candidates, tracks),
         )
+        return self.summarize_partly(results, candidates, tracks)
 
     def summarize_partly(
         self,
@@ -116,9 +112,7 @@ class FallbackAnalyst:
 
     def close(self) -> None:
         for analyst in (self.primary, self.fallback):
-            close = getattr(analyst, "close", None)
-            if callable(close):
-                close()
+            analyst.close()
 
     @property
     def label(self) -> str:
@@ -126,7 +120,6 @@ class FallbackAnalyst:
         if self.used_fallback:
             return f"{self.primary.name}+offline"
         return self.primary.name
-
 
 
 def failure_notice(what: str, error: AnalystError, did: str) -> str:
@@ -137,33 +130,3 @@ def failure_notice(what: str, error: AnalystError, did: str) -> str:
             f"Token budget reached during {what} ({error}); the offline analyst {did}."
         )
     return redact_secrets(f"The LLM failed during {what} ({error}); the offline analyst {did}.")
-
-
-def build_analyst(
-    settings: LLMSettings,
-    usage_sink: UsageSink,
-    workspace: Path | None,
-    researcher: str,
-    budget: TokenBudget | None = None,
-    stop_at: float | None = None,
-) -> Analyst:
-    """The LLM analyst behind an offline fallback with a key or base URL; else the offline one.
-
-    `stop_at` (time.monotonic): no LLM request outlives it (the cycle's deadline).
-    """
-    from agent.analyst.offline import OfflineAnalyst
-
-    offline = OfflineAnalyst(workspace=workspace)
-    if not settings.enabled:
-        return offline
-    from agent.analyst.llm import LLMAnalyst  # imports openai only when it is used
-
-    llm = LLMAnalyst(
-        settings,
-        usage_sink,
-        workspace=workspace,
-        researcher=researcher,
-        budget=budget,
-        stop_at=stop_at,
-    )
-    return FallbackAnalyst(llm, offline)

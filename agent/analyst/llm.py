@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from agent.analyst import Candidate, UsageSink
+from agent.analyst import Analyst, Candidate, UsageSink
 from agent.analyst.budget import TokenBudget
 from agent.analyst.chunks import Chunk, plan_chunks
 from agent.analyst.llm_client import ChatClient, Message
@@ -128,7 +128,7 @@ def keep_known_tracks(
     return kept
 
 
-class LLMAnalyst:
+class LLMAnalyst(Analyst):
     """An Analyst backed by an OpenAI-compatible chat endpoint with structured outputs."""
 
     name = "llm"

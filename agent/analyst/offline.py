@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.analyst import Candidate
+from agent.analyst import Analyst, Candidate
 from agent.analyst.extract import (
     LIMITATION_RE,
     NUMBER_RE,
@@ -146,11 +146,12 @@ def gap_of(sentences: list[str], headline: str, findings: list[str]) -> str:
     return NO_LIMITATION
 
 
-class OfflineAnalyst:
+class OfflineAnalyst(Analyst):
     """An Analyst that reads without a model: extractive, local, honest about what it is."""
 
     name = "offline"
     model: str | None = None
+    judges_first = False  # its judgement is the ranker's score: nothing to screen out first
 
     def __init__(self, workspace: Path | None = None):
         self.workspace = workspace
