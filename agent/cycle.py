@@ -60,6 +60,19 @@ class CycleOptions:
     progress: Callable[[str], None] | None = None  # what the cycle is doing now, for a person
 
 
+@dataclass(frozen=True)
+class CycleRun:
+    """What one cycle's steps share: its settings, tracks, store, options and decision."""
+
+    settings: Settings
+    tracks: list[Track]
+    store: Store
+    options: CycleOptions
+    decision: Decision
+    number: int
+    started: datetime
+
+
 @dataclass
 class CycleOutcome:
     """What happened, for the CLI, the daemon and the log line."""
@@ -116,7 +129,7 @@ def run_locked(
                 outcome.status = "rested"
             else:
                 timed = replace(options, stop=stop)
-                work(settings, tracks, store, timed, decision, number, started, outcome)
+                work(CycleRun(settings, tracks, store, timed, decision, number, started), outcome)
         except Exception as exc:  # an overnight daemon records any failure and goes on
             status, error = failure_of(exc, stop)
             if status == "failed" and not isinstance(exc, AgentError):
@@ -162,26 +175,19 @@ def record_refusal(workspace: Path, error: AgentError) -> CycleOutcome:
     return outcome
 
 
-def work(
-    settings: Settings,
-    tracks: list[Track],
-    store: Store,
-    options: CycleOptions,
-    decision: Decision,
-    number: int,
-    started: datetime,
-    outcome: CycleOutcome,
-) -> None:
+def work(run: CycleRun, outcome: CycleOutcome) -> None:
     """Check the commit can happen, act, render, save the changes, write, commit, apply."""
+    settings, store, options, decision = run.settings, run.store, run.options, run.decision
+    number, started = run.number, run.started
     # before anything is spent: a cycle that cannot commit must not pay for its LLM calls
     journal.check_can_commit(
         settings.workspace,
         [notes.note_path(number, started, decision.action), KNOWLEDGE_GRAPH, CYCLES_INDEX],
     )
-    result = act(settings, tracks, store, options, decision, number, started)
+    result = act(run)
     crash_point("acted")
     result.tokens_in, result.tokens_out = store.tokens_for_cycle(number)
-    files = render_files(settings, tracks, store, result, number, started, decision)
+    files = render_files(run, result)
     if options.stop.is_set():
         abort_now()
     note_path = next(iter(files))
@@ -219,36 +225,29 @@ def work(
     outcome.notices = result.notices
 
 
-def act(
-    settings: Settings,
-    tracks: list[Track],
-    store: Store,
-    options: CycleOptions,
-    decision: Decision,
-    number: int,
-    started: datetime,
-) -> CycleResult:
+def act(run: CycleRun) -> CycleResult:
     """Run the chosen action with a source and an analyst for this cycle."""
+    settings, store, options, number = run.settings, run.store, run.options, run.number
 
     def record(call: LLMCall) -> None:
         store.record_llm_call(LLMCall(**{**call.__dict__, "cycle": number}))
 
-    analyst = make_analyst(settings, store, options, record, started)
+    analyst = make_analyst(run, record)
     source = (options.make_source or make_source)(settings, options.source)
     ctx = Context(
         settings=settings,
-        tracks=active_tracks(tracks),
+        tracks=active_tracks(run.tracks),
         store=store,
         source=source,
         analyst=analyst,
-        now=started,
+        now=run.started,
         stop=options.stop,
         fetch_text=text_fetcher(settings, options.source, stop_at(options)),
     )
     if options.progress is not None:
         ctx.progress = options.progress
     try:
-        result = run_action(decision.action, ctx)
+        result = run_action(run.decision.action, ctx)
     finally:
         analyst.close()  # the LLM client's connection pool must not outlive the cycle
     result.analyst = analyst.label
@@ -257,18 +256,13 @@ def act(
     return result
 
 
-def make_analyst(
-    settings: Settings,
-    store: Store,
-    options: CycleOptions,
-    record: Callable[[LLMCall], None],
-    started: datetime,
-) -> Analyst:
+def make_analyst(run: CycleRun, record: Callable[[LLMCall], None]) -> Analyst:
     """The backend the settings name ("llm" with today's budget, or "offline"), or the test's."""
+    settings, options = run.settings, run.options
     if options.make_analyst is not None:
         return options.make_analyst(settings, record)
     # the day starts at the researcher's midnight, as in `status` and the policy
-    spent = sum(store.tokens_since(local_midnight(started, settings.schedule.timezone)))
+    spent = sum(run.store.tokens_since(local_midnight(run.started, settings.schedule.timezone)))
     budget = TokenBudget(
         cycle_limit=settings.llm.cycle_token_budget,
         daily_limit=settings.llm.daily_token_budget,
@@ -326,16 +320,10 @@ def text_fetcher(  # type: ignore[no-untyped-def]
     return fetch
 
 
-def render_files(
-    settings: Settings,
-    tracks: list[Track],
-    store: Store,
-    result: CycleResult,
-    number: int,
-    started: datetime,
-    decision: Decision,
-) -> dict[str, str]:
+def render_files(run: CycleRun, result: CycleResult) -> dict[str, str]:
     """The note first, then the views regenerated from the store (knowledge graph, cycles index)."""
+    settings, tracks, store, decision = run.settings, run.tracks, run.store, run.decision
+    number, started = run.number, run.started
     path = notes.note_path(number, started, decision.action)
     text = notes.render_note(
         result,
