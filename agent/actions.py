@@ -305,10 +305,17 @@ def top_candidates(
 
 def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
     """Older papers per track by keyword query, minus those already known."""
+    from agent.sources.arxiv_query import QueryTooLong
+
     found: dict[str, Paper] = {}
     for track in ctx.tracks:
         ctx.checkpoint()
-        for paper in ctx.source.search(track, per_track):
+        try:
+            papers = ctx.source.search(track, per_track)
+        except QueryTooLong as exc:  # one absurd track must not stop the others' discovery
+            logger.warning("%s", exc)
+            continue
+        for paper in papers:
             found.setdefault(paper.id, paper)
     known = ctx.store.get_papers(list(found))
     return [p for pid, p in found.items() if pid not in known]
