@@ -177,3 +177,21 @@ def test_a_short_quiet_spell_is_not_reported(arxiv_server, days):
     track = Track("t", "T", "", (), 3, categories=("cs.CL",))
     result = source.fetch_new([track], since=NOW - timedelta(days=days), now=NOW)
     assert result.notices == []
+
+
+def test_a_long_backfill_is_asked_for_in_windows_of_a_week(arxiv_server):
+    # arXiv serves at most 30,000 results per query: 5 busy categories fill that in ~3 weeks
+    arxiv_server.add_papers([paper(1, hours_ago=24), paper(2, hours_ago=20 * 24)])
+    settings = ArxivSettings(api_url=arxiv_server.url, delay_seconds=0, backfill_days=30)
+    result = ArxivSource(settings).fetch_new(
+        [Track("t", "T", "", (), 3, categories=("cs.CL",))], since=None, now=NOW
+    )
+    assert sorted(p.id for p in result.papers) == ["2603.00001", "2603.00002"]
+    windows = [r["search_query"].split("submittedDate:")[1] for r in arxiv_server.requests]
+    assert windows == [
+        "[202602251900 TO 202603041900]",
+        "[202602181900 TO 202602251900]",
+        "[202602111900 TO 202602181900]",
+        "[202602041900 TO 202602111900]",
+        "[202602021800 TO 202602041900]",
+    ]

@@ -128,8 +128,8 @@ def test_recorded_2016_legacy_layout_parses(arxiv_server):
 
 def test_fetch_new_pages_through_the_listing_newest_first(arxiv_server):
     arxiv_server.add_papers(make_paper(n) for n in range(1, 8))
-    source, _ = make_source(arxiv_server, page_size=3, backfill_days=40)
-    result = source.fetch_new([SPEECH], since=None, now=NOW)
+    source, _ = make_source(arxiv_server, page_size=3, backfill_days=6)
+    result = source.fetch_new([SPEECH], since=None, now=DAY0 + timedelta(days=7))
     assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(7, 0, -1)]
     assert [(r["start"], r["max_results"]) for r in arxiv_server.requests] == [
         ("0", "3"),
@@ -138,7 +138,7 @@ def test_fetch_new_pages_through_the_listing_newest_first(arxiv_server):
     ]
     first = arxiv_server.requests[0]
     # the whole listing of the categories in a window: the keywords are the ranker's business
-    expected = "(cat:eess.AS OR cat:cs.SD) AND submittedDate:[202601221200 TO 202603031300]"
+    expected = "(cat:eess.AS OR cat:cs.SD) AND submittedDate:[202602021200 TO 202602081300]"
     assert first["search_query"] == expected
     assert (first["sortBy"], first["sortOrder"]) == ("submittedDate", "descending")
     assert result.queries == [expected] and result.requests == 3
@@ -147,15 +147,15 @@ def test_fetch_new_pages_through_the_listing_newest_first(arxiv_server):
 
 
 def test_fetch_new_reads_back_to_since_minus_overlap(arxiv_server):
-    arxiv_server.add_papers(make_paper(n) for n in range(1, 21))
-    source, _ = make_source(arxiv_server, page_size=4, overlap_days=3)
-    since = DAY0 + timedelta(days=15)
-    result = source.fetch_new([SPEECH], since=since, now=NOW)
-    # floor = day 12: papers 12..20 are kept, 11 and older are not even asked for
-    assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(20, 11, -1)]
-    assert len(arxiv_server.requests) == 3  # 9 papers in pages of 4
-    assert "submittedDate:[202602131200 TO" in arxiv_server.requests[0]["search_query"]
-    assert result.cursor == DAY0 + timedelta(days=20)
+    arxiv_server.add_papers(make_paper(n) for n in range(1, 17))
+    source, _ = make_source(arxiv_server, page_size=3, overlap_days=3)
+    since = DAY0 + timedelta(days=13)
+    result = source.fetch_new([SPEECH], since=since, now=DAY0 + timedelta(days=16))
+    # floor = day 10: papers 10..16 are kept, 9 and older are not even asked for
+    assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(16, 9, -1)]
+    assert len(arxiv_server.requests) == 3  # 7 papers in pages of 3
+    assert "submittedDate:[202602111200 TO" in arxiv_server.requests[0]["search_query"]
+    assert result.cursor == DAY0 + timedelta(days=16)
 
 
 def test_cursor_stays_at_since_when_nothing_is_new(arxiv_server):

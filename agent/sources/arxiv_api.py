@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 LOOKUP_CHUNK = 100  # ids per id_list request (2,000 ids would make a 24 KB URL)
 FUTURE_MARGIN = timedelta(hours=1)  # feed dates later than now plus this are clamped to now
 QUIET_DAYS = 3  # announcement days without a single listed paper before the note says so
+# arXiv serves at most 30,000 results of one query; five busy categories list ~2k papers a
+# weekday, so a long backfill is asked for in windows of a week (newest first).
+WINDOW_DAYS = 7
 _RETRYABLE = (FeedError, arxiv.UnexpectedEmptyPageError, httpx.TimeoutException, httpx.HTTPError)
 Progress = Callable[[str], None]
 
@@ -157,8 +160,9 @@ class ArxivSource:
         asks: list[_Ask] = []
         categories = watched_categories(tracks)
         if categories:
-            query = listing_query(categories, floor, ceiling)
-            asks.append(_Ask(_newest_first(query), _label(categories), floor))
+            for low, high in split_window(floor, ceiling):
+                query = listing_query(categories, low, high)
+                asks.append(_Ask(_newest_first(query), _label(categories), low))
         for track in uncategorised(tracks):
             query = keyword_listing_query(track, floor, ceiling)
             if query:
@@ -341,6 +345,18 @@ def clamp(when: datetime | None, now: datetime | None) -> datetime | None:
         return when
     logger.warning("arXiv feed: a date of %s is in the future; taken as now", when.isoformat())
     return now
+
+
+def split_window(floor: datetime, ceiling: datetime) -> list[tuple[datetime, datetime]]:
+    """[floor, ceiling] as windows of at most WINDOW_DAYS, newest first (ends touch: the
+    minute they share is read twice and deduplicated)."""
+    windows = []
+    high = ceiling
+    while high > floor:
+        low = max(floor, high - timedelta(days=WINDOW_DAYS))
+        windows.append((low, high))
+        high = low
+    return windows or [(floor, ceiling)]
 
 
 def keep_newest(papers: dict[str, Paper], paper: Paper) -> None:
