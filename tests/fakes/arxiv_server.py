@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -401,9 +402,9 @@ class _Server(ThreadingHTTPServer):
     fake: ArxivServer
 
 
-@pytest.fixture
-def arxiv_server() -> Iterator[ArxivServer]:
-    """A fake arXiv API on 127.0.0.1 (see the module docstring); stopped after the test."""
+@contextmanager
+def serve() -> Iterator[ArxivServer]:
+    """A fake arXiv API on 127.0.0.1 for the duration of the block (the fixture, benches)."""
     httpd = _Server(("127.0.0.1", 0), _Handler)
     fake = ArxivServer()
     httpd.fake = fake
@@ -418,3 +419,10 @@ def arxiv_server() -> Iterator[ArxivServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def arxiv_server() -> Iterator[ArxivServer]:
+    """A fake arXiv API on 127.0.0.1 (see the module docstring); stopped after the test."""
+    with serve() as fake:
+        yield fake
