@@ -188,3 +188,36 @@ def test_no_module_of_ours_imports_requests_or_lxml():
         text = path.read_text("utf-8")
         assert "import requests" not in text and "from lxml" not in text, path
 
+
+
+# --- absurd [arxiv] settings are refused with their names --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("delay_seconds = inf", "arxiv.delay_seconds"),
+        ("delay_seconds = 1e12", "arxiv.delay_seconds"),
+        ("timeout_seconds = inf", "arxiv.timeout_seconds"),
+        ("timeout_seconds = nan", "arxiv.timeout_seconds"),
+        ("max_retries = 1000000", "arxiv.max_retries"),
+        ("overlap_days = 100000", "arxiv.overlap_days"),
+        ("backfill_days = 0", "arxiv.backfill_days"),
+        ("backfill_days = 100000", "arxiv.backfill_days"),
+    ],
+)
+def test_absurd_arxiv_settings_are_refused_naming_them(workspace: Path, text: str, name: str):
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+
+    (workspace / "research.toml").write_text(f"[arxiv]\n{text}\n", "utf-8")
+    with pytest.raises(ConfigError, match=rf"research.toml: {name} = .* must be (between|> 0)"):
+        load_settings(workspace, environ={})
+
+
+def test_an_infinite_delay_from_the_environment_is_refused(workspace: Path):
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="arxiv.delay_seconds"):
+        load_settings(workspace, environ={"ARXIV_DELAY_SECONDS": "inf"})
