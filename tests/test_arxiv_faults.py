@@ -126,7 +126,7 @@ def test_several_silent_announcement_days_are_reported(arxiv_server, caplog):
         result = source.fetch_new([CL], since=since, now=NOW)
     assert result.papers == [] and result.cursor == since
     [notice] = result.notices
-    assert "no paper in the watched categories for 4 announcement days" in notice
+    assert "no new paper in the watched categories for 4 announcement days" in notice
     assert "4 announcement days" in caplog.text
 
 

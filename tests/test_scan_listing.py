@@ -195,3 +195,14 @@ def test_a_long_backfill_is_asked_for_in_windows_of_a_week(arxiv_server):
         "[202602041900 TO 202602111900]",
         "[202602021800 TO 202602041900]",
     ]
+
+
+def test_scans_that_find_nothing_new_for_days_say_so_in_the_note(workspace, arxiv_server):
+    arxiv_server.add_papers([paper(1, hours_ago=2)])
+    scan(workspace, arxiv_server, NOW)
+    later = NOW + timedelta(days=2)  # Friday: 2 announcement days, nothing new yet
+    scan(workspace, arxiv_server, later)
+    assert "announcement days" not in note_of(workspace, 2)
+    scan(workspace, arxiv_server, NOW + timedelta(days=6))  # Tuesday: Thu, Fri, Mon, Tue
+    text = note_of(workspace, 3)
+    assert "arXiv listed no new paper in the watched categories for 4 announcement days" in text

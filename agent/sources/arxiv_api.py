@@ -142,15 +142,7 @@ class ArxivSource:
             requests=self._shared.session.calls - calls,
             since=floor,
         )
-        quiet = announcement_days(since, now) if since and not found else 0
-        if quiet >= QUIET_DAYS:
-            message = (
-                f"arXiv listed no paper in the watched categories for {quiet} announcement "
-                f"days (since {since:%Y-%m-%d %H:%M} UTC): check [arxiv] api_url and the "
-                "tracks' categories; the next scan reads this window again."
-            )
-            logger.warning(message)
-            result.notices.append(message)
+        result.notices.extend(quiet_notice(found, since, now))
         return result
 
     def _listing_asks(
@@ -345,6 +337,26 @@ def clamp(when: datetime | None, now: datetime | None) -> datetime | None:
         return when
     logger.warning("arXiv feed: a date of %s is in the future; taken as now", when.isoformat())
     return now
+
+
+def quiet_notice(found: Sequence[Paper], since: datetime | None, now: datetime) -> list[str]:
+    """A warning when nothing newer than the cursor came for QUIET_DAYS announcement days.
+
+    The overlap re-reads papers already seen, so only papers past the cursor count; the cursor
+    does not move without them, so quiet scans in a row add up.
+    """
+    if since is None or any(p.published and p.published > since for p in found):
+        return []
+    quiet = announcement_days(since, now)
+    if quiet < QUIET_DAYS:
+        return []
+    message = (
+        f"arXiv listed no new paper in the watched categories for {quiet} announcement days "
+        f"(since {since:%Y-%m-%d %H:%M} UTC): check [arxiv] api_url and the tracks' "
+        "categories; the next scan reads this window again."
+    )
+    logger.warning(message)
+    return [message]
 
 
 def split_window(floor: datetime, ceiling: datetime) -> list[tuple[datetime, datetime]]:
