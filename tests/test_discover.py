@@ -81,9 +81,10 @@ def test_init_says_what_the_scan_reads(tmp_path: Path, capsys) -> None:
 
 
 def test_tracks_add_without_categories_suggests_some(workspace: Path, capsys) -> None:
-    run = run_cli(capsys, "tracks", "-w", str(workspace), "add", "--id", "codecs", "--name",
+    run = run_cli(capsys, "tracks", "add", "-w", str(workspace), "--id", "codecs", "--name",
                   "Codecs", "--description", "d", "--keywords", "neural audio codec, speech",
                   "--categories", "", "--priority", "3")
     assert run.code == 0, run.err
     out = " ".join(run.out.split())
     assert "Track 'codecs' has no categories" in out and "best matches in the bundled" in out
+    assert "codecs" in (workspace / "state" / "tracks.toml").read_text("utf-8")
