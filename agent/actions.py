@@ -104,7 +104,11 @@ def scan(ctx: Context) -> CycleResult:
     store = ctx.store
     since = store.get_cursor(ctx.source.name)
     ctx.step(f"asking {ctx.source.name} for new papers on {plural(len(ctx.tracks), 'track')}")
-    fetched = ctx.source.fetch_new(ctx.tracks, since, now=ctx.now, progress=ctx.step)
+    def page(message: str) -> None:  # a long listing stops between pages on shutdown/deadline
+        ctx.checkpoint()
+        ctx.step(message)
+
+    fetched = ctx.source.fetch_new(ctx.tracks, since, now=ctx.now, progress=page)
     ctx.step(f"ranking {plural(len(fetched.papers), 'paper')}")
     ctx.checkpoint()
     known = store.get_papers([p.id for p in fetched.papers])

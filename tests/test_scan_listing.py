@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -206,3 +207,19 @@ def test_scans_that_find_nothing_new_for_days_say_so_in_the_note(workspace, arxi
     scan(workspace, arxiv_server, NOW + timedelta(days=6))  # Tuesday: Thu, Fri, Mon, Tue
     text = note_of(workspace, 3)
     assert "arXiv listed no new paper in the watched categories for 4 announcement days" in text
+
+
+def test_a_shutdown_stops_a_long_listing_between_pages(workspace, arxiv_server):
+    arxiv_server.add_papers(listing())
+    stop = threading.Event()
+
+    def progress(message: str) -> None:
+        if message.startswith("asking arXiv: ") and "page 2/" in message:
+            stop.set()  # SIGTERM (or the cycle deadline) while page 2 is being read
+
+    overrides = {"arxiv.api_url": arxiv_server.url, "arxiv.page_size": 5}
+    outcome = run_cycle(workspace, CycleOptions(action="scan", overrides=overrides, now=lambda: NOW,
+                                                progress=progress, stop=stop))
+    assert outcome.status == "aborted"
+    assert len(arxiv_server.requests) == 3  # stopped at the next page, not after all 5
+    assert not list((workspace / "cycles").rglob("0*-scan.md"))
