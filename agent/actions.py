@@ -100,11 +100,15 @@ def plural(count: int, noun: str) -> str:
 
 
 def scan(ctx: Context) -> CycleResult:
-    """Fetch what is new for the active tracks since the last scan, rank it, list the best."""
+    """Fetch the complete new listing of the watched categories, store it all, rank it."""
     store = ctx.store
     since = store.get_cursor(ctx.source.name)
     ctx.step(f"asking {ctx.source.name} for new papers on {plural(len(ctx.tracks), 'track')}")
-    fetched = ctx.source.fetch_new(ctx.tracks, since)
+    def page(message: str) -> None:  # a long listing stops between pages on shutdown/deadline
+        ctx.checkpoint()
+        ctx.step(message)
+
+    fetched = ctx.source.fetch_new(ctx.tracks, since, now=ctx.now, progress=page)
     ctx.step(f"ranking {plural(len(fetched.papers), 'paper')}")
     ctx.checkpoint()
     known = store.get_papers([p.id for p in fetched.papers])
@@ -118,9 +122,15 @@ def scan(ctx: Context) -> CycleResult:
         fetched=len(fetched.papers),
         new=len(new),
         updated=len(updated),
-        since=since,
+        since=fetched.since or since,
         cursor=fetched.cursor,
+        categories=list(fetched.categories),
+        listed=count_by_category(fetched.papers, fetched.categories),
+        new_by_category=count_by_category(new, fetched.categories),
+        keyword_tracks=list(fetched.keyword_tracks),
+        requests=fetched.requests,
     )
+    result.notices.extend(fetched.notices)
     result.new_papers = new + updated
     result.matches = [m for matches in ranking.values() for m in matches]
     result.best_per_track = best_per_track(ranking, {p.id: p for p in new + updated})
@@ -128,6 +138,15 @@ def scan(ctx: Context) -> CycleResult:
     result.next_steps = scan_next_steps(result, ctx.tracks)
     result.tags = ["arxiv-scan", *[t.id for t in ctx.tracks if result.best_per_track.get(t.id)]]
     return result
+
+
+def count_by_category(papers: Sequence[Paper], categories: Sequence[str]) -> dict[str, int]:
+    """How many of the papers are listed in each category (a cross-list counts in each)."""
+    counts = dict.fromkeys(categories, 0)
+    for paper in papers:
+        for category in set(paper.categories) & counts.keys():
+            counts[category] += 1
+    return counts
 
 
 def best_per_track(
@@ -290,10 +309,17 @@ def top_candidates(
 
 def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
     """Older papers per track by keyword query, minus those already known."""
+    from agent.sources.arxiv_query import QueryTooLong
+
     found: dict[str, Paper] = {}
     for track in ctx.tracks:
         ctx.checkpoint()
-        for paper in ctx.source.search(track, per_track):
+        try:
+            papers = ctx.source.search(track, per_track)
+        except QueryTooLong as exc:  # one absurd track must not stop the others' discovery
+            logger.warning("%s", exc)
+            continue
+        for paper in papers:
             found.setdefault(paper.id, paper)
     known = ctx.store.get_papers(list(found))
     return [p for pid, p in found.items() if pid not in known]

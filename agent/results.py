@@ -34,6 +34,11 @@ class ScanStats:
     updated: int = 0
     since: datetime | None = None
     cursor: datetime | None = None
+    categories: list[str] = field(default_factory=list)  # watched: the listing read in full
+    listed: dict[str, int] = field(default_factory=dict)  # papers listed per watched category
+    new_by_category: dict[str, int] = field(default_factory=dict)  # of them, new to the store
+    keyword_tracks: list[str] = field(default_factory=list)  # tracks without categories
+    requests: int = 0  # HTTP requests the source made
 
 
 @dataclass

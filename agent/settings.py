@@ -17,11 +17,12 @@ class ArxivSettings:
     html_url: str = "https://arxiv.org/html/"
     pdf_url: str = "https://arxiv.org/pdf/"
     delay_seconds: float = 3.0  # arXiv's terms: one request every three seconds
-    timeout_seconds: float = 30.0  # per request; the arxiv client has none of its own
-    max_retries: int = 4  # on 429/503/timeouts, with exponential backoff
+    timeout_seconds: float = 60.0  # total deadline per request (a 2,000-paper page is ~5 MB)
+    max_retries: int = 4  # on 429/503/timeouts/non-feed answers, with exponential backoff
     overlap_days: int = 3  # re-read this far behind the cursor: moderation delays papers
-    max_results: int = 200  # per query per scan
-    page_size: int = 100
+    backfill_days: int = 3  # the first scan of a workspace reads the listing this far back
+    max_results: int = 200  # per keyword search for older work (discovery)
+    page_size: int = 2000  # papers per request (arXiv's maximum)
 
 
 @dataclass(frozen=True)

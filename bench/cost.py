@@ -67,7 +67,7 @@ class ReplaySource:
     def __init__(self, papers: Sequence[Paper]):
         self.papers = list(papers)
 
-    def fetch_new(self, tracks: Sequence[Track], since: datetime | None) -> FetchResult:
+    def fetch_new(self, tracks: Sequence[Track], since: datetime | None, **_: Any) -> FetchResult:
         papers, self.papers = self.papers, []
         return FetchResult(papers, datetime.now(UTC), ["bench replay"])
 

@@ -1,27 +1,23 @@
 """ArxivSource against a loopback arXiv API (tests/fakes/arxiv_server.py) and recorded responses."""
 
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import arxiv
+import httpx
 import pytest
-import requests
 
 from agent.errors import SourceError, UnknownPaperError
 from agent.models import Paper, Track
 from agent.settings import ArxivSettings
-from agent.sources.arxiv_api import (
-    ArxivSource,
-    build_query,
-    get_client,
-    keep_newest,
-    parse_retry_after,
-)
-from tests.fakes.arxiv_server import render_feed
+from agent.sources.arxiv_api import ArxivSource, build_query, get_client, keep_newest
+from agent.sources.arxiv_http import Response
+from agent.sources.arxiv_retry import parse_retry_after
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv-api"
 DAY0 = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+NOW = DAY0 + timedelta(days=30)
 SPEECH = Track(
     id="speech",
     name="Speech enhancement",
@@ -127,13 +123,13 @@ def test_recorded_2016_legacy_layout_parses(arxiv_server):
     assert paper.comment == "10 pages, 11 figures; added reference"
 
 
-# --- fetch_new: queries, paging, window, dedupe ---------------------------------------------
+# --- fetch_new: the listing's window and paging ----------------------------------------------
 
 
-def test_fetch_new_pages_through_results_newest_first(arxiv_server):
+def test_fetch_new_pages_through_the_listing_newest_first(arxiv_server):
     arxiv_server.add_papers(make_paper(n) for n in range(1, 8))
-    source, _ = make_source(arxiv_server, page_size=3)
-    result = source.fetch_new([SPEECH], since=None)
+    source, _ = make_source(arxiv_server, page_size=3, backfill_days=6)
+    result = source.fetch_new([SPEECH], since=None, now=DAY0 + timedelta(days=7))
     assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(7, 0, -1)]
     assert [(r["start"], r["max_results"]) for r in arxiv_server.requests] == [
         ("0", "3"),
@@ -141,52 +137,34 @@ def test_fetch_new_pages_through_results_newest_first(arxiv_server):
         ("6", "3"),
     ]
     first = arxiv_server.requests[0]
-    expected = '(cat:eess.AS OR cat:cs.SD) AND (all:"speech enhancement" OR all:diffusion)'
+    # the whole listing of the categories in a window: the keywords are the ranker's business
+    expected = "(cat:eess.AS OR cat:cs.SD) AND submittedDate:[202602021200 TO 202602081300]"
     assert first["search_query"] == expected
     assert (first["sortBy"], first["sortOrder"]) == ("submittedDate", "descending")
-    assert result.queries == [expected]
+    assert result.queries == [expected] and result.requests == 3
+    assert result.categories == ["eess.AS", "cs.SD"]
     assert result.cursor == DAY0 + timedelta(days=7)
 
 
-def test_first_fetch_takes_the_newest_max_results(arxiv_server):
-    arxiv_server.add_papers(make_paper(n) for n in range(1, 8))
-    source, _ = make_source(arxiv_server, page_size=2, max_results=5)
-    result = source.fetch_new([SPEECH], since=None)
-    assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(7, 2, -1)]
-    assert [r["max_results"] for r in arxiv_server.requests] == ["2", "2", "1"]
-
-
-def test_fetch_new_reads_back_to_since_minus_overlap_and_stops_paging(arxiv_server):
-    arxiv_server.add_papers(make_paper(n) for n in range(1, 21))
-    source, _ = make_source(arxiv_server, page_size=4, overlap_days=3)
-    since = DAY0 + timedelta(days=15)
-    result = source.fetch_new([SPEECH], since=since)
-    # floor = day 12: papers 12..20 are kept, 11 and older are not
-    assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(20, 11, -1)]
-    assert len(arxiv_server.requests) == 3  # pages 20-17, 16-13, 12-9; never 8-5 or 4-1
-    assert result.cursor == DAY0 + timedelta(days=20)
+def test_fetch_new_reads_back_to_since_minus_overlap(arxiv_server):
+    arxiv_server.add_papers(make_paper(n) for n in range(1, 17))
+    source, _ = make_source(arxiv_server, page_size=3, overlap_days=3)
+    since = DAY0 + timedelta(days=13)
+    result = source.fetch_new([SPEECH], since=since, now=DAY0 + timedelta(days=16))
+    # floor = day 10: papers 10..16 are kept, 9 and older are not even asked for
+    assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(16, 9, -1)]
+    assert len(arxiv_server.requests) == 3  # 7 papers in pages of 3
+    assert "submittedDate:[202602111200 TO" in arxiv_server.requests[0]["search_query"]
+    assert result.cursor == DAY0 + timedelta(days=16)
 
 
 def test_cursor_stays_at_since_when_nothing_is_new(arxiv_server):
     arxiv_server.add_papers([make_paper(1)])
-    source, _ = make_source(arxiv_server)
+    source, _ = make_source(arxiv_server, backfill_days=40)
     since = DAY0 + timedelta(days=30)
-    result = source.fetch_new([SPEECH], since=since)
+    result = source.fetch_new([SPEECH], since=since, now=NOW)
     assert result.papers == [] and result.cursor == since
-    assert source.fetch_new([SPEECH], since=None).cursor == DAY0 + timedelta(days=1)
-
-
-def test_fetch_new_dedupes_across_queries_keeping_the_highest_version(arxiv_server, tmp_path):
-    other = Track("asr", "ASR", "speech recognition", ("recognition",), 2, categories=("cs.LG",))
-    # The first query sees v1 of paper 2 (a recorded page), the second query v2 from the corpus.
-    stale = tmp_path / "page.xml"
-    stale.write_text(render_feed({}, [make_paper(2), make_paper(1)], 2, 0, 100), "utf-8")
-    arxiv_server.serve_file(stale)
-    arxiv_server.add_papers([make_paper(2, version=2, title="Recognition, revised")])
-    source, _ = make_source(arxiv_server)
-    result = source.fetch_new([SPEECH, other], since=None)
-    assert [(p.id, p.version) for p in result.papers] == [("2602.00002", 2), ("2602.00001", 1)]
-    assert len(result.queries) == 2 and len(arxiv_server.requests) == 2
+    assert source.fetch_new([SPEECH], since=None, now=NOW).cursor == DAY0 + timedelta(days=1)
 
 
 def test_keep_newest_never_replaces_with_an_older_version():
@@ -198,8 +176,8 @@ def test_keep_newest_never_replaces_with_an_older_version():
 
 def test_inactive_tracks_are_not_queried(arxiv_server):
     source, _ = make_source(arxiv_server)
-    idle = Track("idle", "Idle", "", ("x",), 1, active=False)
-    result = source.fetch_new([idle], since=DAY0)
+    idle = Track("idle", "Idle", "", ("x",), 1, active=False, categories=("cs.CL",))
+    result = source.fetch_new([idle], since=DAY0, now=NOW)
     assert result.papers == [] and result.queries == [] and arxiv_server.requests == []
     assert result.cursor == DAY0
 
@@ -320,17 +298,22 @@ def test_repeated_timeouts_raise_a_retryable_source_error(arxiv_server):
     assert info.value.retryable and sleeps == [2.0]
 
 
-def test_connection_refused_is_retried_then_reported():
+def test_an_unreachable_host_is_reported_once_without_retries(caplog):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = ArxivSettings(
-        api_url=f"http://127.0.0.1:{port}/api/query", delay_seconds=0, max_retries=2
+        api_url=f"http://127.0.0.1:{port}/api/query", delay_seconds=0, max_retries=4
     )
     sleeps = Sleeps()
-    with pytest.raises(SourceError, match="connection failed") as info:
-        ArxivSource(settings, sleep=sleeps).lookup(["2602.00001"])
-    assert f"127.0.0.1:{port}" in info.value.url and sleeps == [2.0, 4.0]
+    with pytest.raises(SourceError) as info:
+        ArxivSource(settings, sleep=sleeps).fetch_new([SPEECH], since=None, now=NOW)
+    message = str(info.value)
+    assert f"Could not reach the arXiv API host 127.0.0.1:{port}" in message
+    assert "--source sample" in message
+    assert "search_query" not in message and "%28cat" not in message  # no query dumped
+    assert sleeps == []  # retrying a refused connection only makes the researcher wait
+    assert "search_query" not in caplog.text
 
 
 def test_one_client_per_process_for_the_same_settings(arxiv_server):
@@ -346,7 +329,7 @@ def test_one_client_per_process_for_the_same_settings(arxiv_server):
 
 
 def test_fake_answers_malformed_ids_with_the_error_feed(arxiv_server):
-    answer = requests.get(arxiv_server.url, params={"id_list": "abc"}, timeout=5)
+    answer = httpx.get(arxiv_server.url, params={"id_list": "abc"}, timeout=5)
     assert answer.status_code == 400
     assert "<summary>incorrect id format for abc</summary>" in answer.text
 
@@ -361,24 +344,26 @@ def test_fake_evaluates_boolean_queries(arxiv_server):
             make_paper(3, title="Graph theory", categories=("math.CO",)),
         ]
     )
-    source, _ = make_source(arxiv_server)
 
     def ids(query: str) -> list[str]:
-        page = source.fetch_page(arxiv.Search(query=query), 0, 10)
-        return sorted(r.entry_id.rsplit("/", 1)[-1] for r in page.results)
+        answer = httpx.get(arxiv_server.url, params={"search_query": query, "max_results": 10})
+        if answer.status_code != 200:
+            raise SourceError(f"HTTP {answer.status_code}")
+        return sorted(re.findall(r"<id>http://arxiv.org/abs/(.*?)</id>", answer.text))
 
     assert ids("ti:audio") == ["2602.00001v1", "2602.00002v1"]
     assert ids("ti:audio ANDNOT cat:cs.SD") == ["2602.00002v1"]
     assert ids('(cat:math.* OR au:del_maestro) AND all:"audio <tags>"') == ["2602.00002v1"]
     assert ids("cat:cs.SD OR ti:graph") == ["2602.00001v1", "2602.00003v1"]
+    assert ids("cat:cs.SD AND submittedDate:[202602020000 TO 202602021200]") == ["2602.00001v1"]
+    assert ids("cat:cs.SD AND submittedDate:[202602021300 TO 202602280000]") == []
     with pytest.raises(SourceError):
         ids("(ti:audio")
 
 
 def test_retry_after_accepts_an_http_date():
-    response = requests.Response()
-    response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"  # in the past: no wait
+    response = Response(429, b"", {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})  # past
     assert parse_retry_after(response) == 0.0
-    response.headers["Retry-After"] = "soon"
+    response.headers["retry-after"] = "soon"
     assert parse_retry_after(response) is None
     assert parse_retry_after(None) is None

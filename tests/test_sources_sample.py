@@ -49,7 +49,10 @@ def midnight(day: str) -> datetime:
 def test_replays_one_listing_day_at_a_time(sample_file):
     source = SampleSource(sample_file)
     first = source.fetch_new([SPEECH, LLM], since=None)
-    assert [p.id for p in first.papers] == ["2601.00001", "2601.00002"]  # not the graph paper
+    # SPEECH watches eess.AS (nothing that day); LLM has no categories: its keywords list paper 2.
+    # Paper 1 matches SPEECH's keywords but is in cs.SD only: not in the watched listing.
+    assert [p.id for p in first.papers] == ["2601.00002"]  # not the graph paper
+    assert first.categories == ["eess.AS"] and first.keyword_tracks == ["llm"]
     assert first.cursor == midnight("2026-01-05")
     second = source.fetch_new([SPEECH, LLM], since=first.cursor)
     assert [p.id for p in second.papers] == ["2601.00004"]  # by category overlap
@@ -57,7 +60,15 @@ def test_replays_one_listing_day_at_a_time(sample_file):
     third = source.fetch_new([SPEECH, LLM], since=second.cursor)
     assert [p.id for p in third.papers] == ["2601.00005"]  # by keyword, case-insensitive
     assert third.cursor == midnight("2026-01-09")
+    assert third.queries[0] == "sample replay: every paper in eess.AS"
     assert len(third.queries) == 2 and "language model" in third.queries[1]
+
+
+def test_a_replayed_day_is_the_whole_listing_of_the_watched_categories(sample_file):
+    cs_cl = Track("cl", "CL", "", ("nothing matches this",), 3, categories=("cs.CL", "math.CO"))
+    result = SampleSource(sample_file).fetch_new([cs_cl], since=None)
+    # every paper of the day in cs.CL or math.CO, keywords or not
+    assert [p.id for p in result.papers] == ["2601.00002", "2601.00003"]
 
 
 def test_exhausted_replay_returns_nothing_and_keeps_the_cursor(sample_file):

@@ -60,7 +60,7 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and `python -m agent`."""
-    from agent.cli import commands, morning, queue, tracks  # noqa: F401  (registers commands)
+    from agent.cli import commands, discover, morning, queue, tracks  # noqa: F401  (registers)
 
     try:
         app(args=argv)  # typer handles usage errors, --help and exits itself

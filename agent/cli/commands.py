@@ -40,6 +40,11 @@ def init(
 
     path, sha = init_workspace(directory)
     console.print(f"Created workspace [bold]{escape(str(path))}[/] (commit {sha[:8]}).")
+    from agent.sources.categories import coverage_lines
+    from agent.tracks import load_tracks
+
+    for line in coverage_lines(load_tracks(path / "state" / "tracks.toml")):
+        console.print(escape(line))
     console.print("Next: edit state/tracks.toml, then run `research-agent cycle` in it.")
 
 

@@ -84,8 +84,9 @@ def add(
     name: Annotated[str, typer.Option(prompt="name")],
     description: Annotated[str, typer.Option(prompt="description (the research question)")],
     keywords: Annotated[str, typer.Option(prompt="keywords (comma-separated phrases)")],
-    categories: Annotated[str, typer.Option(prompt="arXiv categories (comma-separated, "
-                                            "may be empty)")] = "",
+    categories: Annotated[str, typer.Option(prompt="arXiv categories (comma-separated; the "
+                                            "scan reads their whole listing; empty: keyword "
+                                            "query only)")] = "",
     priority: Annotated[int, typer.Option(prompt="priority 1..5")] = 3,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -100,3 +101,7 @@ def add(
                   keywords=split(keywords), categories=split(categories), priority=priority)
     created, sha = create_track(resolve_workspace(workspace), track)
     console.print(f"added track {created.id} (commit {sha[:8]})")
+    if not created.categories:
+        from agent.sources.categories import coverage_lines
+
+        console.print(escape(coverage_lines([created])[-1]))

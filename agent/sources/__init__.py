@@ -5,7 +5,7 @@ Only this package imports `arxiv`. Everything it returns is `agent.models.Paper`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +20,11 @@ class FetchResult:
     papers: list[Paper]
     cursor: datetime | None  # newest announcement seen; next fetch starts here minus the overlap
     queries: list[str] = field(default_factory=list)  # what was asked, for the note
+    categories: list[str] = field(default_factory=list)  # the listing's watched categories
+    keyword_tracks: list[str] = field(default_factory=list)  # tracks covered by keywords instead
+    requests: int = 0  # HTTP requests made
+    since: datetime | None = None  # the window's start (cursor minus overlap, or the backfill)
+    notices: list[str] = field(default_factory=list)  # for the note (e.g. days of silence)
 
 
 class Source(Protocol):
@@ -27,8 +32,16 @@ class Source(Protocol):
 
     name: str  # "arxiv" or "sample": cursors are kept per source name
 
-    def fetch_new(self, tracks: Sequence[Track], since: datetime | None) -> FetchResult:
-        """Papers in the active tracks' categories/keywords announced after `since`."""
+    def fetch_new(
+        self,
+        tracks: Sequence[Track],
+        since: datetime | None,
+        *,
+        now: datetime | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> FetchResult:
+        """Every paper listed in the active tracks' categories after `since` (minus an overlap),
+        plus keyword matches of tracks without categories; `progress` hears of each page."""
         ...
 
     def search(self, track: Track, max_results: int) -> list[Paper]:

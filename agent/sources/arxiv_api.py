@@ -1,8 +1,10 @@
-"""The arXiv API as a Source: the `arxiv` client wrapped with a timeout, backoff and a since-cursor.
+"""The arXiv API as a Source: the complete listing of the watched categories, keyword search, ids.
 
-arxiv 4.x has no request timeout and retries at once without backoff, so we give its session a
-default timeout, set its own retries to zero and retry each page here. The client still enforces
-`delay_seconds` between requests (arXiv's terms: one request every three seconds).
+A scan asks for every paper in the union of the active tracks' categories submitted since the
+cursor minus `overlap_days` (the first scan: the last `backfill_days`), newest first, in pages of
+`page_size` (arXiv allows 2,000) spaced `delay_seconds` apart by the arxiv client. Pages come
+from the public `arxiv.Client.results(search, offset)`; a failed page is retried with backoff by
+resuming at the offset reached. HTTP goes through `arxiv_http` (bounded, feeds checked).
 """
 
 from __future__ import annotations
@@ -10,71 +12,63 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import arxiv
-import requests
-from lxml import etree
+import httpx
 
-from agent.errors import SourceError
+from agent.errors import AgentError, SourceError
 from agent.models import Paper, Track
 from agent.settings import ArxivSettings
 from agent.sources import FetchResult
+from agent.sources.arxiv_http import (
+    BoundedSession,
+    FeedError,
+    attach_session,
+    error_feed_message,
+)
+from agent.sources.arxiv_query import (
+    build_query,
+    keyword_listing_query,
+    listing_query,
+    uncategorised,
+    watched_categories,
+)
+from agent.sources.arxiv_retry import (
+    MAX_BACKOFF_SECONDS,
+    announcement_days,
+    backoff_delay,
+    parse_retry_after,
+    shorten,
+)
 from agent.sources.ids import normalize_arxiv_id
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_SECONDS = 2.0  # first retry waits this long, then doubles
-MAX_BACKOFF_SECONDS = 120.0  # also caps a Retry-After header, so one cycle cannot hang for hours
-_RETRYABLE_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    arxiv.UnexpectedEmptyPageError,  # arXiv sporadically returns an empty page mid-query
-)
-_ATOM = {"atom": "http://www.w3.org/2005/Atom"}
+LOOKUP_CHUNK = 100  # ids per id_list request (2,000 ids would make a 24 KB URL)
+FUTURE_MARGIN = timedelta(hours=1)  # feed dates later than now plus this are clamped to now
+QUIET_DAYS = 3  # announcement days without a single listed paper before the note says so
+# arXiv serves at most 30,000 results of one query; five busy categories list ~2k papers a
+# weekday, so a long backfill is asked for in windows of a week (newest first).
+WINDOW_DAYS = 7
+_RETRYABLE = (FeedError, arxiv.UnexpectedEmptyPageError, httpx.TimeoutException, httpx.HTTPError)
+Progress = Callable[[str], None]
 
-
-class TimeoutSession(requests.Session):
-    """A requests session with a default timeout, remembering each thread's last response.
-
-    arxiv.Client calls `session.get(url, headers=...)` without a timeout, so a stalled arXiv
-    would hang the cycle forever. The last response lets us read Retry-After and the error feed,
-    which the client's HTTPError does not carry.
-    """
-
-    def __init__(self, timeout: float):
-        super().__init__()
-        self.timeout = timeout
-        self._local = threading.local()
-
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
-        self._local.response = None
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        response = super().request(method, url, *args, **kwargs)
-        self._local.response = response
-        return response
-
-    @property
-    def last_response(self) -> requests.Response | None:
-        return getattr(self._local, "response", None)
+__all__ = ["ArxivSource", "build_query", "get_client", "keep_newest", "MAX_BACKOFF_SECONDS"]
 
 
 @dataclass
 class _SharedClient:
     client: arxiv.Client
-    session: TimeoutSession
-    lock: threading.Lock  # the client's rate limiter is not thread-safe
+    session: BoundedSession
+    lock: threading.RLock  # the client's rate limiter is not thread-safe
 
 
 # arXiv's rate limit is per client (it sleeps until `delay_seconds` have passed since *its own*
-# last request), so every ArxivSource of this process must share one client per endpoint:
-# two clients would each think they may call arXiv now.
+# last request), so every ArxivSource of this process shares one client per endpoint.
 _CLIENTS: dict[tuple[str, float, float, int], _SharedClient] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -89,10 +83,19 @@ def get_client(settings: ArxivSettings) -> _SharedClient:
                 page_size=settings.page_size, delay_seconds=settings.delay_seconds, num_retries=0
             )
             client.query_url_format = settings.api_url + "?{}"
-            session = TimeoutSession(settings.timeout_seconds)
-            client._session = session  # arxiv 4.x offers no public way to pass a session
-            shared = _CLIENTS[key] = _SharedClient(client, session, threading.Lock())
+            session = BoundedSession(settings.timeout_seconds)
+            attach_session(client, session)
+            shared = _CLIENTS[key] = _SharedClient(client, session, threading.RLock())
         return shared
+
+
+@dataclass
+class _Ask:
+    """One search of a scan or lookup, with what progress messages call it."""
+
+    search: arxiv.Search
+    label: str
+    floor: datetime | None = None  # sorted newest first: stop at the first paper older than this
 
 
 class ArxivSource:
@@ -107,139 +110,212 @@ class ArxivSource:
         self.sleep = sleep  # tests pass a recorder: backoff never sleeps for real there
         self._shared = get_client(self.settings)
 
-    def fetch_new(self, tracks: Sequence[Track], since: datetime | None) -> FetchResult:
-        """Newest papers of each active track's query, back to `since` minus the overlap window.
+    def fetch_new(
+        self,
+        tracks: Sequence[Track],
+        since: datetime | None,
+        *,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> FetchResult:
+        """Every paper in the watched categories submitted since `since` minus the overlap.
 
-        With `since=None` (first scan) each query simply takes its newest `max_results` papers.
+        Tracks without categories are covered by their own keyword query over the same window.
         """
+        now = _as_utc(now) or datetime.now(UTC)
         since = _as_utc(since)
-        floor = since - timedelta(days=self.settings.overlap_days) if since else None
-        queries = unique(build_query(t) for t in tracks if t.active)
+        days = self.settings.overlap_days if since else self.settings.backfill_days
+        floor = (since or now) - timedelta(days=days)
+        asks = self._listing_asks(tracks, floor, now + FUTURE_MARGIN)
+        calls = self._shared.session.calls
         papers: dict[str, Paper] = {}
-        for query in queries:
-            search = arxiv.Search(
-                query=query,
-                sort_by=arxiv.SortCriterion.SubmittedDate,
-                sort_order=arxiv.SortOrder.Descending,
-            )
-            for paper in self._collect(search, self.settings.max_results, floor):
+        for ask in asks:
+            for paper in self._collect(ask, None, progress, now):
                 keep_newest(papers, paper)
         found = list(papers.values())
-        return FetchResult(found, cursor=newest_cursor(found, since), queries=queries)
+        result = FetchResult(
+            found,
+            cursor=newest_cursor(found, since),
+            queries=[a.search.query for a in asks],
+            categories=watched_categories(tracks),
+            keyword_tracks=[t.id for t in uncategorised(tracks) if t.keywords],
+            requests=self._shared.session.calls - calls,
+            since=floor,
+        )
+        result.notices.extend(quiet_notice(found, since, now))
+        return result
 
-    def search(self, track: Track, max_results: int) -> list[Paper]:
-        """Papers matching the track's query, most relevant first (discovery of older work)."""
+    def _listing_asks(
+        self, tracks: Sequence[Track], floor: datetime, ceiling: datetime
+    ) -> list[_Ask]:
+        """The category listing, plus one keyword query per track without categories."""
+        asks: list[_Ask] = []
+        categories = watched_categories(tracks)
+        if categories:
+            for low, high in split_window(floor, ceiling):
+                query = listing_query(categories, low, high)
+                asks.append(_Ask(_newest_first(query), _label(categories), low))
+        for track in uncategorised(tracks):
+            query = keyword_listing_query(track, floor, ceiling)
+            if query:
+                asks.append(_Ask(_newest_first(query), f"track {track.id} (keywords)", floor))
+        return asks
+
+    def search(
+        self, track: Track, max_results: int, progress: Progress | None = None
+    ) -> list[Paper]:
+        """Papers matching the track's keyword query, most relevant first (older work)."""
         query = build_query(track)
         if not query:
             return []
-        return list(self._collect(arxiv.Search(query=query), max_results))
+        search = arxiv.Search(query, max_results=max_results)
+        return self._collect(_Ask(search, f"track {track.id}"), max_results, progress)
 
     def lookup(self, ids: Sequence[str]) -> list[Paper]:
         """Papers by id (any form ids.py accepts); ids arXiv does not know are absent."""
         wanted = unique(normalize_arxiv_id(i)[0] for i in ids)
         papers: dict[str, Paper] = {}
-        size = self.settings.page_size
-        for chunk in (wanted[i : i + size] for i in range(0, len(wanted), size)):
-            for paper in self._collect(arxiv.Search(id_list=chunk), len(chunk)):
+        for chunk in (wanted[i : i + LOOKUP_CHUNK] for i in range(0, len(wanted), LOOKUP_CHUNK)):
+            ask = _Ask(arxiv.Search(id_list=chunk, max_results=len(chunk)), "ids")
+            for paper in self._collect(ask, len(chunk)):
                 keep_newest(papers, paper)
         return list(papers.values())
 
     def _collect(
-        self, search: arxiv.Search, limit: int, floor: datetime | None = None
-    ) -> Iterator[Paper]:
-        """Up to `limit` papers of a search, page by page; stops at the first older than floor."""
-        start = 0
-        while start < limit:
-            size = min(self.settings.page_size, limit - start)
-            feed = self.fetch_page(search, start, size)
-            for result in feed.results[: limit - start]:
-                paper = paper_from_result(result)
-                if floor and paper.published and paper.published < floor:
-                    return  # sorted newest first: everything after is older still
-                yield paper
-            start += len(feed.results)
-            if not feed.results or start >= feed.header.total_results:
-                return
-
-    def fetch_page(self, search: arxiv.Search, start: int, size: int) -> arxiv.ParsedFeed:
-        """One page of results, retried with backoff; SourceError once the retries are spent."""
-        client = self._shared.client
-        url = client._format_url(search, start, size)
-        reason = ""
-        for attempt in range(self.settings.max_retries + 1):
-            if attempt:
-                delay = self._retry_delay(attempt)
-                logger.warning("arXiv: %s; retry %d in %.1fs: %s", reason, attempt, delay, url)
-                self.sleep(delay)
+        self,
+        ask: _Ask,
+        limit: int | None,
+        progress: Progress | None = None,
+        now: datetime | None = None,
+    ) -> list[Paper]:
+        """Every paper of a search (up to `limit`), resuming at the offset reached on failure."""
+        pager = _Pager(ask, self._shared, self.settings.page_size, progress)
+        failures, reason = 0, ""
+        while True:
+            if failures:
+                self._wait_before_retry(failures, reason, pager.url())
             try:
                 with self._shared.lock:
-                    return client._parse_feed(url, first_page=start == 0)
+                    pager.run(self._shared.client, limit, now or datetime.now(UTC))
+                return pager.papers
             except arxiv.HTTPError as exc:
-                if not is_retryable_status(exc.status):
-                    raise self._rejected(url, exc.status) from exc
+                if exc.status != 429 and exc.status < 500:
+                    raise self._rejected(exc.url, exc.status) from exc
                 reason = f"HTTP {exc.status}"
-            except _RETRYABLE_ERRORS as exc:
+            except httpx.ConnectError as exc:
+                raise unreachable(self.settings.api_url, exc) from exc
+            except _RETRYABLE as exc:
                 reason = describe_error(exc)
-            except requests.RequestException as exc:
-                raise SourceError(
-                    f"Cannot query the arXiv API at {url} ({exc}). Check [arxiv] api_url.", url=url
-                ) from exc
-        raise SourceError(
-            f"The arXiv API at {url} failed {self.settings.max_retries + 1} times "
-            f"(last: {reason}). "
-            "arXiv may be down or rate-limiting us: try again later, or raise [arxiv] "
-            "delay_seconds / timeout_seconds.",
+            failures = 1 if pager.progressed() else failures + 1
+            if failures > self.settings.max_retries:
+                raise self._gave_up(pager.url(), reason)
+
+    def _wait_before_retry(self, failures: int, reason: str, url: str) -> None:
+        retry_after = parse_retry_after(self._shared.session.last_response)
+        delay = backoff_delay(failures, retry_after)
+        logger.warning("arXiv: %s; retry %d in %.1fs: %s", reason, failures, delay, shorten(url))
+        self.sleep(delay)
+
+    def _gave_up(self, url: str, reason: str) -> SourceError:
+        return SourceError(
+            f"The arXiv API at {shorten(url)} failed {self.settings.max_retries + 1} times "
+            f"(last: {reason}). arXiv may be down or rate-limiting us: try again later, or "
+            "raise [arxiv] delay_seconds / timeout_seconds.",
             url=url,
             retryable=True,
         )
-
-    def _retry_delay(self, attempt: int) -> float:
-        """Seconds before retry `attempt` (1-based): Retry-After if arXiv sent one, else backoff."""
-        retry_after = parse_retry_after(self._shared.session.last_response)
-        if retry_after is not None:
-            return min(retry_after, MAX_BACKOFF_SECONDS)
-        return min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
 
     def _rejected(self, url: str, status: int) -> SourceError:
         """The error for a 4xx answer, with arXiv's own message from its error feed if any."""
         message = error_feed_message(self._shared.session.last_response)
         if status == 400 and message:
             return SourceError(
-                f"arXiv rejected the query {url}: {message}. Check the arXiv ids and track "
-                "keywords/categories.",
+                f"arXiv rejected the query {shorten(url)}: {message}. Check the arXiv ids and "
+                "track keywords/categories.",
                 url=url,
             )
         detail = f": {message}" if message else ""
         return SourceError(
-            f"The arXiv API at {url} answered HTTP {status}{detail}. Check [arxiv] api_url.",
+            f"The arXiv API at {shorten(url)} answered HTTP {status}{detail}. "
+            "Check [arxiv] api_url.",
             url=url,
         )
 
 
-def build_query(track: Track) -> str:
-    """`(cat:A OR cat:B) AND (all:"kw one" OR all:kw2)`; either half alone if the other is empty."""
-    cats = " OR ".join(f"cat:{c}" for c in (_clean_term(c) for c in track.categories) if c)
-    words = " OR ".join(_keyword_term(k) for k in track.keywords if _clean_term(k))
-    if cats and words:
-        return f"({cats}) AND ({words})"
-    return f"({cats or words})" if (cats or words) else ""
+class _Pager:
+    """Walks one search's results page by page, remembering how far it got."""
+
+    def __init__(
+        self, ask: _Ask, shared: _SharedClient, page_size: int, progress: Progress | None
+    ):
+        self.ask = ask
+        self.shared = shared
+        self.page_size = page_size
+        self.progress = progress
+        self.papers: list[Paper] = []
+        self.offset = 0
+        self._offset_at_failure = -1
+        self._page: object = None
+
+    def run(self, client: arxiv.Client, limit: int | None, now: datetime) -> None:
+        """Fetch from the current offset until the search is exhausted (or the limit met)."""
+        self._offset_at_failure = self.offset
+        self._page = self.shared.session.last_response
+        for result in client.results(self.ask.search, offset=self.offset):
+            self._note_page()
+            self.offset += 1
+            paper = paper_from_result(result, now)
+            if paper is None:
+                continue
+            if self.ask.floor and paper.published and paper.published < self.ask.floor:
+                return  # sorted newest first: everything after is older still
+            self.papers.append(paper)
+            if limit is not None and len(self.papers) >= limit:
+                return
+
+    def progressed(self) -> bool:
+        """Whether the failed attempt got further than the one before it."""
+        return self.offset > self._offset_at_failure
+
+    def url(self) -> str:
+        """The URL of the page at the current offset (for messages)."""
+        search = self.ask.search
+        args = {
+            "search_query": search.query,
+            "id_list": ",".join(search.id_list),
+            "sortBy": search.sort_by.value,
+            "sortOrder": search.sort_order.value,
+            "start": str(self.offset),
+            "max_results": str(self.page_size),
+        }
+        return self.shared.client.query_url_format.format(urlencode(args))
+
+    def _note_page(self) -> None:
+        """Report a page the moment its first result arrives."""
+        response = self.shared.session.last_response
+        if response is self._page or response is None:
+            return
+        self._page = response
+        total = response.total_results or 0
+        pages = max(1, -(-total // self.page_size))
+        page = self.offset // self.page_size + 1
+        got = min(total, page * self.page_size)
+        message = f"asking arXiv: {self.ask.label} page {page}/{pages}, {got:,} papers"
+        logger.info(message)
+        if self.progress is not None:
+            self.progress(message)
 
 
-def _keyword_term(keyword: str) -> str:
-    term = _clean_term(keyword)
-    return f'all:"{term}"' if " " in term else f"all:{term}"
+def paper_from_result(result: arxiv.Result, now: datetime | None = None) -> Paper | None:
+    """Our Paper from an arxiv.Result, or None (logged) for an entry whose id is not arXiv's.
 
-
-def _clean_term(text: str) -> str:
-    """A user's keyword without characters that would change the query's structure."""
-    for char in '"()':
-        text = text.replace(char, " ")
-    return " ".join(text.split())
-
-
-def paper_from_result(result: arxiv.Result) -> Paper:
-    """Our Paper from an arxiv.Result (versionless id, collapsed whitespace, UTC dates)."""
-    paper_id, version = normalize_arxiv_id(result.entry_id)
+    Dates later than `now` plus a margin are clamped to `now`: a feed's date is data.
+    """
+    try:
+        paper_id, version = normalize_arxiv_id(result.entry_id)
+    except AgentError:
+        logger.warning("arXiv feed: skipped an entry with id %r", shorten(result.entry_id, 80))
+        return None
     categories = [result.primary_category] if result.primary_category else []
     categories += [c for c in result.categories if c not in categories]
     return Paper(
@@ -249,10 +325,50 @@ def paper_from_result(result: arxiv.Result) -> Paper:
         authors=tuple(collapse(a.name) for a in result.authors),
         categories=tuple(categories),
         version=version or 1,
-        published=_as_utc(result.published),
-        updated=_as_utc(result.updated),
+        published=clamp(_as_utc(result.published), now),
+        updated=clamp(_as_utc(result.updated), now),
         comment=collapse(result.comment or ""),
     )
+
+
+def clamp(when: datetime | None, now: datetime | None) -> datetime | None:
+    """`when`, or `now` if `when` lies further in the future than FUTURE_MARGIN."""
+    if when is None or now is None or when <= now + FUTURE_MARGIN:
+        return when
+    logger.warning("arXiv feed: a date of %s is in the future; taken as now", when.isoformat())
+    return now
+
+
+def quiet_notice(found: Sequence[Paper], since: datetime | None, now: datetime) -> list[str]:
+    """A warning when nothing newer than the cursor came for QUIET_DAYS announcement days.
+
+    The overlap re-reads papers already seen, so only papers past the cursor count; the cursor
+    does not move without them, so quiet scans in a row add up.
+    """
+    if since is None or any(p.published and p.published > since for p in found):
+        return []
+    quiet = announcement_days(since, now)
+    if quiet < QUIET_DAYS:
+        return []
+    message = (
+        f"arXiv listed no new paper in the watched categories for {quiet} announcement days "
+        f"(since {since:%Y-%m-%d %H:%M} UTC): check [arxiv] api_url and the tracks' "
+        "categories; the next scan reads this window again."
+    )
+    logger.warning(message)
+    return [message]
+
+
+def split_window(floor: datetime, ceiling: datetime) -> list[tuple[datetime, datetime]]:
+    """[floor, ceiling] as windows of at most WINDOW_DAYS, newest first (ends touch: the
+    minute they share is read twice and deduplicated)."""
+    windows = []
+    high = ceiling
+    while high > floor:
+        low = max(floor, high - timedelta(days=WINDOW_DAYS))
+        windows.append((low, high))
+        high = low
+    return windows or [(floor, ceiling)]
 
 
 def keep_newest(papers: dict[str, Paper], paper: Paper) -> None:
@@ -274,48 +390,24 @@ def newest_cursor(papers: Sequence[Paper], since: datetime | None) -> datetime |
     return max(dates) if dates else None
 
 
-def is_retryable_status(status: int) -> bool:
-    """429 (rate limited) and every 5xx are worth another try; other 4xx are our mistake."""
-    return status == 429 or status >= 500
-
-
-def parse_retry_after(response: requests.Response | None) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or HTTP date), or None."""
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def error_feed_message(response: requests.Response | None) -> str:
-    """arXiv's message from an error feed (`<entry><title>Error</title><summary>…`), or ""."""
-    if response is None or not response.content:
-        return ""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(response.content, parser=parser)
-    except etree.XMLSyntaxError:
-        return ""
-    for entry in root.iterfind("atom:entry", _ATOM):
-        if (entry.findtext("atom:title", "", _ATOM) or "").strip() == "Error":
-            return collapse(entry.findtext("atom:summary", "", _ATOM) or "")[:300]
-    return ""
+def unreachable(api_url: str, exc: Exception) -> SourceError:
+    """One clear sentence for a host that cannot be reached (no retries: it will not help)."""
+    host = urlsplit(api_url).netloc or api_url
+    return SourceError(
+        f"Could not reach the arXiv API host {host} ({type(exc).__name__}: "
+        f"{shorten(str(exc), 120)}). Check the network and [arxiv] api_url, or work offline "
+        "on the bundled sample with `--source sample`.",
+        url=api_url,
+        retryable=True,
+    )
 
 
 def describe_error(exc: Exception) -> str:
     """A short reason for the log and the final error."""
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, httpx.TimeoutException):
         return "timed out"
+    if isinstance(exc, FeedError):
+        return f"not a feed: {exc}"
     if isinstance(exc, arxiv.UnexpectedEmptyPageError):
         return "unexpected empty page"
     return f"connection failed ({type(exc).__name__})"
@@ -326,9 +418,25 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def unique(items: Iterator[str] | Sequence[str]) -> list[str]:
+def unique(items: Iterable[str]) -> list[str]:
     """Non-empty items in first-seen order, without repeats."""
     return list(dict.fromkeys(i for i in items if i))
+
+
+def _newest_first(query: str) -> arxiv.Search:
+    """Every result of the query, newest submission first."""
+    return arxiv.Search(
+        query,
+        max_results=None,
+        sort_by=arxiv.SortCriterion.SubmittedDate,
+        sort_order=arxiv.SortOrder.Descending,
+    )
+
+
+def _label(categories: Sequence[str]) -> str:
+    """`cs.CL`, `cs.CL+cs.SD`, `cs.CL+cs.SD+3 more` for progress messages."""
+    shown = "+".join(categories[:3])
+    return shown + (f"+{len(categories) - 3} more" if len(categories) > 3 else "")
 
 
 def _as_utc(when: datetime | None) -> datetime | None:
@@ -338,3 +446,4 @@ def _as_utc(when: datetime | None) -> datetime | None:
     if when.tzinfo is None:
         return when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
+

@@ -1,15 +1,17 @@
 """A Source replaying the bundled real arXiv papers as if they were announced day by day.
 
-The cursor lives in replay time: each fetch_new moves it to the next listing day(s) of the file
-(`first_listing_date`), so the demo and tests see a realistic stream without the network.
-Papers without a listing day (old papers re-listed as new versions) never arrive as new, but
-search() and lookup() find them.
+Like the arXiv scan, a replayed day is the complete listing of the watched categories (the
+union of the active tracks' categories), whether a paper matches a track or not; a track
+without categories adds the papers its keywords match. The cursor lives in replay time: each
+fetch_new moves it to the next listing day(s) of the file (`first_listing_date`), so the demo
+and tests see a realistic stream without the network. Papers without a listing day (old papers
+re-listed as new versions) never arrive as new, but search() and lookup() find them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 from agent.errors import ConfigError
 from agent.models import Paper, Track
 from agent.sources import FetchResult
+from agent.sources.arxiv_query import uncategorised, watched_categories
 from agent.sources.ids import normalize_arxiv_id
 from agent.sources.jsonl import SAMPLE_PATH, iter_records
 
@@ -55,23 +58,40 @@ class SampleSource:
         self.start = start
         self._listed: list[_Listed] | None = None
 
-    def fetch_new(self, tracks: Sequence[Track], since: datetime | None) -> FetchResult:
-        """The active tracks' papers of the next `days_per_fetch` listing days after `since`."""
+    def fetch_new(
+        self,
+        tracks: Sequence[Track],
+        since: datetime | None,
+        *,
+        now: datetime | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> FetchResult:
+        """Every paper of the next `days_per_fetch` listing days after `since` in the watched
+        categories, plus keyword matches of tracks without categories (`now` is not used: the
+        replay has its own time)."""
         since = _as_utc(since)
         days = self._next_days(since)
-        active = [t for t in tracks if t.active]
-        queries = [describe_track(t) for t in active]
+        categories = watched_categories(tracks)
+        by_keywords = [t for t in uncategorised(tracks) if t.keywords]
+        queries = describe_listing(categories, by_keywords)
+        result = FetchResult(
+            [], since, queries, categories, [t.id for t in by_keywords], since=since
+        )
         if not days:
             logger.info("Sample replay exhausted after %s", since)
-            return FetchResult([], cursor=since, queries=queries)
-        papers = [
+            return result
+        if progress is not None:
+            progress(f"replaying the sample's listing of {days[0]}..{days[-1]}")
+        watched = set(categories)
+        result.papers = [
             item.paper
             for item in self._load()
-            if item.day in days and any(matches_track(item.paper, t) for t in active)
+            if item.day in days
+            and (watched & set(item.paper.categories) or listed_by(item.paper, by_keywords))
         ]
-        self.cursor = datetime.combine(days[-1], datetime.min.time(), tzinfo=UTC)
-        logger.info("Sample replay %s..%s: %d papers", days[0], days[-1], len(papers))
-        return FetchResult(papers, cursor=self.cursor, queries=queries)
+        self.cursor = result.cursor = datetime.combine(days[-1], datetime.min.time(), tzinfo=UTC)
+        logger.info("Sample replay %s..%s: %d papers", days[0], days[-1], len(result.papers))
+        return result
 
     def search(self, track: Track, max_results: int) -> list[Paper]:
         """Papers listed up to the cursor (or never listed) best matching the track's keywords."""
@@ -126,11 +146,9 @@ class SampleSource:
             ) from exc
 
 
-def matches_track(paper: Paper, track: Track) -> bool:
-    """A category in common, or a keyword in title or abstract (case-insensitive)."""
-    if set(paper.categories) & set(track.categories):
-        return True
-    return keyword_hits(paper, track.keywords) > 0
+def listed_by(paper: Paper, tracks: Sequence[Track]) -> bool:
+    """A keyword of one of the tracks in title or abstract (case-insensitive)."""
+    return any(keyword_hits(paper, t.keywords) > 0 for t in tracks)
 
 
 def keyword_hits(paper: Paper, keywords: Sequence[str]) -> int:
@@ -139,14 +157,13 @@ def keyword_hits(paper: Paper, keywords: Sequence[str]) -> int:
     return sum(text.count(k.lower()) for k in keywords if k.strip())
 
 
-def describe_track(track: Track) -> str:
-    """What the replay matches for a track, for the note's list of queries."""
-    parts = []
-    if track.categories:
-        parts.append("categories " + ", ".join(track.categories))
-    if track.keywords:
-        parts.append("keywords " + ", ".join(f'"{k}"' for k in track.keywords))
-    return f"sample replay [{track.id}]: " + (" or ".join(parts) or "nothing")
+def describe_listing(categories: Sequence[str], by_keywords: Sequence[Track]) -> list[str]:
+    """What the replay lists, for the note's list of queries."""
+    asked = [f"sample replay: every paper in {', '.join(categories)}"] if categories else []
+    for track in by_keywords:
+        words = ", ".join(f'"{k}"' for k in track.keywords[:20])
+        asked.append(f"sample replay [{track.id}]: keywords {words}")
+    return asked
 
 
 def _as_utc(when: datetime | None) -> datetime | None:

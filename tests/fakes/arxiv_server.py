@@ -16,13 +16,17 @@ What it answers, like the arXiv API's /api/query:
   words or "quoted phrases", bare words (= `all:`), `AND`, `OR`, `ANDNOT` (left to right) and
   parentheses. Words match case-insensitively at a word start ("model" finds "models"), a crude
   stand-in for arXiv's stemming. An unparseable query is HTTP 400.
+- `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` (and `lastUpdatedDate:[…]`): published (updated)
+  within the range, both ends included, as the arXiv API documents.
 - `sortBy` relevance (count of query words in title+abstract) / submittedDate (published) /
   lastUpdatedDate (updated), `sortOrder`, `start`, `max_results` (default 10) and
   `opensearch:totalResults`.
 
 Scripting: `fail_next(503, times=2, headers={"Retry-After": "7"})`, `serve_file(path)` (a recorded
-response, verbatim, for the next request), `stall_next(seconds)` (answer only after a delay, to
-trip a client timeout). Scripted answers are used in the order they were added, one per request.
+response, verbatim, for the next request), `serve_bytes(body, content_type)` (any 200 body: an HTML
+page, broken XML), `pass_next(times)` (answer the next requests from the corpus, so that a later
+script hits page 3, say), `stall_next(seconds)` (answer only after a delay, to trip a client
+timeout). Scripted answers are used in the order they were added, one per request.
 `requests` lists every request's query parameters (single values, strings), scripted or not.
 """
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,6 +98,18 @@ class ArxivServer:
         with self._lock:
             self._script.append(Scripted(status, Path(path).read_bytes()))
 
+    def serve_bytes(
+        self, body: bytes, content_type: str = "application/atom+xml", status: int = 200
+    ) -> None:
+        """Answer the next request with these bytes (an HTML page, broken XML, a custom feed)."""
+        with self._lock:
+            self._script.append(Scripted(status, body, {}, 0.0, content_type))
+
+    def pass_next(self, times: int = 1) -> None:
+        """Answer the next `times` requests from the corpus (scripts after them come later)."""
+        with self._lock:
+            self._script.extend(Scripted(status=0) for _ in range(times))
+
     def stall_next(self, seconds: float, times: int = 1) -> None:
         """Hold the next `times` requests for `seconds` before answering (to trip timeouts)."""
         with self._lock:
@@ -106,7 +123,9 @@ class ArxivServer:
         if scripted and scripted.stall:
             self.released.wait(scripted.stall)
             return replace(scripted, stall=0.0, body=self.answer(query).body)
-        return scripted or self.answer(query)
+        if scripted is None or scripted.status == 0:
+            return self.answer(query)
+        return scripted
 
     def answer(self, query: dict[str, str]) -> Scripted:
         """An Atom feed for a query, or arXiv's 400 error feed."""
@@ -242,8 +261,9 @@ def _stamp(when: datetime) -> str:
 
 # --- search_query: a small recursive-descent evaluator -------------------------------------
 
-_TOKEN = re.compile(r'\s*(\(|\)|[A-Za-z]+:"[^"]*"|"[^"]*"|[^\s()]+)')
-_FIELDS = {"all", "ti", "abs", "au", "cat", "co", "jr", "id"}
+_TOKEN = re.compile(r'\s*(\(|\)|[A-Za-z]+:\[[^\]]*\]|[A-Za-z]+:"[^"]*"|"[^"]*"|[^\s()]+)')
+_FIELDS = {"all", "ti", "abs", "au", "cat", "co", "jr", "id", "submitteddate", "lastupdateddate"}
+_RANGE = re.compile(r"^\[(\d{12}) to (\d{12})\]$")
 
 
 @dataclass
@@ -254,6 +274,11 @@ class Term:
     value: str
 
     def matches(self, paper: Paper) -> bool:
+        if self.field in ("submitteddate", "lastupdateddate"):
+            low, high = _date_range(self.value)
+            published = paper.published or _DEFAULT_DATE
+            when = published if self.field == "submitteddate" else paper.updated or published
+            return low <= when.replace(second=0, microsecond=0) <= high
         if self.field == "cat":
             if self.value.endswith("*"):
                 return any(c.lower().startswith(self.value[:-1]) for c in paper.categories)
@@ -317,7 +342,19 @@ def _parse_atom(tokens: list[str]) -> tuple[Term | Combined, list[str]]:
     if not sep or name.lower() not in _FIELDS:
         name, value = "all", head  # a bare word or phrase searches every field
     value = value.strip('"').replace("_", " ") if name.lower() == "au" else value.strip('"')
-    return Term(name.lower(), " ".join(value.lower().split())), rest
+    term = Term(name.lower(), " ".join(value.lower().split()))
+    if term.field in ("submitteddate", "lastupdateddate"):
+        _date_range(term.value)  # ValueError (HTTP 400) now if malformed
+    return term, rest
+
+
+def _date_range(value: str) -> tuple[datetime, datetime]:
+    """The two ends of `[YYYYMMDDHHMM to YYYYMMDDHHMM]` (lower-cased by the parser)."""
+    match = _RANGE.match(value)
+    if match is None:
+        raise ValueError(f"malformed date range {value!r}")
+    low, high = (datetime.strptime(m, "%Y%m%d%H%M").replace(tzinfo=UTC) for m in match.groups())
+    return low, high
 
 
 def _field_text(paper: Paper, name: str) -> str:
@@ -365,9 +402,9 @@ class _Server(ThreadingHTTPServer):
     fake: ArxivServer
 
 
-@pytest.fixture
-def arxiv_server() -> Iterator[ArxivServer]:
-    """A fake arXiv API on 127.0.0.1 (see the module docstring); stopped after the test."""
+@contextmanager
+def serve() -> Iterator[ArxivServer]:
+    """A fake arXiv API on 127.0.0.1 for the duration of the block (the fixture, benches)."""
     httpd = _Server(("127.0.0.1", 0), _Handler)
     fake = ArxivServer()
     httpd.fake = fake
@@ -382,3 +419,10 @@ def arxiv_server() -> Iterator[ArxivServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def arxiv_server() -> Iterator[ArxivServer]:
+    """A fake arXiv API on 127.0.0.1 (see the module docstring); stopped after the test."""
+    with serve() as fake:
+        yield fake
