@@ -183,18 +183,32 @@ def test_hostile_paper_and_model_text_is_inert():
 
 
 def test_escape_md_neutralises_markdown_and_html():
-    assert escape_md("<b>&amp;</b>") == "&lt;b&gt;&amp;amp;&lt;/b&gt;"
+    assert escape_md("<b>&amp;</b>") == "&lt;b>&amp;amp;&lt;/b>"
     assert escape_md("# Heading") == "\\# Heading"
     assert escape_md("- item") == "\\- item"
+    assert escape_md("> quote") == "\\> quote"
+    assert escape_md("[x]: http://e.example") == "\\[x\\]: `http://e.example`"
     assert escape_md("2026. A year") == "2026\\. A year"
     assert escape_md("../x 1+1") == "../x 1+1"
     assert escape_md("a\nb\r\n\tc\u2028d") == "a b c d"
-    assert escape_md("\x1b[1;31mred\x1b[0m\u202e!") == "red\\!"
-    assert escape_md("*x* _y_ `z` [l](u) a|b") == "\\*x\\* \\_y\\_ \\`z\\` \\[l\\]\\(u) a\\|b"
-    assert escape_md("code at https://github.com/x or www.evil.com") == (
-        "code at https\\://github.com/x or www\\.evil.com"
+    assert escape_md("\x1b[1;31mred\x1b[0m\u202e!") == "red!"
+    assert escape_md("*x* _y_ `z` [l](u) a|b ![i](j)") == (
+        "\\*x\\* \\_y\\_ \\`z\\` [l\\]\\(u) a\\|b !\\[i\\]\\(j)"
     )
     assert escape_md("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_escape_md_leaves_what_renders_the_same_alone():
+    """Raw notes stay readable: no "https\\://", "\\[llm\\] base\\_url", "key\\_results\\[0\\]"."""
+    text = "Set [llm] base_url; key_results[0] at https://github.com/a_b/c. R&D, a < b, ~10%, @x"
+    assert escape_md(text) == (
+        "Set [llm] base_url; key_results[0] at `https://github.com/a_b/c`. R&D, a < b, ~10%, @x"
+    )
+    assert escape_md("or www.evil.example/x_y now") == "or `www.evil.example/x_y` now"
+    hostile = text + " mail me@evil.example ~~gone~~ &lt;"
+    html = MarkdownIt("commonmark").enable("strikethrough").render(escape_md(hostile))
+    assert "<a " not in html and "<del>" not in html and "<em>" not in html and "&amp;lt;" in html
+    assert "<code>https://github.com/a_b/c</code>" in html and "[llm] base_url" in html
 
 
 def test_arxiv_links_only_for_valid_ids():
@@ -277,7 +291,7 @@ def test_workspace_template_overrides_the_shipped_one(tmp_path):
     (tmp_path / "prompts" / "note.md.j2").write_text("Custom {{ cycle }} {{ reason|md }}\n")
     note = render_note(CycleResult("rest", "rest"), cycle=5, started=STARTED, tracks=TRACKS,
                        workspace=tmp_path, reason="<x>")  # fmt: skip
-    assert note.endswith("\nCustom 5 &lt;x&gt;\n")
+    assert note.endswith("\nCustom 5 &lt;x>\n")
 
 
 def test_knowledge_graph_is_grouped_by_priority_and_capped():
@@ -322,8 +336,20 @@ def test_cycles_readme_links_notes_newest_first():
     assert "latest 2 of 3 cycles" in text
 
 
-def test_latex_styling_in_abstracts_reads_as_plain_text() -> None:
-    from agent.notes import clean_text
-
-    text = r"we introduce the \textit{\textbf{MoE-Adapter}}, a Mixture-of-Experts\~(MoE)"
-    assert clean_text(text) == "we introduce the MoE-Adapter, a Mixture-of-Experts (MoE)"
+def test_latex_in_a_stored_abstract_reads_as_plain_text_in_the_note() -> None:
+    """Papers stored before ingestion converted LaTeX read plain too (no rebuild needed)."""
+    abstract = (
+        r"Accuracy drops (19\% to 33\%) on ``deliberately corrupted'' audio ($-$23.9\%) with a "
+        r"\textit{\textbf{MoE-Adapter}}, a Mixture-of-Experts~(MoE); cost $O(n^2)$."
+    )
+    paper = make_paper(abstract=abstract, title=r"The \emph{Listen} Gap: 50\% of $\alpha$")
+    result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=paper)])
+    note = render_note(
+        result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r"
+    )  # fmt: skip
+    assert '### Paper A: "The Listen Gap: 50% of α"' in note
+    assert (
+        "(19% to 33%) on “deliberately corrupted” audio (-23.9%) with a MoE-Adapter, a "
+        "Mixture-of-Experts (MoE); cost $O(n^2)$."
+    ) in note
+    assert "\\" not in note.split("## Tags")[0].replace(r"$O(n^2)$", "")

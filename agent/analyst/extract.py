@@ -59,7 +59,6 @@ OPEN_RE = re.compile(
 )
 NUMBER_RE = re.compile(r"\d")
 WE_RE = re.compile(r"\b(we|our)\b", re.IGNORECASE)
-ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
 
 
 def normalize_space(text: str) -> str:
@@ -126,11 +125,6 @@ def contribution_sentence(sentences: list[str]) -> str | None:
         if found:
             return found[0]
     return None
-
-
-def arxiv_ids_in(text: str, own_id: str) -> list[str]:
-    """arXiv ids cited in a text (new-style only), first-seen order, without the paper's own."""
-    return [i for i in dict.fromkeys(ARXIV_ID_RE.findall(text)) if i != own_id]
 
 
 def slug(term: str) -> str:

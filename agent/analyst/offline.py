@@ -21,7 +21,6 @@ from agent.analyst.extract import (
     WE_RE,
     WEAK_LIMITATION_RE,
     WEAK_RESULT_RE,
-    arxiv_ids_in,
     contribution_sentence,
     pick,
     slug,
@@ -36,6 +35,7 @@ from agent.analyst.schemas import (
     TrackConnection,
 )
 from agent.models import FullText, Match, MemoryItem, Track
+from agent.sources.ids import find_arxiv_ids
 
 MAX_FINDINGS = 5
 NO_FINDINGS = "The abstract reports no result in a sentence of its own (no numbers or outcomes)."
@@ -306,7 +306,7 @@ class OfflineAnalyst:
         limits = pick(by_kind["limits"], LIMITATION_RE, 4) or pick(every, LIMITATION_RE, 2)
         by_id = {t.id: t for t in tracks}
         matches = relevant_matches(candidate.matches, tracks)
-        cited = arxiv_ids_in(" ".join(every), candidate.paper.id)
+        cited = find_arxiv_ids(" ".join(every), exclude=candidate.paper.id)
         return DeepRead(
             paper_id=candidate.paper.id,
             problem=" ".join(trim(s) for s in problem) or "The text states no problem outright.",

@@ -14,8 +14,8 @@ import yaml
 
 from agent.config import load_settings
 from agent.errors import AgentError, ConfigError
-from agent.notes import strip_controls
 from agent.store import CycleRecord, Store
+from agent.text import strip_controls
 from agent.views import stored_papers
 
 logger = logging.getLogger(__name__)

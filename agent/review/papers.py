@@ -11,9 +11,8 @@ from typing import Any
 from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Match, Paper, Track
-from agent.notes import is_arxiv_id
 from agent.review.cycles import note_files, open_store
-from agent.sources.ids import normalize_arxiv_id
+from agent.sources.ids import is_versionless_id, normalize_arxiv_id
 from agent.store import PAPER_STATUSES, Store
 from agent.tracks import load_tracks
 
@@ -96,7 +95,7 @@ def paper_json(paper: Paper, status: str | None) -> dict[str, Any]:
             "authors": list(paper.authors), "abstract": paper.abstract,
             "categories": list(paper.categories), "published": iso(paper.published),
             "updated": iso(paper.updated), "comment": paper.comment, "status": status,
-            "url": paper.abs_url if is_arxiv_id(paper.id) else None}
+            "url": paper.abs_url if is_versionless_id(paper.id) else None}
 
 
 def score_json(match: Match, track: Track | None) -> dict[str, Any]:

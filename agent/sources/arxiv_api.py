@@ -25,6 +25,7 @@ from agent.models import Paper, Track
 from agent.settings import ArxivSettings
 from agent.sources import FetchResult
 from agent.sources.ids import normalize_arxiv_id
+from agent.text import plain_paper
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ def paper_from_result(result: arxiv.Result) -> Paper:
     paper_id, version = normalize_arxiv_id(result.entry_id)
     categories = [result.primary_category] if result.primary_category else []
     categories += [c for c in result.categories if c not in categories]
-    return Paper(
+    return plain_paper(Paper(  # LaTeX as Unicode, once, at ingestion
         id=paper_id,
         title=collapse(result.title),
         abstract=collapse(result.summary),
@@ -252,7 +253,7 @@ def paper_from_result(result: arxiv.Result) -> Paper:
         published=_as_utc(result.published),
         updated=_as_utc(result.updated),
         comment=collapse(result.comment or ""),
-    )
+    ))
 
 
 def keep_newest(papers: dict[str, Paper], paper: Paper) -> None:
