@@ -23,10 +23,16 @@ from agent.results import CycleResult, PaperSection
 from agent.sources.ids import is_versionless_id
 from agent.templates import render_template
 from agent.text import clean_text, escape_md, latex_to_text
+from agent.velocity import TrackVelocity
+from agent.venue import page_count, parse_venue
 
 logger = logging.getLogger(__name__)
 
-OFFLINE_NOTICE = "Offline analyst: extractive reading of abstracts; no LLM was used."
+OFFLINE_NOTICE = (
+    "Offline analyst: extractive reading of abstracts; no LLM was used. Each paper's lines are "
+    "its abstract's own sentences, so a gap appears only where an abstract states one; a deep "
+    "read shows the rest."
+)
 OFFLINE_DEEP_NOTICE = (
     "Offline analyst: the paper's own sentences, sorted by the section they come from; no LLM "
     "was used."
@@ -107,6 +113,9 @@ def md_filters() -> dict[str, Any]:
     return {
         "md": escape_md,
         "tex": lambda value: latex_to_text(clean_text(value)),  # stored before ingestion did it
+        "venue": parse_venue,
+        "pages": lambda value: page_count(value or ""),
+        "day": lambda when: when.strftime("%Y-%m-%d"),
         "arxiv": arxiv_link,
         "authors": format_authors,
         "month": format_month,
@@ -283,6 +292,7 @@ class GraphTrack:
     core: list[GraphEntry]
     related: list[GraphEntry]
     questions: list[str]
+    velocity: TrackVelocity | None = None
 
 
 def group_entries(
@@ -291,6 +301,7 @@ def group_entries(
     open_questions: Mapping[str, Sequence[str]],
     per_track: int,
     core_score: float,
+    velocity: Sequence[TrackVelocity] = (),
 ) -> list[GraphTrack]:
     """Entries per track by priority: best score first, one per paper, capped."""
     best: dict[str, dict[str, GraphEntry]] = {t.id: {} for t in tracks}
@@ -308,7 +319,8 @@ def group_entries(
         related = [e for e in ranked if e not in core][:per_track]
         asked = [*open_questions.get(track.id, ()), *(e.gap for e in ranked)]
         questions = list(dict.fromkeys(q for q in (clean_text(x) for x in asked) if q))
-        groups.append(GraphTrack(track, core, related, questions[:per_track]))
+        pace = next((v for v in velocity if v.track_id == track.id), None)
+        groups.append(GraphTrack(track, core, related, questions[:per_track], pace))
     return groups
 
 
@@ -324,9 +336,10 @@ def render_knowledge_graph(
     per_track: int = 8,
     core_score: float = 0.5,
     max_read: int = 30,
+    velocity: Sequence[TrackVelocity] = (),
 ) -> str:
-    """state/knowledge-graph.md: per track its core and related papers and open questions."""
-    groups = group_entries(tracks, entries, open_questions or {}, per_track, core_score)
+    """state/knowledge-graph.md: per track its pace, core and related papers, open questions."""
+    groups = group_entries(tracks, entries, open_questions or {}, per_track, core_score, velocity)
     read = sorted(read_papers, key=lambda m: -(m.cycle or 0))[:max_read]
     return render_template(
         "knowledge-graph.md.j2",

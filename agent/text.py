@@ -88,7 +88,7 @@ _INLINE = re.compile(
 )
 # What would start a heading, list, quote, rule, setext underline, task box or footnote
 # definition if the text began a line.
-_BLOCK_START = re.compile(r"^(\d*)([#+=.)>\[-])")
+_BLOCK_START = re.compile(r"^(?:(\d{1,9})([.)])(?=\s|$)|()([#>\[]|[-+=](?=[-+=\s]|$)))")
 
 
 def _escape_inline(text: str) -> str:
@@ -118,10 +118,8 @@ def escape_md(value: Any, limit: int | None = 600) -> str:
 def block_escape(match: re.Match[str]) -> str:
     """Escape the marker of "# x", "- x", "1. x", "> x", "[x]: …" (after digits only "." and
     ")" count)."""
-    digits, mark = match.groups()
-    if bool(digits) != (mark in ".)"):
-        return match.group(0)
-    return f"{digits}\\{mark}"
+    digits, number_mark, _, mark = match.groups()
+    return f"{digits}\\{number_mark}" if digits else f"\\{mark}"
 
 
 # --- LaTeX -------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from agent.notes import (
     sanitize_tag,
 )
 from agent.results import CycleResult, PaperSection, ScanStats
+from agent.velocity import TrackVelocity, Window
 
 STARTED = datetime(2026, 2, 27, 2, 0, tzinfo=UTC)
 TRACKS = [
@@ -59,6 +60,8 @@ def learn_result(paper: Paper, text: str = "ok") -> CycleResult:
     summary = PaperSummary(
         paper_id=paper.id,
         headline=f"First causal neuron study {text}",
+        models=["Qwen2.5-Omni", "Kimi-Audio", f"Audio Flamingo 3 {text}"],
+        method=f"Compare 4 neuron selectors, then intervene at inference {text}",
         key_findings=[f"Ablation degrades one emotion {text}", "Gain steers predictions"],
         gap=f"No audio vs text patching {text}",
         connections=[
@@ -86,6 +89,8 @@ def learn_result(paper: Paper, text: str = "ok") -> CycleResult:
             next_steps=[f"Deep-read 2601.03115 {text}"],
         ),
         memory=[memory],
+        velocity=[TrackVelocity("listen", STARTED, (Window(2, 3, 1), Window(6, 5, 5),
+                                                    Window(12, 6, None)))],
         queue_after=[QueueItem("2601.03115", 4, f"top score {text}", "agent", title=text)],
         notices=[text],
         tags=[text],
@@ -132,14 +137,20 @@ def test_learn_note_has_the_seed_shape():
         " | Jan 2026 | cs.CL + eess.AS"
     ) in lines
     assert "**First causal neuron study ok**" in lines
-    assert "- Ablation degrades one emotion ok" in lines
-    assert "**Gap**: No audio vs text patching ok" in lines
+    assert "- **Models**: Qwen2.5-Omni, Kimi-Audio, Audio Flamingo 3 ok" in lines
+    assert "- **Method**: Compare 4 neuron selectors, then intervene at inference ok" in lines
+    assert "- **Key findings**:" in lines and "  - Ablation degrades one emotion ok" in lines
+    assert "- **Gap**: No audio vs text patching ok" in lines
     assert any(line.startswith("**Why this paper**: ok (judged 8/10") for line in lines)
     assert "**Connection to Leo's research**:" in lines
     assert "- **Listen vs Guess (priority 5)**: Patch audio vs text ok" in lines
     assert "- **Safety (priority 3)**: Emotion steering handle" in lines
     assert any("arXiv:2602.05027" in line and "(cycle 18)" in line for line in lines)
     assert "## Field update" in lines and "**Nobody asks audio or text ok**" in lines
+    assert (
+        "- **Listen vs Guess (priority 5)**: 3 in 2 weeks (up from 1), 5 in 6 weeks (as many as "
+        "the 6 before), 6 in 12 weeks"
+    ) in lines
     assert "**Open question**: Do neurons fire for audio? ok" in lines
     next_part = body[body.index("## Next") : body.index("## Tags")]
     assert "Deep-read 2601.03115 ok" in next_part and "Must-read queue: 1 waiting" in next_part
@@ -269,7 +280,7 @@ def test_deep_read_note_says_which_text_it_read():
     for heading in ("### Problem", "### Method", "### Key results", "### Limitations",
                     "### Open questions", "### Follow-ups"):  # fmt: skip
         assert heading in body
-    assert "\\-40% accuracy" in body and "- **Listen vs Guess (priority 5)**: Direct test" in body
+    assert "- -40% accuracy" in body and "- **Listen vs Guess (priority 5)**: Direct test" in body
     assert "Discovery mode" in body
     result.full_text = None
     body = render_note(result, cycle=9, started=STARTED, tracks=TRACKS, workspace=None, reason="q")
@@ -353,3 +364,39 @@ def test_latex_in_a_stored_abstract_reads_as_plain_text_in_the_note() -> None:
         "Mixture-of-Experts (MoE); cost $O(n^2)$."
     ) in note
     assert "\\" not in note.split("## Tags")[0].replace(r"$O(n^2)$", "")
+
+
+def test_meta_line_shows_venue_and_version_like_the_seed() -> None:
+    """"arXiv:2509.24793 | Mariotte et al. | Sep 2025 (v2 Dec 2025) | ICASSP 2026 | cs.SD"."""
+    paper = make_paper(
+        comment="Accepted at ICASSP 2026. 5 pages, 3 figures",
+        version=2,
+        updated=datetime(2025, 12, 3, tzinfo=UTC),
+        published=datetime(2025, 9, 29, tzinfo=UTC),
+        categories=("cs.SD",),
+    )
+    result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=paper)])
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    assert (
+        "**[arXiv:2601.03115](https://arxiv.org/abs/2601.03115)** | Zhao, Schuller, Sisman"
+        " | Sep 2025 (v2 Dec 2025) | ICASSP 2026 | cs.SD | 5 pages"
+    ) in note.splitlines()
+    bare = make_paper(comment="Code and data: see the project page")
+    result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=bare)])
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    assert "| Jan 2026 | cs.CL + eess.AS | Code and data: see the project page" in note
+
+
+def test_empty_summary_parts_are_left_out_not_filled() -> None:
+    result = learn_result(make_paper())
+    section = result.papers[0]
+    assert section.summary is not None
+    section.summary = section.summary.model_copy(
+        update={"models": [], "method": "", "key_findings": [], "gap": ""}
+    )
+    result.field_update = FieldUpdate(headline="h", points=["p"])
+    result.velocity = []
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    for absent in ("**Models**", "**Method**", "**Key findings**", "**Gap**",
+                   "**Open question**", "**Field velocity**"):  # fmt: skip
+        assert absent not in note, absent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,14 @@ from agent.review.cycles import note_files, open_store
 from agent.sources.ids import is_versionless_id, normalize_arxiv_id
 from agent.store import PAPER_STATUSES, Store
 from agent.tracks import load_tracks
+from agent.velocity import TrackVelocity, store_velocity
 
 logger = logging.getLogger(__name__)
 
 
 def track_rows(workspace: Path) -> list[dict[str, Any]]:
-    """Each track of tracks.toml: id, name, priority, active, papers found, last hit."""
+    """Each track of tracks.toml: id, name, priority, active, papers found, last hit, and its
+    velocity (relevant papers in the last 2, 6 and 12 weeks, up or down on the span before)."""
     settings = load_settings(workspace)
     tracks = load_tracks(settings.tracks_path)
     found: dict[str, int] = {t.id: 0 for t in tracks}
@@ -34,14 +36,26 @@ def track_rows(workspace: Path) -> list[dict[str, Any]]:
                 if cycle is not None and cycle > last.get(track_id, 0):
                     last[track_id] = cycle
         started = {n: store.get_cycle(n) for n in set(last.values())}
+        pace = {v.track_id: v for v in store_velocity(store, tracks, datetime.now(UTC))}
     rows = []
     for track in tracks:
         record = started.get(last.get(track.id, -1))
         rows.append({"id": track.id, "name": track.name, "priority": track.priority,
                      "active": track.active, "papers": found[track.id],
                      "last_hit": record.started.date().isoformat() if record else None,
-                     "last_hit_cycle": record.number if record else None})
+                     "last_hit_cycle": record.number if record else None,
+                     "velocity": velocity_row(pace.get(track.id))})
     return rows
+
+
+def velocity_row(velocity: TrackVelocity | None) -> dict[str, Any] | None:
+    """Relevant papers in the last 2, 6 and 12 weeks, with the span before and the trend."""
+    if velocity is None:
+        return None
+    return {"as_of": velocity.as_of.date().isoformat(), "short": velocity.short(),
+            "text": velocity.text(),
+            "windows": [{"weeks": w.weeks, "count": w.count, "before": w.before,
+                         "trend": w.trend or None} for w in velocity.windows]}
 
 
 def search_papers(workspace: Path, text: str, limit: int = 20) -> list[dict[str, Any]]:
