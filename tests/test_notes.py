@@ -318,7 +318,7 @@ def test_knowledge_graph_is_grouped_by_priority_and_capped():
     read = [MemoryItem("2601.00005", "Read one", 6, "problem: which neurons")]
     text = render_knowledge_graph(
         TRACKS, entries, read, cycle=24, open_questions={"listen": ["Audio or text?"]},
-        per_track=3,
+        per_track=3, velocity=[TrackVelocity("listen", STARTED, (Window(2, 3, 1),))],
     )  # fmt: skip
     assert text.index("## Listen vs Guess (priority 5)") < text.index("## Safety (priority 3)")
     listen = text[text.index("## Listen") : text.index("## Safety")]
@@ -329,6 +329,9 @@ def test_knowledge_graph_is_grouped_by_priority_and_capped():
     assert "<script" not in text and "![" not in text and "\n# Injected" not in text
     assert '"Read one" (cycle 6): problem: which neurons' in text
     assert "Updated by cycle #24." in text
+    assert "**Velocity** (relevant papers by arXiv date, up to 2026-02-27): 3 in 2 weeks (up " \
+           "from 1)" in listen  # fmt: skip
+    assert "**Velocity**" not in text[text.index("## Safety") :]
 
 
 def test_cycles_readme_links_notes_newest_first():
