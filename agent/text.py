@@ -82,7 +82,7 @@ _INLINE = re.compile(
     r"|[`*|]"  # code spans, emphasis, table cells
     r"|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"  # emphasis; "base_url" is safe as it is
     r"|~(?=~)|(?<=~)~"  # strikethrough ("~~"); "~10%" is safe
-    r"|(?<=!)\[|\](?=[\[:])"  # images, links and reference definitions: "![", "][", "]:"
+    r"|(?<=!)\[|\](?=\[)"  # images and reference links: "![", "]["
     r"|\]\("  # an inline link; escaping both keeps a link's shape out of a plain-text search
     r"|(?<=[A-Za-z0-9._+-])@(?=[A-Za-z0-9-]+\.)"  # an e-mail address GitHub would link
 )

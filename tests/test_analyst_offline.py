@@ -268,3 +268,13 @@ def test_offline_learn_relates_new_papers_to_earlier_ones(scanned: Path):
     related = note[note.index("**Related earlier papers**") :].split("\n\n")[0]
     assert f"(cycle {first.number})" in related
     assert "earlier on the same track" in note and f"(cycle {first.number})" in note
+
+
+def test_abstract_only_deep_read_quotes_each_sentence_once_and_invents_nothing():
+    text = FullText("2601.03115", "abstract", [("Abstract", ESN)])
+    read = OfflineAnalyst().deep_read(esn(), text, [], TRACKS)
+    quoted = [*split_sentences(read.problem), *split_sentences(read.method), *read.key_results,
+              *read.limitations, *read.open_questions]  # fmt: skip
+    assert len(quoted) == len(set(quoted)), quoted
+    assert read.method and read.method not in read.key_results
+    assert read.limitations == []  # the abstract states none: left out, not "none recognised"

@@ -198,7 +198,8 @@ def test_escape_md_neutralises_markdown_and_html():
     assert escape_md("# Heading") == "\\# Heading"
     assert escape_md("- item") == "\\- item"
     assert escape_md("> quote") == "\\> quote"
-    assert escape_md("[x]: http://e.example") == "\\[x\\]: `http://e.example`"
+    assert escape_md("[x]: http://e.example") == "\\[x]: `http://e.example`"  # no definition
+    assert escape_md("see [x]: here") == "see [x]: here"
     assert escape_md("2026. A year") == "2026\\. A year"
     assert escape_md("../x 1+1") == "../x 1+1"
     assert escape_md("a\nb\r\n\tc\u2028d") == "a b c d"

@@ -352,29 +352,37 @@ class OfflineAnalyst:
         memory: Sequence[MemoryItem],
         tracks: Sequence[Track],
     ) -> DeepRead:
-        """The full text's own sentences, sorted by what their section is for."""
+        """The full text's own sentences, sorted by what their section is for; each sentence
+        quoted once, and a part with nothing to quote left empty (the note leaves it out)."""
         by_kind = self.sentences_by_kind(text)
         every = [s for kind, sentences in by_kind.items() if kind != "skip" for s in sentences]
         problem = pick(by_kind["problem"], PROBLEM_RE, 2) or by_kind["problem"][:2] or every[:2]
-        method = pick(by_kind["method"], WE_RE, 3) or by_kind["method"][:2]
+        method = pick(by_kind["method"], WE_RE, 3, exclude=problem) or [
+            s for s in by_kind["method"][:2] if s not in problem
+        ]
         if not method:
-            method = [s for s in [contribution_sentence(every)] if s]
-        results = pick(by_kind["results"], NUMBER_RE, 6) or pick(every, RESULT_RE, 5)
-        limits = pick(by_kind["limits"], LIMITATION_RE, 4) or pick(every, LIMITATION_RE, 2)
+            method = [s for s in [contribution_sentence(every)] if s and s not in problem]
+        said = [*problem, *method]
+        results = pick(by_kind["results"], NUMBER_RE, 6, exclude=said) or pick(
+            every, RESULT_RE, 5, exclude=said
+        )
+        said += results
+        questions = pick(every, OPEN_RE, 3, exclude=said)  # "future work ..." is asked, not listed
+        said += questions
+        limits = pick(by_kind["limits"], LIMITATION_RE, 4, exclude=said) or pick(
+            every, LIMITATION_RE, 2, exclude=said
+        )
         by_id = {t.id: t for t in tracks}
         matches = relevant_matches(candidate.matches, tracks)
         cited = find_arxiv_ids(" ".join(every), exclude=candidate.paper.id)
         return DeepRead(
             paper_id=candidate.paper.id,
-            problem=" ".join(trim(s) for s in problem) or "The text states no problem outright.",
-            method=" ".join(trim(s) for s in method) or "No section describes a method by name.",
-            key_results=[trim(s) for s in results]
-            or ["No sentence with a number in a results section."],
-            limitations=[trim(s) for s in limits]
-            or ["The text states no limitation in a sentence the offline reader recognises."],
+            problem=" ".join(trim(s) for s in problem),
+            method=" ".join(trim(s) for s in method),
+            key_results=[trim(s) for s in results],
+            limitations=[trim(s) for s in limits],
             connections=[connection_for(m, by_id[m.track_id]) for m in matches],
-            # a sentence already quoted as the problem is not asked again as an open question
-            open_questions=[trim(s) for s in pick(every, OPEN_RE, 3, exclude=problem)],
+            open_questions=[trim(s) for s in questions],
             follow_ups=[f"arXiv:{pid} (cited in the text)" for pid in cited[:5]],
         )
 

@@ -176,7 +176,7 @@ def print_paper(report: dict[str, Any]) -> None:
 def print_analysis(analysis: dict[str, Any]) -> None:
     """A summary, deep read or judgement: its main fields as short lines."""
     payload = analysis["payload"]
-    fields = {"summary": ("headline", "key_findings", "gap"),
+    fields = {"summary": ("headline", "models", "method", "key_findings", "gap"),
               "deep-read": ("problem", "method", "key_results", "limitations", "follow_ups"),
               "judgement": ("track_id", "score", "reason")}.get(analysis["kind"], ())
     console.print(f"\n[bold]{escape(analysis['kind'])}[/] (cycle {analysis['cycle']})")
