@@ -226,8 +226,8 @@ def test_sentences_speaking_to_a_model_are_not_findings():
 
 def test_code_availability_and_aims_are_not_findings():
     abstract = (
-        "We introduce X. We hypothesise that robust features help. X improves recall by 7%. "
-        "Our code is publicly available on GitHub."
+        "We introduce X. We hypothesise that 2 stages suffice. X improves recall by 7%. "
+        "Our code and 3 models are publicly available on GitHub."
     )
     [summary] = OfflineAnalyst().summarize([candidate("2601.00005", abstract)], TRACKS)
     assert summary.key_findings == ["X improves recall by 7%."]
