@@ -142,7 +142,6 @@ _QUICK = {"\\\\": " ", "``": "\u201c", "''": "\u201d", "\\ ": " ", "\\,": " ", "
           "\\!": ""}  # fmt: skip
 _APPROX_AFTER = re.compile(r"\s?[\d.]")  # "~10%" is "about 10%", not a tie
 _BARE_SPECIAL = re.compile(r"(?<!\\)([%&#])")  # comment, alignment tab, parameter in LaTeX
-_LATEX_HINT = re.compile(r"[\\$~]|``|''")
 _SIMPLE_MATH = re.compile(
     r"(?:[^\W_]|[\s+\-=<>()/|.,:;!*'%]|\\[A-Za-z]+|\\[%,;!]"
     r"|\\(?:text\w*|math(?:rm|bf|it|sf|tt))\{[^{}\\]*\})*"  # "$\textbf{ELaTTA}$"
@@ -182,12 +181,17 @@ def latex_to_text(value: str) -> str:
     """arXiv's LaTeX as Unicode: "19\\% to 33\\%" -> "19% to 33%", "``x''" -> "“x”",
     "$-$23.9" -> "-23.9", "$\\alpha$" -> "α"; math without a plain form stays `$…$`.
     Idempotent: converting converted text changes nothing."""
-    if not value or not _LATEX_HINT.search(value):
+    if not _has_latex(value):
         return value
     text = value
     if len(_DOLLAR.findall(text)) % 2:  # an unpaired "$" is a dollar sign, not math
         text = _DOLLAR.sub(r"\\$", text)
     return _SPAN.sub(lambda m: _span_text(m, text), text).replace("\xa0", " ")
+
+
+def _has_latex(value: str) -> bool:
+    """A fast first look (most titles and author names have no LaTeX at all)."""
+    return bool(value) and any(mark in value for mark in ("\\", "$", "~", "``", "''"))
 
 
 def _span_text(match: re.Match[str], text: str) -> str:
@@ -222,6 +226,9 @@ def _pylatexenc(span: str) -> str:
 
 def plain_paper(paper: Paper) -> Paper:
     """The paper with its title, abstract, comment and authors as plain Unicode (ingestion)."""
+    fields = (paper.title, paper.abstract, paper.comment, *paper.authors)
+    if not any(_has_latex(text) for text in fields):
+        return paper
     return replace(
         paper,
         title=latex_to_text(paper.title),

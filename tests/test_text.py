@@ -79,3 +79,18 @@ def test_text_rules_live_only_in_agent_text(name: str) -> None:
         if COPIES[name].search(path.read_text(encoding="utf-8"))
     )
     assert homes == ["text.py"], homes
+
+
+def test_papers_are_stored_as_plain_text_at_ingestion(scanned: Path) -> None:
+    """The sample's 2601.02967 reads 'Models~(LLMs)', '\\textit{heterogeneous}' in the file."""
+    from agent.config import load_settings
+    from agent.sources.jsonl import SAMPLE_PATH, iter_records
+    from agent.store import Store
+
+    raw = next(p for _, p in iter_records(SAMPLE_PATH) if p.id == "2601.02967")
+    assert "\\textit{" in raw.abstract and "~(" in raw.abstract
+    with Store(load_settings(scanned).database_url) as store:
+        paper = store.get_paper("2601.02967")
+    assert paper is not None
+    assert "Large Language Models (LLMs)" in paper.abstract
+    assert "\\" not in paper.abstract and "~" not in paper.abstract

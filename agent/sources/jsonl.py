@@ -15,7 +15,6 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.models import Paper
-from agent.text import plain_paper
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "arxiv-2026-jan-feb.jsonl.gz"
 
@@ -57,7 +56,7 @@ def paper_from_record(record: dict[str, Any]) -> Paper:
     version = record.get("version") or 1
     if isinstance(version, str):
         version = int(version.lstrip("v") or 1)
-    return plain_paper(Paper(  # LaTeX as Unicode, once, at ingestion
+    return Paper(
         id=str(record["id"]).strip(),
         title=str(record["title"]).strip(),
         abstract=str(record["abstract"]).strip(),
@@ -67,7 +66,7 @@ def paper_from_record(record: dict[str, Any]) -> Paper:
         published=parse_when(record.get("published")),
         updated=parse_when(record.get("updated") or record.get("first_listing_date")),
         comment=str(record.get("comment") or ""),
-    ))
+    )
 
 
 def parse_when(value: Any) -> datetime | None:
