@@ -26,6 +26,7 @@ from agent.results import CycleResult, PaperSection, ScanStats
 from agent.settings import Settings
 from agent.sources import Source
 from agent.store import Store
+from agent.velocity import store_velocity
 
 logger = logging.getLogger(__name__)
 
@@ -206,11 +207,13 @@ def learn(ctx: Context) -> CycleResult:
     ctx.step(f"reading {plural(len(chosen), 'paper')} ({ctx.analyst.name} analyst)")
     summaries = ctx.analyst.summarize(chosen, ctx.tracks)
     ctx.checkpoint()
-    memory = recall_related(ctx, ranker, [c.paper for c in chosen])
+    own = {c.paper.id: c.matches for c in chosen}
+    memory = recall_related(ctx, ranker, [c.paper for c in chosen], own)
     result.papers = build_sections(chosen, summaries, judgements, memory)
     result.memory = [m for m in unique_memory(result.papers)]
     ctx.step("writing the field update")
     result.field_update = ctx.analyst.synthesize(summaries, result.memory, ctx.tracks)
+    result.velocity = store_velocity(ctx.store, ctx.tracks, ctx.now)
     result.matches += [m for c in chosen for m in c.matches]
     result.queued = queue_worthy(ctx, chosen)
     result.summary_line = plural(len(result.papers), "paper")
@@ -368,20 +371,46 @@ def rejection_notice(rejected: Sequence[Candidate], judgements: dict[str, Judgem
 
 
 def recall_related(
-    ctx: Context, ranker: Ranker, papers: Sequence[Paper]
+    ctx: Context,
+    ranker: Ranker,
+    papers: Sequence[Paper],
+    own: dict[str, list[Match]] | None = None,  # this cycle's matches (discovered: not stored)
 ) -> dict[str, list[MemoryItem]]:
-    """Earlier papers (from the store) related to each of this cycle's papers."""
+    """Earlier papers (from the store) related to each of this cycle's papers: similar text, or
+    else the same track matched on the same keywords (what the offline reader can vouch for)."""
     exclude = [p.id for p in papers]
     memory = ctx.store.recall(limit=200, exclude=exclude)
     if not memory:
         return {}
     items = {m.paper_id: m for m in memory}
     pool = list(ctx.store.get_papers(list(items)).values())
+    matches = {**ctx.store.matches_for([*items, *exclude]), **(own or {})}
     related: dict[str, list[MemoryItem]] = {}
     for paper in papers:
         hits = ranker.related(paper, pool, k=3)
-        related[paper.id] = [items[pid] for pid, sim in hits if sim >= RELATED_MIN]
+        similar = [items[pid] for pid, sim in hits if sim >= RELATED_MIN]
+        sharing = sharing_keywords(matches[paper.id], matches, memory, skip=similar)
+        related[paper.id] = (similar + sharing)[:3]
     return related
+
+
+def sharing_keywords(
+    own: Sequence[Match],
+    matches: dict[str, list[Match]],
+    memory: Sequence[MemoryItem],
+    skip: Sequence[MemoryItem] = (),
+) -> list[MemoryItem]:
+    """Earlier papers relevant to a track this paper is relevant to, on a keyword it matched
+    too; most keywords shared first, then the most recent cycle."""
+    mine = {(m.track_id, term) for m in own if m.relevant for term in m.terms}
+    taken = {m.paper_id for m in skip}
+    scored = []
+    for item in memory:
+        theirs = {(m.track_id, t) for m in matches.get(item.paper_id, []) if m.relevant
+                  for t in m.terms}  # fmt: skip
+        if item.paper_id not in taken and mine & theirs:
+            scored.append((-len(mine & theirs), -(item.cycle or 0), item.paper_id, item))
+    return [entry[-1] for entry in sorted(scored, key=lambda e: e[:3])]
 
 
 def build_sections(

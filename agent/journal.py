@@ -25,7 +25,7 @@ import git
 
 from agent.errors import JournalError
 from agent.files import lock_within, unlock
-from agent.notes import clean_text
+from agent.text import clean_text
 
 logger = logging.getLogger(__name__)
 

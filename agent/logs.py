@@ -13,6 +13,8 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from agent.text import hide_userinfo
+
 LOG_NAME = "agent.log"
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 5
@@ -24,8 +26,7 @@ _KEY_PATTERNS = (
     re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/\-]{8,}=*"),
 )
-# Credentials inside URLs: "https://user:pass@host" and "?api-key=...", "&token=...".
-_USERINFO = re.compile(r"://[^/\s@]+@")
+# Credentials inside URLs: "https://user:pass@host" (agent.text) and "?api-key=...", "&token=...".
 _KEY_PARAMETER = re.compile(
     r"(?i)((?<![\w-])(?:api[-_]?key|access[-_]?token|token|key)=)[^&\s#\"'<>,;()\[\]]+"
 )
@@ -51,7 +52,7 @@ def redact_secrets(text: str) -> str:
         text = text.replace(secret, REDACTED)
     for pattern in _KEY_PATTERNS:
         text = pattern.sub(REDACTED, text)
-    text = _USERINFO.sub("://***@", text)
+    text = hide_userinfo(text)
     return _KEY_PARAMETER.sub(lambda m: m.group(1) + REDACTED, text)
 
 

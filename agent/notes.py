@@ -21,12 +21,19 @@ import yaml
 from agent.models import ACTIONS, MemoryItem, Paper, Track
 from agent.sources.ids import is_versionless_id
 
-if TYPE_CHECKING:  # `status`, `log` and `tracks` import strip_controls from here: keep it light
+if TYPE_CHECKING:  # `status`, `log` and `tracks` import this module: keep it light
     from agent.results import CycleResult, PaperSection
+from agent.text import clean_text, escape_md, latex_to_text
+from agent.velocity import TrackVelocity
+from agent.venue import page_count, parse_venue
 
 logger = logging.getLogger(__name__)
 
-OFFLINE_NOTICE = "Offline analyst: extractive reading of abstracts; no LLM was used."
+OFFLINE_NOTICE = (
+    "Offline analyst: extractive reading of abstracts; no LLM was used. Each paper's lines are "
+    "its abstract's own sentences, so a gap appears only where an abstract states one; a deep "
+    "read shows the rest."
+)
 OFFLINE_DEEP_NOTICE = (
     "Offline analyst: the paper's own sentences, sorted by the section they come from; no LLM "
     "was used."
@@ -37,80 +44,14 @@ DISCOVERY_NOTICE = (
 
 NOTE_PATH = re.compile(r"^cycles/\d{4}/\d{2}/\d{4,}-(?:scan|learn|deep-read|rest)\.md$")
 
-# Terminal escapes first (stripping only ESC would leave "[31m" behind), then every control
-# character, zero-width and bidi override: none of them belongs in a note.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
-_INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-)
-_WHITESPACE = re.compile(r"[\s\u2028\u2029]+")
-_MD_ESCAPES = {
-    "\\": "\\\\", "&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\\`", "*": "\\*", "_": "\\_",
-    "[": "\\[", "]": "\\]", "|": "\\|", "!": "\\!", "~": "\\~", "@": "\\@",
-}  # fmt: skip
-_MD_TABLE = str.maketrans(_MD_ESCAPES)
-# Bare URLs are autolinked by GitHub: an escaped ":" or "." keeps them plain text.
-_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])://|(?<![a-z0-9])(www)\.")
-# What would start a heading, list, rule or setext underline if the text began a line.
-_BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 _TAG = re.compile(r"[^a-z0-9]+")
 _NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
-_LATEX_STYLE = re.compile(
-    r"\\(?:textit|textbf|emph|texttt|textsc|textrm|mathrm|mathbf|mathit|text)\{([^{}]*)\}"
-)
-
-
-def strip_latex_styling(text: str) -> str:
-    """Abstracts keep their LaTeX: `\\textit{\\textbf{X}}` reads as X; `\\~` as a space."""
-    for _ in range(3):  # nested styling, innermost first
-        text, count = _LATEX_STYLE.subn(r"\1", text)
-        if not count:
-            break
-    return text.replace("\\~", " ")
-
-
-def strip_controls(text: str) -> str:
-    """Text safe for a terminal or a note: no escape sequences, control, zero-width or bidi
-    characters; newlines and tabs stay."""
-    return _INVISIBLE.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
-
-
-def clean_text(value: Any, limit: int | None = None) -> str:
-    """One line of plain text: no terminal escapes or control characters, whitespace collapsed."""
-    text = strip_controls(strip_latex_styling("" if value is None else str(value)))
-    text = _WHITESPACE.sub(" ", text).strip()
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 0)].rstrip() + "…"
-    return text
-
-
-def escape_md(value: Any, limit: int | None = 600) -> str:
-    """Untrusted text as inert Markdown: no HTML, links, images, emphasis or block syntax."""
-    # "\](" would already be inert; "\]\(" also keeps a link's shape out of a plain-text search.
-    text = clean_text(value, limit).translate(_MD_TABLE).replace("](", "]\\(")
-    text = _AUTOLINK.sub(lambda m: m.group(1) + "\\." if m.group(1) else "\\://", text)
-    return _BLOCK_START.sub(block_escape, text)
-
-
-def block_escape(match: re.Match[str]) -> str:
-    """Escape the marker of "# x", "- x", "1. x" (after digits only "." and ")" count)."""
-    digits, mark = match.groups()
-    if bool(digits) != (mark in ".)"):
-        return match.group(0)
-    return f"{digits}\\{mark}"
-
-
-def is_arxiv_id(value: str) -> bool:
-    """True for versionless arXiv ids of either format ("2602.15307", "hep-th/9901001")."""
-    return is_versionless_id(value)
-
-
 def arxiv_link(paper_id: str) -> str:
     """`[arXiv:ID](https://arxiv.org/abs/ID)` for a valid id; anything else as escaped text."""
-    if is_arxiv_id(paper_id):
+    if is_versionless_id(paper_id):
         return f"[arXiv:{paper_id}](https://arxiv.org/abs/{paper_id})"
     return "arXiv:" + escape_md(paper_id, 40)
 
@@ -172,6 +113,10 @@ def md_filters() -> dict[str, Any]:
     """The Jinja filters every note template can use."""
     return {
         "md": escape_md,
+        "tex": lambda value: latex_to_text(clean_text(value)),  # stored before ingestion did it
+        "venue": parse_venue,
+        "pages": lambda value: page_count(value or ""),
+        "day": lambda when: when.strftime("%Y-%m-%d"),
         "arxiv": arxiv_link,
         "authors": format_authors,
         "month": format_month,
@@ -348,6 +293,7 @@ class GraphTrack:
     core: list[GraphEntry]
     related: list[GraphEntry]
     questions: list[str]
+    velocity: TrackVelocity | None = None
 
 
 def group_entries(
@@ -356,6 +302,7 @@ def group_entries(
     open_questions: Mapping[str, Sequence[str]],
     per_track: int,
     core_score: float,
+    velocity: Sequence[TrackVelocity] = (),
 ) -> list[GraphTrack]:
     """Entries per track by priority: best score first, one per paper, capped."""
     best: dict[str, dict[str, GraphEntry]] = {t.id: {} for t in tracks}
@@ -373,7 +320,8 @@ def group_entries(
         related = [e for e in ranked if e not in core][:per_track]
         asked = [*open_questions.get(track.id, ()), *(e.gap for e in ranked)]
         questions = list(dict.fromkeys(q for q in (clean_text(x) for x in asked) if q))
-        groups.append(GraphTrack(track, core, related, questions[:per_track]))
+        pace = next((v for v in velocity if v.track_id == track.id), None)
+        groups.append(GraphTrack(track, core, related, questions[:per_track], pace))
     return groups
 
 
@@ -389,9 +337,10 @@ def render_knowledge_graph(
     per_track: int = 8,
     core_score: float = 0.5,
     max_read: int = 30,
+    velocity: Sequence[TrackVelocity] = (),
 ) -> str:
-    """state/knowledge-graph.md: per track its core and related papers and open questions."""
-    groups = group_entries(tracks, entries, open_questions or {}, per_track, core_score)
+    """state/knowledge-graph.md: per track its pace, core and related papers, open questions."""
+    groups = group_entries(tracks, entries, open_questions or {}, per_track, core_score, velocity)
     read = sorted(read_papers, key=lambda m: -(m.cycle or 0))[:max_read]
     return render_template(
         "knowledge-graph.md.j2",

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.models import FullText, Match, MemoryItem, Paper, QueueItem
+from agent.velocity import TrackVelocity
 
 
 @dataclass
@@ -63,6 +64,7 @@ class CycleResult:
     notices: list[str] = field(default_factory=list)  # offline fallback, failures, discovery
     judgements: list[Judgement] = field(default_factory=list)  # every verdict, kept or rejected
     discovery: bool = False  # learn found nothing new and searched older papers
+    velocity: list[TrackVelocity] = field(default_factory=list)  # learn: papers per track over time
     analyst: str = "offline"
     model: str | None = None
     tokens_in: int = 0

@@ -16,6 +16,7 @@ from agent.models import Decision, MemoryItem, Track
 from agent.results import CycleResult
 from agent.settings import Settings
 from agent.store import Store
+from agent.velocity import store_velocity
 
 KNOWLEDGE_GRAPH = "state/knowledge-graph.md"
 CYCLES_INDEX = "cycles/README.md"
@@ -81,7 +82,15 @@ def knowledge_graph(
         cycle=number,
         open_questions=open_questions(result, tracks),
         workspace=settings.workspace,
+        velocity=store_velocity(store, tracks, started, adding=arriving(result)),
     )
+
+
+def arriving(result: CycleResult) -> list[tuple[str, str, datetime]]:
+    """(paper, track, date) of the relevant papers this cycle is about to store (a scan's)."""
+    dates = {p.id: p.published for p in result.new_papers if p.published is not None}
+    return [(m.paper_id, m.track_id, dates[m.paper_id])
+            for m in result.matches if m.relevant and m.paper_id in dates]
 
 
 def current_memory(result: CycleResult, number: int) -> list[MemoryItem]:

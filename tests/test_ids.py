@@ -3,7 +3,7 @@
 import pytest
 
 from agent.errors import UnknownPaperError
-from agent.sources.ids import is_arxiv_id, normalize_arxiv_id
+from agent.sources.ids import is_arxiv_reference, normalize_arxiv_id
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ from agent.sources.ids import is_arxiv_id, normalize_arxiv_id
 )
 def test_normalize_arxiv_id_accepts_every_real_form(text, expected):
     assert normalize_arxiv_id(text) == expected
-    assert is_arxiv_id(text)
+    assert is_arxiv_reference(text)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_normalize_arxiv_id_accepts_every_real_form(text, expected):
     ],
 )
 def test_normalize_arxiv_id_rejects_malformed_input(text):
-    assert not is_arxiv_id(text)
+    assert not is_arxiv_reference(text)
     with pytest.raises(UnknownPaperError) as info:
         normalize_arxiv_id(text)
     assert "is not an arXiv id" in str(info.value)

@@ -31,6 +31,7 @@ from agent.notes import (
     sanitize_tag,
 )
 from agent.results import CycleResult, PaperSection, ScanStats
+from agent.velocity import TrackVelocity, Window
 
 STARTED = datetime(2026, 2, 27, 2, 0, tzinfo=UTC)
 TRACKS = [
@@ -59,6 +60,8 @@ def learn_result(paper: Paper, text: str = "ok") -> CycleResult:
     summary = PaperSummary(
         paper_id=paper.id,
         headline=f"First causal neuron study {text}",
+        models=["Qwen2.5-Omni", "Kimi-Audio", f"Audio Flamingo 3 {text}"],
+        method=f"Compare 4 neuron selectors, then intervene at inference {text}",
         key_findings=[f"Ablation degrades one emotion {text}", "Gain steers predictions"],
         gap=f"No audio vs text patching {text}",
         connections=[
@@ -86,6 +89,8 @@ def learn_result(paper: Paper, text: str = "ok") -> CycleResult:
             next_steps=[f"Deep-read 2601.03115 {text}"],
         ),
         memory=[memory],
+        velocity=[TrackVelocity("listen", STARTED, (Window(2, 3, 1), Window(6, 5, 5),
+                                                    Window(12, 6, None)))],
         queue_after=[QueueItem("2601.03115", 4, f"top score {text}", "agent", title=text)],
         notices=[text],
         tags=[text],
@@ -132,14 +137,20 @@ def test_learn_note_has_the_seed_shape():
         " | Jan 2026 | cs.CL + eess.AS"
     ) in lines
     assert "**First causal neuron study ok**" in lines
-    assert "- Ablation degrades one emotion ok" in lines
-    assert "**Gap**: No audio vs text patching ok" in lines
+    assert "- **Models**: Qwen2.5-Omni, Kimi-Audio, Audio Flamingo 3 ok" in lines
+    assert "- **Method**: Compare 4 neuron selectors, then intervene at inference ok" in lines
+    assert "- **Key findings**:" in lines and "  - Ablation degrades one emotion ok" in lines
+    assert "- **Gap**: No audio vs text patching ok" in lines
     assert any(line.startswith("**Why this paper**: ok (judged 8/10") for line in lines)
     assert "**Connection to Leo's research**:" in lines
     assert "- **Listen vs Guess (priority 5)**: Patch audio vs text ok" in lines
     assert "- **Safety (priority 3)**: Emotion steering handle" in lines
     assert any("arXiv:2602.05027" in line and "(cycle 18)" in line for line in lines)
     assert "## Field update" in lines and "**Nobody asks audio or text ok**" in lines
+    assert (
+        "- **Listen vs Guess (priority 5)**: 3 in 2 weeks (up from 1), 5 in 6 weeks (as many as "
+        "the 6 before), 6 in 12 weeks"
+    ) in lines
     assert "**Open question**: Do neurons fire for audio? ok" in lines
     next_part = body[body.index("## Next") : body.index("## Tags")]
     assert "Deep-read 2601.03115 ok" in next_part and "Must-read queue: 1 waiting" in next_part
@@ -183,18 +194,33 @@ def test_hostile_paper_and_model_text_is_inert():
 
 
 def test_escape_md_neutralises_markdown_and_html():
-    assert escape_md("<b>&amp;</b>") == "&lt;b&gt;&amp;amp;&lt;/b&gt;"
+    assert escape_md("<b>&amp;</b>") == "&lt;b>&amp;amp;&lt;/b>"
     assert escape_md("# Heading") == "\\# Heading"
     assert escape_md("- item") == "\\- item"
+    assert escape_md("> quote") == "\\> quote"
+    assert escape_md("[x]: http://e.example") == "\\[x]: `http://e.example`"  # no definition
+    assert escape_md("see [x]: here") == "see [x]: here"
     assert escape_md("2026. A year") == "2026\\. A year"
     assert escape_md("../x 1+1") == "../x 1+1"
     assert escape_md("a\nb\r\n\tc\u2028d") == "a b c d"
-    assert escape_md("\x1b[1;31mred\x1b[0m\u202e!") == "red\\!"
-    assert escape_md("*x* _y_ `z` [l](u) a|b") == "\\*x\\* \\_y\\_ \\`z\\` \\[l\\]\\(u) a\\|b"
-    assert escape_md("code at https://github.com/x or www.evil.com") == (
-        "code at https\\://github.com/x or www\\.evil.com"
+    assert escape_md("\x1b[1;31mred\x1b[0m\u202e!") == "red!"
+    assert escape_md("*x* _y_ `z` [l](u) a|b ![i](j)") == (
+        "\\*x\\* \\_y\\_ \\`z\\` [l\\]\\(u) a\\|b !\\[i\\]\\(j)"
     )
     assert escape_md("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_escape_md_leaves_what_renders_the_same_alone():
+    """Raw notes stay readable: no "https\\://", "\\[llm\\] base\\_url", "key\\_results\\[0\\]"."""
+    text = "Set [llm] base_url; key_results[0] at https://github.com/a_b/c. R&D, a < b, ~10%, @x"
+    assert escape_md(text) == (
+        "Set [llm] base_url; key_results[0] at `https://github.com/a_b/c`. R&D, a < b, ~10%, @x"
+    )
+    assert escape_md("or www.evil.example/x_y now") == "or `www.evil.example/x_y` now"
+    hostile = text + " mail me@evil.example ~~gone~~ &lt;"
+    html = MarkdownIt("commonmark").enable("strikethrough").render(escape_md(hostile))
+    assert "<a " not in html and "<del>" not in html and "<em>" not in html and "&amp;lt;" in html
+    assert "<code>https://github.com/a_b/c</code>" in html and "[llm] base_url" in html
 
 
 def test_arxiv_links_only_for_valid_ids():
@@ -255,7 +281,7 @@ def test_deep_read_note_says_which_text_it_read():
     for heading in ("### Problem", "### Method", "### Key results", "### Limitations",
                     "### Open questions", "### Follow-ups"):  # fmt: skip
         assert heading in body
-    assert "\\-40% accuracy" in body and "- **Listen vs Guess (priority 5)**: Direct test" in body
+    assert "- -40% accuracy" in body and "- **Listen vs Guess (priority 5)**: Direct test" in body
     assert "Discovery mode" in body
     result.full_text = None
     body = render_note(result, cycle=9, started=STARTED, tracks=TRACKS, workspace=None, reason="q")
@@ -277,7 +303,7 @@ def test_workspace_template_overrides_the_shipped_one(tmp_path):
     (tmp_path / "prompts" / "note.md.j2").write_text("Custom {{ cycle }} {{ reason|md }}\n")
     note = render_note(CycleResult("rest", "rest"), cycle=5, started=STARTED, tracks=TRACKS,
                        workspace=tmp_path, reason="<x>")  # fmt: skip
-    assert note.endswith("\nCustom 5 &lt;x&gt;\n")
+    assert note.endswith("\nCustom 5 &lt;x>\n")
 
 
 def test_knowledge_graph_is_grouped_by_priority_and_capped():
@@ -293,7 +319,7 @@ def test_knowledge_graph_is_grouped_by_priority_and_capped():
     read = [MemoryItem("2601.00005", "Read one", 6, "problem: which neurons")]
     text = render_knowledge_graph(
         TRACKS, entries, read, cycle=24, open_questions={"listen": ["Audio or text?"]},
-        per_track=3,
+        per_track=3, velocity=[TrackVelocity("listen", STARTED, (Window(2, 3, 1),))],
     )  # fmt: skip
     assert text.index("## Listen vs Guess (priority 5)") < text.index("## Safety (priority 3)")
     listen = text[text.index("## Listen") : text.index("## Safety")]
@@ -304,6 +330,9 @@ def test_knowledge_graph_is_grouped_by_priority_and_capped():
     assert "<script" not in text and "![" not in text and "\n# Injected" not in text
     assert '"Read one" (cycle 6): problem: which neurons' in text
     assert "Updated by cycle #24." in text
+    assert "**Velocity** (relevant papers by arXiv date, up to 2026-02-27): 3 in 2 weeks (up " \
+           "from 1)" in listen  # fmt: skip
+    assert "**Velocity**" not in text[text.index("## Safety") :]
 
 
 def test_cycles_readme_links_notes_newest_first():
@@ -322,8 +351,56 @@ def test_cycles_readme_links_notes_newest_first():
     assert "latest 2 of 3 cycles" in text
 
 
-def test_latex_styling_in_abstracts_reads_as_plain_text() -> None:
-    from agent.notes import clean_text
+def test_latex_in_a_stored_abstract_reads_as_plain_text_in_the_note() -> None:
+    """Papers stored before ingestion converted LaTeX read plain too (no rebuild needed)."""
+    abstract = (
+        r"Accuracy drops (19\% to 33\%) on ``deliberately corrupted'' audio ($-$23.9\%) with a "
+        r"\textit{\textbf{MoE-Adapter}}, a Mixture-of-Experts~(MoE); cost $O(n^2)$."
+    )
+    paper = make_paper(abstract=abstract, title=r"The \emph{Listen} Gap: 50\% of $\alpha$")
+    result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=paper)])
+    note = render_note(
+        result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r"
+    )  # fmt: skip
+    assert '### Paper A: "The Listen Gap: 50% of α"' in note
+    assert (
+        "(19% to 33%) on “deliberately corrupted” audio (-23.9%) with a MoE-Adapter, a "
+        "Mixture-of-Experts (MoE); cost $O(n^2)$."
+    ) in note
+    assert "\\" not in note.split("## Tags")[0].replace(r"$O(n^2)$", "")
 
-    text = r"we introduce the \textit{\textbf{MoE-Adapter}}, a Mixture-of-Experts\~(MoE)"
-    assert clean_text(text) == "we introduce the MoE-Adapter, a Mixture-of-Experts (MoE)"
+
+def test_meta_line_shows_venue_and_version_like_the_seed() -> None:
+    """"arXiv:2509.24793 | Mariotte et al. | Sep 2025 (v2 Dec 2025) | ICASSP 2026 | cs.SD"."""
+    paper = make_paper(
+        comment="Accepted at ICASSP 2026. 5 pages, 3 figures",
+        version=2,
+        updated=datetime(2025, 12, 3, tzinfo=UTC),
+        published=datetime(2025, 9, 29, tzinfo=UTC),
+        categories=("cs.SD",),
+    )
+    result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=paper)])
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    assert (
+        "**[arXiv:2601.03115](https://arxiv.org/abs/2601.03115)** | Zhao, Schuller, Sisman"
+        " | Sep 2025 (v2 Dec 2025) | ICASSP 2026 | cs.SD | 5 pages"
+    ) in note.splitlines()
+    bare = make_paper(comment="Code and data: see the project page")
+    result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=bare)])
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    assert "| Jan 2026 | cs.CL + eess.AS | Code and data: see the project page" in note
+
+
+def test_empty_summary_parts_are_left_out_not_filled() -> None:
+    result = learn_result(make_paper())
+    section = result.papers[0]
+    assert section.summary is not None
+    section.summary = section.summary.model_copy(
+        update={"models": [], "method": "", "key_findings": [], "gap": ""}
+    )
+    result.field_update = FieldUpdate(headline="h", points=["p"])
+    result.velocity = []
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    for absent in ("**Models**", "**Method**", "**Key findings**", "**Gap**",
+                   "**Open question**", "**Field velocity**"):  # fmt: skip
+        assert absent not in note, absent

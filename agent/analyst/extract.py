@@ -23,10 +23,13 @@ WEAK_CONTRIBUTION_RE = re.compile(
     r"formulat|describ|examin|report|build|show)\w*",
     re.IGNORECASE,
 )
+# A number that is a quantity: "10.69%", "8 language pairs"; not "Qwen2", "7B", "GPT-4o", "v1.0".
+QUANTITY = r"(?<![A-Za-z\d.\-])\d"
 STRONG_RESULT_RE = re.compile(
-    r"\d|\b(outperform\w*|achiev\w*|surpass\w*|state-of-the-art|findings?|"
+    rf"{QUANTITY}|\b(outperform\w*|achiev\w*|surpass\w*|state-of-the-art|findings?|"
     r"(show|shows|showed|shown|find|finds|found|demonstrates?|demonstrated|reveals?|revealed|"
-    r"confirms?|confirmed) that|results? (show|indicate|suggest|confirm|demonstrate|reveal)\w*)\b",
+    r"observe|observes|observed|confirms?|confirmed) that|we (reveal|find|observe|uncover)|"
+    r"(our )?results? (show|indicate|suggest|confirm|demonstrate|reveal|offer)\w*)\b",
     re.IGNORECASE,
 )
 WEAK_RESULT_RE = re.compile(
@@ -57,9 +60,40 @@ OPEN_RE = re.compile(
     r"remains? (open|unclear|unknown|to be)|further (work|research|investigation|study))\b",
     re.IGNORECASE,
 )
-NUMBER_RE = re.compile(r"\d")
+NUMBER_RE = re.compile(QUANTITY)
+METHOD_RE = re.compile(
+    r"\b(we|it|our (method|approach|model|system|framework|pipeline))\b[^.;]{0,40}?\b("
+    r"use|uses|apply|applies|train|trains|fine-tune|fine-tunes|compare|compares|combine|combines|"
+    r"leverage|leverages|employ|employs|evaluate|evaluates|probe|probes|ablate|measure|measures|"
+    r"collect|construct|constructs|curate|design|designs|build|builds|analy[sz]e|route|routes|"
+    r"extract|extracts|adopt|adopts|simulate|formulate|model|models)\b"
+    r"|^(using|via|by|through|with|based on|specifically)\b",
+    re.IGNORECASE,
+)
+# Sentences speaking to the reader or to a model are not findings ("IGNORE ALL PREVIOUS ...").
+ADDRESS_RE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|"
+    r"guidelines)\b|\b(you|your|yourself)\b|\b(as an ai|assistant:|system prompt|"
+    r"language model,? (you|must|should))",
+    re.IGNORECASE,
+)
+# What the authors set out to do or expect is not what they found.
+AIM_RE = re.compile(r"\b(we|this (paper|work)) (hypothesi[sz]e|aim|attempt|seek|hope|expect)", re.I)
+AVAILABILITY_RE = re.compile(
+    r"\b((code|data|dataset|models?|weights|demo|benchmark)s?\b[^.]{0,40}\b(available|released?|"
+    r"public|open-sourced?)|will (be )?(release|open-source|make)|github|huggingface|"
+    r"(demo|project) page)\b",
+    re.IGNORECASE,
+)
+# Model families a speech/audio/NLP abstract names, and any name joined to a size or version.
+MODEL_RE = re.compile(
+    r"\b(?:(?:Audio Flamingo|Qwen|Kimi|Whisper|m?HuBERT|wav2vec|WavLM|LLaMA|Llama|GPT|Gemini|"
+    r"Claude|Mistral|Mixtral|SALMONN|BEATs|CLAP|SpeechGPT|Phi|DeepSeek|Gemma|Vicuna|PaLM|"
+    r"AudioPaLM|SeamlessM4T|Moshi|MiniCPM|Step-Audio|Baichuan|LLaVA|CLIP|EnCodec|VALL-E|"
+    r"Parakeet|Canary|OLMo|Pythia|Falcon|Granite|Voxtral|LTU|Pengi|GLM)"
+    r"(?:[\w.]*)(?:-[\w.]+)*(?: \d+(?:\.\d+)?(?!\w))?)"
+)
 WE_RE = re.compile(r"\b(we|our)\b", re.IGNORECASE)
-ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
 
 
 def normalize_space(text: str) -> str:
@@ -128,9 +162,10 @@ def contribution_sentence(sentences: list[str]) -> str | None:
     return None
 
 
-def arxiv_ids_in(text: str, own_id: str) -> list[str]:
-    """arXiv ids cited in a text (new-style only), first-seen order, without the paper's own."""
-    return [i for i in dict.fromkeys(ARXIV_ID_RE.findall(text)) if i != own_id]
+def model_names(text: str) -> list[str]:
+    """Model names an abstract mentions ("Qwen2.5-Omni", "Audio Flamingo 3"), first-seen order."""
+    names = [m.rstrip(".,;:") for m in MODEL_RE.findall(text)]
+    return [n for n in dict.fromkeys(names) if n][:8]
 
 
 def slug(term: str) -> str:

@@ -97,7 +97,8 @@ def memory_context(item: MemoryItem) -> dict[str, Any]:
 
 def summary_block(summary: PaperSummary) -> str:
     """A summary as prompt text for the synthesis (quoted: it came from a model)."""
-    lines = [f"Headline: {summary.headline}", "Findings:"]
+    lines = [f"Headline: {summary.headline}", f"Models: {', '.join(summary.models)}",
+             f"Method: {summary.method}", "Findings:"]
     lines += [f"- {finding}" for finding in summary.key_findings]
     lines.append(f"Gap: {summary.gap}")
     lines += [f"Connection to {c.track_id}: {c.connection}" for c in summary.connections]

@@ -11,7 +11,11 @@ from pathlib import Path
 
 from agent.analyst import Analyst, Candidate
 from agent.analyst.extract import (
+    ADDRESS_RE,
+    AIM_RE,
+    AVAILABILITY_RE,
     LIMITATION_RE,
+    METHOD_RE,
     NUMBER_RE,
     OPEN_RE,
     PROBLEM_RE,
@@ -21,8 +25,8 @@ from agent.analyst.extract import (
     WE_RE,
     WEAK_LIMITATION_RE,
     WEAK_RESULT_RE,
-    arxiv_ids_in,
     contribution_sentence,
+    model_names,
     pick,
     slug,
     split_sentences,
@@ -36,9 +40,12 @@ from agent.analyst.schemas import (
     TrackConnection,
 )
 from agent.models import FullText, Match, MemoryItem, Track
+from agent.sources.ids import find_arxiv_ids
+from agent.text import latex_to_text
 
 MAX_FINDINGS = 5
-NO_FINDINGS = "The abstract reports no result in a sentence of its own (no numbers or outcomes)."
+# What summaries said before a note named the offline limits once; kept so views can skip it
+# in summaries already stored.
 NO_LIMITATION = (
     "The abstract states no limitation; a deep read of the full text would show what it leaves "
     "open."
@@ -85,13 +92,11 @@ def relevant_matches(matches: Sequence[Match], tracks: Sequence[Track]) -> list[
 def connection_for(match: Match, track: Track) -> TrackConnection:
     """An honest connection line: what matched, and how strongly."""
     if match.terms:
-        what = f"Matches keywords {quote_terms(match.terms)}"
+        what = f"matches its keywords {quote_terms(match.terms)}"
     else:
-        what = "Ranked for this track without a keyword match (categories or similarity)"
+        what = "ranked for it by category or similarity, without a keyword match"
     return TrackConnection(
-        track_id=track.id,
-        connection=f"{what} of '{track.name}' (priority {track.priority}, "
-        f"score {match.score:.2f}).",
+        track_id=track.id, connection=f"Score {match.score:.2f}: {what}."
     )
 
 
@@ -115,35 +120,46 @@ def after_headline(sentences: list[str], headline: str) -> list[str]:
     return sentences[sentences.index(headline) + 1 :] if headline in sentences else sentences
 
 
-def findings_of(sentences: list[str], headline: str) -> list[str]:
-    """Up to five result sentences, strong cues (numbers, "outperforms") before weak, in order."""
+def readable(text: str) -> list[str]:
+    """An abstract's sentences, as plain text, without those speaking to the reader or a model."""
+    return [s for s in split_sentences(latex_to_text(text)) if not ADDRESS_RE.search(s)]
+
+
+def method_of(sentences: list[str], headline: str) -> str:
+    """The first sentence saying how the work is done ("we compare ...", "Using ..."), not a
+    result, not the headline; "" when the abstract has none."""
+    for sentence in after_headline(sentences, headline) + sentences:
+        if sentence == headline or AVAILABILITY_RE.search(sentence):
+            continue
+        if METHOD_RE.search(sentence) and not STRONG_RESULT_RE.search(sentence):
+            return sentence
+    return ""
+
+
+def findings_of(sentences: list[str], headline: str, taken: Sequence[str] = ()) -> list[str]:
+    """Up to five result sentences, strong cues (numbers, "outperforms") before weak, in order;
+    never the headline, a sentence already `taken`, or one about code availability."""
+    skip = [headline, *taken]
+    skip += [s for s in sentences if AVAILABILITY_RE.search(s) or AIM_RE.search(s)]
     after = after_headline(sentences, headline)
-    strong = pick(after, STRONG_RESULT_RE, MAX_FINDINGS)
-    weak = pick(after, WEAK_RESULT_RE, MAX_FINDINGS, exclude=strong)
+    strong = pick(after, STRONG_RESULT_RE, MAX_FINDINGS, exclude=skip)
+    weak = pick(after, WEAK_RESULT_RE, MAX_FINDINGS, exclude=[*skip, *strong])
     chosen = set((strong + weak)[:MAX_FINDINGS])
     if not chosen:  # results stated before the contribution sentence
-        chosen = set(pick(sentences, STRONG_RESULT_RE, MAX_FINDINGS, exclude=[headline]))
+        chosen = set(pick(sentences, STRONG_RESULT_RE, MAX_FINDINGS, exclude=skip))
     return [sentence for sentence in sentences if sentence in chosen]
 
 
-def gap_of(sentences: list[str], headline: str, findings: list[str]) -> str:
-    """A limitation the abstract states after its contribution, or an honest line saying none."""
+def gap_of(sentences: list[str], headline: str, taken: Sequence[str]) -> str:
+    """A limitation the abstract states after its contribution, or "" (the note says once that
+    offline gaps come only from what an abstract states)."""
     after = after_headline(sentences, headline)
-    taken = [headline, *findings]
-    own = (
-        pick(after, STRONG_LIMITATION_RE, 1, exclude=taken)
-        or [
-            s
-            for s in pick(after, WEAK_LIMITATION_RE, 3, exclude=taken)
-            if not STRONG_RESULT_RE.search(s)
-        ][:1]
-    )
-    if own:
-        return trim(own[0])
-    before = pick(sentences[: len(sentences) - len(after)], LIMITATION_RE, 1, exclude=taken)
-    if before:
-        return f"{NO_LIMITATION} The gap it sets out to close: “{trim(before[0])}”"
-    return NO_LIMITATION
+    skip = [headline, *taken]
+    weak = pick(after, WEAK_LIMITATION_RE, 3, exclude=skip)
+    own = pick(after, STRONG_LIMITATION_RE, 1, exclude=skip) or [
+        s for s in weak if not STRONG_RESULT_RE.search(s)
+    ][:1]
+    return trim(own[0]) if own else ""
 
 
 class OfflineAnalyst(Analyst):
@@ -157,6 +173,7 @@ class OfflineAnalyst(Analyst):
         self.workspace = workspace
         # Matches seen in summarize(), so synthesize() can name the top paper of each track.
         self._matches: dict[str, list[Match]] = {}
+        self._models: dict[str, list[str]] = {}
 
     def summarize(
         self, candidates: Sequence[Candidate], tracks: Sequence[Track]
@@ -165,20 +182,25 @@ class OfflineAnalyst(Analyst):
         return [self.summarize_one(candidate, tracks) for candidate in candidates]
 
     def summarize_one(self, candidate: Candidate, tracks: Sequence[Track]) -> PaperSummary:
+        """Headline, method, findings and gap: each a different sentence of the abstract."""
         paper = candidate.paper
-        sentences = split_sentences(paper.abstract)
+        sentences = readable(paper.abstract)
         headline = contribution_sentence(sentences) or (sentences[0] if sentences else paper.title)
-        findings = findings_of(sentences, headline)
+        method = method_of(sentences, headline)
+        findings = findings_of(sentences, headline, taken=[method])
         matches = relevant_matches(candidate.matches, tracks)
         self._matches[paper.id] = matches
         by_id = {t.id: t for t in tracks}
         terms = [term for m in matches for term in m.terms]
         tags = list(dict.fromkeys(slug(t) for t in [*terms, *paper.categories[:1]] if slug(t)))
+        self._models[paper.id] = model_names(latex_to_text(f"{paper.title}. {paper.abstract}"))
         return PaperSummary(
             paper_id=paper.id,
-            headline=trim(headline),
-            key_findings=[trim(f) for f in findings] or [NO_FINDINGS],
-            gap=gap_of(sentences, headline, findings),
+            headline=trim(latex_to_text(headline)),
+            models=self._models[paper.id],
+            method=trim(method),
+            key_findings=[trim(f) for f in findings],
+            gap=gap_of(sentences, headline, [method, *findings]),
             connections=[connection_for(m, by_id[m.track_id]) for m in matches],
             tags=tags[:5],
         )
@@ -189,22 +211,52 @@ class OfflineAnalyst(Analyst):
         memory: Sequence[MemoryItem],
         tracks: Sequence[Track],
     ) -> FieldUpdate:
-        """Papers grouped by track, shared matched terms, earlier papers on the same tracks."""
+        """What the papers share: tracks, matched terms, models, earlier papers on the same track.
+
+        No open question: the offline reader cannot see one, so it does not invent one."""
         groups = self.group_by_track(summaries, tracks)
-        counts = ", ".join(f"{len(ids)} on '{track.name}'" for track, ids in groups)
-        headline = (
-            f"{len(summaries)} paper(s) this cycle: {counts}."
-            if groups
-            else f"{len(summaries)} paper(s) this cycle, none matching a track's keywords."
-        )
-        points = [self.track_point(track, ids, memory) for track, ids in groups][:5]
+        count = f"{len(summaries)} paper{'' if len(summaries) == 1 else 's'}"
+        if not groups:
+            return FieldUpdate(
+                headline=f"{count} this cycle, none matching a track's keywords.",
+                points=[],
+                next_steps=self.next_steps(groups, memory),
+            )
+        track, ids = groups[0]
+        headline = f"{len(ids)} of {count} this cycle bear on '{track.name}'"
+        others = [f"{len(i)} on '{t.name}'" for t, i in groups[1:3]]
+        headline += f"; {', '.join(others)}." if others else "."
+        points = [self.track_point(t, i, memory) for t, i in groups][:5]
+        points += self.shared_models(summaries) + self.bridges(groups)
         return FieldUpdate(
-            headline=headline,
-            points=points or ["No paper this cycle matched a track's keywords."],
-            open_question="Offline reading cannot tell what these papers leave open together; "
-            "each paper's gap line quotes its own abstract.",
-            next_steps=self.next_steps(groups, memory),
+            headline=headline, points=points[:8], next_steps=self.next_steps(groups, memory)
         )
+
+    @staticmethod
+    def shared_models(summaries: Sequence[PaperSummary]) -> list[str]:
+        """A line per model named by two or more of this cycle's papers."""
+        papers: dict[str, list[str]] = {}
+        for summary in summaries:
+            for name in summary.models:
+                papers.setdefault(name, []).append(summary.paper_id)
+        return [
+            f"{name} is studied in {', '.join(ids)}: results on it can be compared directly."
+            for name, ids in papers.items()
+            if len(ids) > 1
+        ][:3]
+
+    @staticmethod
+    def bridges(groups: list[tuple[Track, list[str]]]) -> list[str]:
+        """Papers bearing on two or more tracks: where the tracks meet."""
+        tracks_of: dict[str, list[str]] = {}
+        for track, ids in groups:
+            for paper_id in ids:
+                tracks_of.setdefault(paper_id, []).append(f"'{track.name}'")
+        return [
+            f"{paper_id} bears on {' and '.join(names)} at once."
+            for paper_id, names in tracks_of.items()
+            if len(names) > 1
+        ][:3]
 
     def group_by_track(
         self, summaries: Sequence[PaperSummary], tracks: Sequence[Track]
@@ -229,8 +281,13 @@ class OfflineAnalyst(Analyst):
         return {t for m in matches if m.track_id == track_id for t in m.terms}
 
     def track_point(self, track: Track, ids: list[str], memory: Sequence[MemoryItem]) -> str:
-        """One line per track: its papers, the terms they share, earlier papers on it."""
-        point = f"'{track.name}' (priority {track.priority}): {', '.join(ids)}"
+        """One line per track: its papers (with the models they name), the terms they share,
+        and the earlier papers on it by id and cycle."""
+        named = [
+            f"{pid} ({', '.join(self._models[pid][:3])})" if self._models.get(pid) else pid
+            for pid in ids
+        ]
+        point = f"'{track.name}' (priority {track.priority}): {', '.join(named)}"
         term_sets = [self.terms_of(pid, track.id) for pid in ids]
         shared = set.intersection(*term_sets) if len(ids) > 1 else set()
         if shared:
@@ -296,29 +353,37 @@ class OfflineAnalyst(Analyst):
         memory: Sequence[MemoryItem],
         tracks: Sequence[Track],
     ) -> DeepRead:
-        """The full text's own sentences, sorted by what their section is for."""
+        """The full text's own sentences, sorted by what their section is for; each sentence
+        quoted once, and a part with nothing to quote left empty (the note leaves it out)."""
         by_kind = self.sentences_by_kind(text)
         every = [s for kind, sentences in by_kind.items() if kind != "skip" for s in sentences]
         problem = pick(by_kind["problem"], PROBLEM_RE, 2) or by_kind["problem"][:2] or every[:2]
-        method = pick(by_kind["method"], WE_RE, 3) or by_kind["method"][:2]
+        method = pick(by_kind["method"], WE_RE, 3, exclude=problem) or [
+            s for s in by_kind["method"][:2] if s not in problem
+        ]
         if not method:
-            method = [s for s in [contribution_sentence(every)] if s]
-        results = pick(by_kind["results"], NUMBER_RE, 6) or pick(every, RESULT_RE, 5)
-        limits = pick(by_kind["limits"], LIMITATION_RE, 4) or pick(every, LIMITATION_RE, 2)
+            method = [s for s in [contribution_sentence(every)] if s and s not in problem]
+        said = [*problem, *method]
+        results = pick(by_kind["results"], NUMBER_RE, 6, exclude=said) or pick(
+            every, RESULT_RE, 5, exclude=said
+        )
+        said += results
+        questions = pick(every, OPEN_RE, 3, exclude=said)  # "future work ..." is asked, not listed
+        said += questions
+        limits = pick(by_kind["limits"], LIMITATION_RE, 4, exclude=said) or pick(
+            every, LIMITATION_RE, 2, exclude=said
+        )
         by_id = {t.id: t for t in tracks}
         matches = relevant_matches(candidate.matches, tracks)
-        cited = arxiv_ids_in(" ".join(every), candidate.paper.id)
+        cited = find_arxiv_ids(" ".join(every), exclude=candidate.paper.id)
         return DeepRead(
             paper_id=candidate.paper.id,
-            problem=" ".join(trim(s) for s in problem) or "The text states no problem outright.",
-            method=" ".join(trim(s) for s in method) or "No section describes a method by name.",
-            key_results=[trim(s) for s in results]
-            or ["No sentence with a number in a results section."],
-            limitations=[trim(s) for s in limits]
-            or ["The text states no limitation in a sentence the offline reader recognises."],
+            problem=" ".join(trim(s) for s in problem),
+            method=" ".join(trim(s) for s in method),
+            key_results=[trim(s) for s in results],
+            limitations=[trim(s) for s in limits],
             connections=[connection_for(m, by_id[m.track_id]) for m in matches],
-            # a sentence already quoted as the problem is not asked again as an open question
-            open_questions=[trim(s) for s in pick(every, OPEN_RE, 3, exclude=problem)],
+            open_questions=[trim(s) for s in questions],
             follow_ups=[f"arXiv:{pid} (cited in the text)" for pid in cited[:5]],
         )
 

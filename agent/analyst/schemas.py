@@ -21,8 +21,13 @@ class PaperSummary(BaseModel):
 
     paper_id: str = Field(description="arXiv id, exactly as given")
     headline: str = Field(description="one sentence: what is new in this paper")
+    models: list[str] = Field(
+        default_factory=list,
+        description="the models or systems the paper studies or builds, by name; empty if none",
+    )
+    method: str = Field(default="", description="one sentence: how the paper gets its results")
     key_findings: list[str] = Field(description="3-6 concrete findings, with numbers where given")
-    gap: str = Field(description="what the paper does not do or leaves open")
+    gap: str = Field(description="what the paper does not do or leaves open; empty if unknown")
     connections: list[TrackConnection] = Field(
         default_factory=list, description="only tracks the paper genuinely bears on"
     )

@@ -75,6 +75,6 @@ def escape(text: str) -> str:
 
     # The one definition of terminal-safe text (cycle notes use it too): ANSI/OSC sequences,
     # C0/C1 controls except newline and tab, and bidi overrides/isolates are removed.
-    from agent.notes import strip_controls
+    from agent.text import strip_controls
 
     return rich_escape(strip_controls(text))

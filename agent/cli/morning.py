@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from rich.table import Column, Table
 
 from agent.cli import WorkspaceOption, app, console, errors, escape
 from agent.config import resolve_workspace
+from agent.text import escape_invisible, shorten
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 papers_app = typer.Typer(help="The papers the agent has met: search them, see one in full.",
@@ -19,15 +19,12 @@ papers_app = typer.Typer(help="The papers the agent has met: search them, see on
 app.add_typer(papers_app, name="papers")
 
 
-# json.dumps escapes C0 controls only; C1 controls and bidi/invisible characters from titles
-# would still reach the terminal, so they are written as \uXXXX (the same JSON value).
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-
-
 def print_json(data: Any) -> None:
     """JSON on stdout, unstyled and unwrapped, whatever the terminal."""
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    typer.echo(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+    # json.dumps escapes C0 controls only; C1, bidi and invisible characters from titles would
+    # still reach the terminal, so they are written as \uXXXX (the same JSON value).
+    typer.echo(escape_invisible(text))
 
 
 @app.command("log")
@@ -180,7 +177,7 @@ def print_paper(report: dict[str, Any]) -> None:
 def print_analysis(analysis: dict[str, Any]) -> None:
     """A summary, deep read or judgement: its main fields as short lines."""
     payload = analysis["payload"]
-    fields = {"summary": ("headline", "key_findings", "gap"),
+    fields = {"summary": ("headline", "models", "method", "key_findings", "gap"),
               "deep-read": ("problem", "method", "key_results", "limitations", "follow_ups"),
               "judgement": ("track_id", "score", "reason")}.get(analysis["kind"], ())
     console.print(f"\n[bold]{escape(analysis['kind'])}[/] (cycle {analysis['cycle']})")
@@ -208,11 +205,6 @@ def print_steering(report: dict[str, Any]) -> None:
         console.print(f"cited in cycle {note['cycle']}: {escape(note['path'])}")
     if not report["notes"]:
         console.print("[dim]no cycle note cites it yet[/]")
-
-
-def shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 @app.command()

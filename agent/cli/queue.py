@@ -38,7 +38,7 @@ def queue_list(
     if not items:
         console.print("The must-read queue is empty. Add with `research-agent queue add ID`.")
         return
-    from agent.notes import clean_text  # untrusted titles and reasons: one clean line, cut with …
+    from agent.text import clean_text  # untrusted titles and reasons: one clean line, cut with …
 
     table = Table("id", "p", "title", "why", "by", "added", width=80)
     for item in items:

@@ -22,7 +22,10 @@ def tracks_list(
     workspace: WorkspaceOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """List tracks: id, name, priority, active, papers found, last hit."""
+    """List tracks: id, name, priority, active, papers found, velocity, last hit.
+
+    Velocity: relevant papers in the last 2, 6 and 12 weeks by arXiv date, ↑/↓ against the
+    same span before (no arrow when the store holds nothing that old)."""
     if ctx.invoked_subcommand is not None:
         return
     from agent.review import track_rows
@@ -31,11 +34,13 @@ def tracks_list(
     if as_json:
         typer.echo(json.dumps(rows, default=str))
         return
-    table = Table(Column("id", no_wrap=True), "name", "p", "active", "papers", "last hit",
+    table = Table(Column("id", no_wrap=True), "name", "p", "active", "papers",
+                  Column("2/6/12 wk", no_wrap=True), "last hit",
                   width=80)  # ids stay whole: they are typed into the next command
     for row in rows:
         table.add_row(row["id"], escape(row["name"]), str(row["priority"]),
                       "yes" if row["active"] else "paused", str(row["papers"]),
+                      row["velocity"]["short"] if row["velocity"] else "-",
                       row["last_hit"] or "-")
     console.print(table)
 

@@ -15,8 +15,8 @@ import yaml
 from agent.changes import stored_papers
 from agent.config import load_settings
 from agent.errors import AgentError, ConfigError
-from agent.notes import strip_controls
 from agent.store import CycleRecord, Store, open_reader
+from agent.text import strip_controls
 
 logger = logging.getLogger(__name__)
 

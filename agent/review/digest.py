@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from agent.changes import cycle_summary
 from agent.config import load_settings
 from agent.models import Match, Paper, Track
-from agent.notes import arxiv_link, escape_md, format_time
+from agent.notes import arxiv_link, format_time
 from agent.review.cycles import parse_since
 from agent.store import CycleRecord, Store
+from agent.text import escape_md
 from agent.tracks import load_tracks
 
 logger = logging.getLogger(__name__)

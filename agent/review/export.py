@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.models import Match, Paper
-from agent.notes import clean_text, is_arxiv_id, surname
+from agent.notes import surname
 from agent.review.cycles import open_store
 from agent.review.papers import paper_json
+from agent.sources.ids import is_versionless_id
 from agent.store import PAPER_STATUSES
+from agent.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ def bibtex_entry(paper: Paper, key: str) -> str:
               ("year", str(paper.published.year) if paper.published else ""),
               ("eprint", escape_bibtex(paper.id)), ("archivePrefix", "arXiv"),
               ("primaryClass", escape_bibtex(paper.primary_category)),
-              ("url", paper.abs_url if is_arxiv_id(paper.id) else "")]
+              ("url", paper.abs_url if is_versionless_id(paper.id) else "")]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
     return f"@misc{{{key},\n{body}\n}}\n"
 

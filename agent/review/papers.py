@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Match, Paper, Track
-from agent.notes import is_arxiv_id
 from agent.review.cycles import note_files, open_store
-from agent.sources.ids import normalize_arxiv_id
+from agent.sources.ids import is_versionless_id, normalize_arxiv_id
 from agent.store import Store, open_reader
 from agent.tracks import load_tracks
+from agent.velocity import TrackVelocity, store_velocity
 
 logger = logging.getLogger(__name__)
 
 
 def track_rows(workspace: Path) -> list[dict[str, Any]]:
-    """Each track of tracks.toml: id, name, priority, active, papers found, last hit."""
+    """Each track of tracks.toml: id, name, priority, active, papers found, last hit, and its
+    velocity (relevant papers in the last 2, 6 and 12 weeks, up or down on the span before)."""
     settings = load_settings(workspace)
     tracks = load_tracks(settings.tracks_path)
     with open_reader(settings.database_url) as store:
         hits = store.relevant_per_track()  # one grouped count, not every relevant paper
         last = {track: cycle for track, (_, cycle) in hits.items() if cycle}
         started = {n: store.get_cycle(n) for n in set(last.values())}
+        pace = {v.track_id: v for v in store_velocity(store, tracks, datetime.now(UTC))}
     found = {t.id: hits.get(t.id, (0, None))[0] for t in tracks}
     rows = []
     for track in tracks:
@@ -35,8 +37,19 @@ def track_rows(workspace: Path) -> list[dict[str, Any]]:
         rows.append({"id": track.id, "name": track.name, "priority": track.priority,
                      "active": track.active, "papers": found[track.id],
                      "last_hit": record.started.date().isoformat() if record else None,
-                     "last_hit_cycle": record.number if record else None})
+                     "last_hit_cycle": record.number if record else None,
+                     "velocity": velocity_row(pace.get(track.id))})
     return rows
+
+
+def velocity_row(velocity: TrackVelocity | None) -> dict[str, Any] | None:
+    """Relevant papers in the last 2, 6 and 12 weeks, with the span before and the trend."""
+    if velocity is None:
+        return None
+    return {"as_of": velocity.as_of.date().isoformat(), "short": velocity.short(),
+            "text": velocity.text(),
+            "windows": [{"weeks": w.weeks, "count": w.count, "before": w.before,
+                         "trend": w.trend or None} for w in velocity.windows]}
 
 
 def search_papers(workspace: Path, text: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -90,7 +103,7 @@ def paper_json(paper: Paper, status: str | None) -> dict[str, Any]:
             "authors": list(paper.authors), "abstract": paper.abstract,
             "categories": list(paper.categories), "published": iso(paper.published),
             "updated": iso(paper.updated), "comment": paper.comment, "status": status,
-            "url": paper.abs_url if is_arxiv_id(paper.id) else None}
+            "url": paper.abs_url if is_versionless_id(paper.id) else None}
 
 
 def score_json(match: Match, track: Track | None) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from agent.sources.arxiv_retry import (
     shorten,
 )
 from agent.sources.ids import normalize_arxiv_id
+from agent.text import plain_paper
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def paper_from_result(result: arxiv.Result, now: datetime | None = None) -> Pape
         return None
     categories = [result.primary_category] if result.primary_category else []
     categories += [c for c in result.categories if c not in categories]
-    return Paper(
+    return plain_paper(Paper(  # LaTeX as Unicode, once, at ingestion
         id=paper_id,
         title=collapse(result.title),
         abstract=collapse(result.summary),
@@ -328,7 +329,7 @@ def paper_from_result(result: arxiv.Result, now: datetime | None = None) -> Pape
         published=clamp(_as_utc(result.published), now),
         updated=clamp(_as_utc(result.updated), now),
         comment=collapse(result.comment or ""),
-    )
+    ))
 
 
 def clamp(when: datetime | None, now: datetime | None) -> datetime | None:

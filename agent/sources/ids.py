@@ -1,7 +1,13 @@
-"""arXiv identifiers: every form a person pastes, reduced to (versionless id, version).
+"""arXiv identifiers, the one module that knows their shapes.
 
 New style since April 2007: `YYMM.NNNN` (to 2014) or `YYMM.NNNNN` (from 2015).
 Old style before: `archive[.SUBJECT]/YYMMNNN`, e.g. `hep-th/9901001`, `math.GT/0309136`.
+
+- `normalize_arxiv_id`: any form a person pastes (URL, "arXiv:" prefix, version) reduced to
+  (versionless id, version); `is_arxiv_reference` says whether it would succeed.
+- `is_versionless_id`: only the bare, versionless form, the one that may become a link, a file
+  name or a cache key.
+- `find_arxiv_ids`: new-style ids cited inside running text.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import re
 
 from agent.errors import UnknownPaperError
+from agent.text import shorten
 
 _NEW_STYLE = r"\d{4}\.\d{4,5}"
 _OLD_STYLE = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]{2})?/\d{7}"
@@ -29,7 +36,7 @@ def normalize_arxiv_id(text: str) -> tuple[str, int | None]:
     match = _ID_PATTERN.match(text.strip())
     if match is None:
         raise UnknownPaperError(
-            f"{_shorten(text)!r} is not an arXiv id; use e.g. 2602.15307 or hep-th/9901001"
+            f"{shorten(text, 80)!r} is not an arXiv id; use e.g. 2602.15307 or hep-th/9901001"
         )
     paper_id = match.group("id")
     if "/" in paper_id:
@@ -53,11 +60,15 @@ def is_versionless_id(text: str) -> bool:
     return _VERSIONLESS.fullmatch(text) is not None
 
 
-def is_arxiv_id(text: str) -> bool:
+def is_arxiv_reference(text: str) -> bool:
     """True if `text` is an arXiv id or arxiv.org URL that normalize_arxiv_id accepts."""
     return _ID_PATTERN.match(text.strip()) is not None
 
 
-def _shorten(text: str, limit: int = 80) -> str:
-    """Untrusted input, cut to a length fit for an error message."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# In running text ("see 2602.05027v2"): not part of a longer number or a version-less decimal.
+_CITED = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\d)")
+
+
+def find_arxiv_ids(text: str, exclude: str = "") -> list[str]:
+    """New-style arXiv ids cited in a text, versionless, first-seen order, without `exclude`."""
+    return [i for i in dict.fromkeys(_CITED.findall(text)) if i != exclude]

@@ -22,6 +22,7 @@ from agent.sources import FetchResult
 from agent.sources.arxiv_query import uncategorised, watched_categories
 from agent.sources.ids import normalize_arxiv_id
 from agent.sources.jsonl import SAMPLE_PATH, iter_records
+from agent.text import plain_paper
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ class SampleSource:
         ]
         self.cursor = result.cursor = datetime.combine(days[-1], datetime.min.time(), tzinfo=UTC)
         logger.info("Sample replay %s..%s: %d papers", days[0], days[-1], len(result.papers))
+        # LaTeX as Unicode at ingestion, for the papers handed out only (the ranker's background
+        # reads the whole file raw, as it was calibrated)
+        result.papers = [plain_paper(p) for p in result.papers]
         return result
 
     def search(self, track: Track, max_results: int) -> list[Paper]:
@@ -105,13 +109,13 @@ class SampleSource:
             if score or (overlap and not track.keywords):
                 scored.append((score, overlap, item.day or date.min, item.paper))
         scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
-        return [paper for *_, paper in scored[:max_results]]
+        return [plain_paper(paper) for *_, paper in scored[:max_results]]
 
     def lookup(self, ids: Sequence[str]) -> list[Paper]:
         """Papers of the whole file by id (any form ids.py accepts), in the order asked."""
         by_id = {item.paper.id: item.paper for item in self._load()}
         wanted = dict.fromkeys(normalize_arxiv_id(i)[0] for i in ids)
-        return [by_id[i] for i in wanted if i in by_id]
+        return [plain_paper(by_id[i]) for i in wanted if i in by_id]
 
     def listing_days(self) -> list[date]:
         """Every listing day of the file, oldest first."""

@@ -7,7 +7,6 @@ PostgreSQL (`DATABASE_URL=postgresql+psycopg://...`).
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from agent.errors import ConfigError
+from agent.text import hide_password
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,6 @@ BUSY_TIMEOUT_MS = 5000
 # Execution option the store sets on connections that will write; SQLite then takes its write
 # lock at BEGIN instead of failing with SQLITE_BUSY when a read later turns into a write.
 WRITE_OPTION = "store_write"
-# "scheme://user:password@": the password is everything from the first ":" to the last "@".
-_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^/\s]*@")
 
 
 def parse_url(url: str) -> URL:
@@ -41,11 +39,6 @@ def parse_url(url: str) -> URL:
             f"({str(e).replace(url, shown)}); set DATABASE_URL to "
             "e.g. sqlite:///state/agent.db or postgresql+psycopg://user@host/db"
         ) from None
-
-
-def hide_password(url: str) -> str:
-    """The URL with the password of its userinfo shown as ***, even when it does not parse."""
-    return _PASSWORD.sub(r"\1***@", url)
 
 
 def is_memory(url: URL) -> bool:

@@ -42,6 +42,7 @@ class Reader(Protocol):
     ) -> int: ...
     def tokens_since(self, since: datetime) -> tuple[int, int]: ...
     def relevant_per_track(self) -> dict[str, tuple[int, int | None]]: ...
+    def arrivals(self) -> tuple[list[tuple[str, str, datetime]], datetime | None]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Reader: ...
     def __exit__(
@@ -176,6 +177,16 @@ class QuickReader:
             "JOIN papers p ON p.id = s.paper_id WHERE s.relevant = 1 GROUP BY s.track_id"
         )
         return {track: (int(count), cycle) for track, count, cycle in self._all(sql)}
+
+    def arrivals(self) -> tuple[list[tuple[str, str, datetime]], datetime | None]:
+        sql = (
+            "SELECT s.paper_id, s.track_id, p.published FROM scores s "
+            "JOIN papers p ON p.id = s.paper_id WHERE s.relevant = 1 AND p.published IS NOT NULL"
+        )
+        pairs = [(pid, track, when) for pid, track, text in self._all(sql)
+                 if (when := from_text(text)) is not None]
+        oldest = from_text(self._all("SELECT MIN(published) FROM papers")[0][0])
+        return pairs, oldest
 
 
 def cycle_record(row: tuple[Any, ...]) -> CycleRecord:
