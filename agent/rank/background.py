@@ -1,19 +1,32 @@
 """The background corpus: papers whose statistics make idf sane for a scan of a dozen papers.
 
-By default the bundled sample, read and tokenized once per process.
+By default the bundled sample. Reading and tokenizing it costs a second, so its tokens are kept
+in a cache file (see `cache_dir`) built by the first process and checked against the sample's
+content hash and the tokenizer's version; every later process loads arrays instead. The cache is
+an optimisation only: when it cannot be read or written, the sample is tokenized as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from agent.models import Paper
-from agent.rank.index import Tokens, tokenize_papers
+from agent.rank.index import VOCABULARY, Index, Tokens, Vocabulary, tokenize_papers
 
 logger = logging.getLogger(__name__)
+
+TOKENIZER_VERSION = "4"  # bump when text.py or index.py change what a token is
+CACHE_ENV = "RESEARCH_AGENT_CACHE"
 
 _LOCK = threading.Lock()
 _DEFAULT: Background | None = None
@@ -21,22 +34,126 @@ _DEFAULT: Background | None = None
 
 @dataclass(frozen=True)
 class Background:
-    """Papers and their tokens."""
+    """Papers (their ids and categories, primary first), their tokens and word-only index."""
 
-    papers: tuple[Paper, ...]
+    ids: tuple[str, ...]
+    categories: tuple[tuple[str, ...], ...]
     tokens: Tokens
+    words: Index | None = None  # prebuilt (from the cache): only pairs are left to index
+
+    def index(self, pairs: Iterable[int]) -> Index:
+        """The index of the background's words and of the wanted word pairs."""
+        if self.words is not None:
+            return self.words.with_pairs(self.tokens, pairs)
+        return Index(self.tokens, pairs)
 
 
 def load_background(papers: Sequence[Paper] | None) -> Background:
     """The given papers as a background, or the bundled sample (cached) when None."""
     if papers is not None:
-        return Background(tuple(papers), tokenize_papers(papers))
+        return _of_papers(papers)
     global _DEFAULT
     with _LOCK:
         if _DEFAULT is None:
-            from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
-
-            sample = read_papers_jsonl(SAMPLE_PATH)
-            _DEFAULT = Background(tuple(sample), tokenize_papers(sample))
-            logger.debug("background: %d sample papers tokenized", len(sample))
+            _DEFAULT = _bundled()
         return _DEFAULT
+
+
+def cache_dir() -> Path:
+    """Where the background's tokens are cached: $RESEARCH_AGENT_CACHE, else the user cache."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "research-agent"
+
+
+def _of_papers(papers: Sequence[Paper]) -> Background:
+    return Background(
+        tuple(p.id for p in papers), tuple(p.categories for p in papers), tokenize_papers(papers)
+    )
+
+
+def _bundled() -> Background:
+    """The bundled sample's background, from the cache when it is there and current."""
+    from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
+
+    key = hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest()[:16] + "-t" + TOKENIZER_VERSION
+    path = cache_dir() / f"background-{key}.npz"
+    try:
+        found = _read_cache(path, VOCABULARY)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("background cache %s unreadable (%s): rebuilding it", path, exc)
+        found = None
+    if found is not None:
+        logger.debug("background: %d sample papers from %s", len(found.ids), path)
+        return found
+    background = _of_papers(read_papers_jsonl(SAMPLE_PATH))
+    try:
+        _write_cache(path, background, VOCABULARY)
+    except OSError as exc:
+        logger.info("background cache not written to %s: %s", path, exc)
+    logger.debug("background: %d sample papers tokenized", len(background.ids))
+    return background
+
+
+def _write_cache(path: Path, background: Background, vocabulary: Vocabulary) -> None:
+    """Tokens as arrays, the words they name as text; written whole or not at all."""
+    used = np.unique(background.tokens.words)
+    position = {word: i for i, word in enumerate(used.tolist())}
+    # raw token -> position of its stem in "stems", or STOP / BREAK: spares later processes
+    # stemming the words the sample already taught us
+    raw = {
+        token: position.get(i, i)
+        for token, i in vocabulary.ids.items()
+        if i < 0 or i in position
+    }
+    meta = {
+        "ids": background.ids,
+        "categories": background.categories,
+        "stems": [vocabulary.stems[i] for i in used.tolist()],
+        "raw": raw,
+    }
+    words = Index(background.tokens)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
+        np.savez(
+            out,
+            words=np.searchsorted(used, background.tokens.words).astype(np.int32),
+            docs=background.tokens.docs,
+            fields=background.tokens.fields,
+            segments=background.tokens.segments,
+            index_keys=np.searchsorted(used, words.keys).astype(np.int32),
+            index_docs=words.docs,
+            index_tf_title=words.tf_title,
+            index_tf_abstract=words.tf_abstract,
+            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        )
+    os.replace(out.name, path)
+
+
+def _read_cache(path: Path, vocabulary: Vocabulary) -> Background | None:
+    """The cached background, its word numbers mapped to this process's vocabulary."""
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        meta = json.loads(data["meta"].tobytes())
+        local = vocabulary.stem_ids_of(meta["stems"])
+        with vocabulary.lock:
+            for token, i in meta["raw"].items():
+                vocabulary.ids.setdefault(token, int(local[i]) if i >= 0 else i)
+        tokens = Tokens(
+            local[data["words"]], data["docs"], data["fields"], data["segments"], len(meta["ids"])
+        )
+        cached = Index.__new__(Index)
+        cached.n_docs = tokens.n_docs
+        cached.keys = data["index_keys"].astype(np.int64)
+        cached.docs = data["index_docs"]
+        cached.tf_title = data["index_tf_title"]
+        cached.tf_abstract = data["index_tf_abstract"]
+    title_words = tokens.fields == 0
+    cached.len_title = np.bincount(tokens.docs[title_words], minlength=tokens.n_docs)
+    cached.len_abstract = np.bincount(tokens.docs[~title_words], minlength=tokens.n_docs)
+    words = cached.remapped(local)
+    categories = tuple(tuple(c) for c in meta["categories"])
+    return Background(tuple(meta["ids"]), categories, tokens, words)
