@@ -25,7 +25,7 @@ from agent.rank.index import VOCABULARY, Index, Tokens, Vocabulary, tokenize_pap
 
 logger = logging.getLogger(__name__)
 
-TOKENIZER_VERSION = "4"  # bump when text.py or index.py change what a token is
+TOKENIZER_VERSION = "5"  # bump when text.py or index.py change what a token is
 CACHE_ENV = "RESEARCH_AGENT_CACHE"
 
 _LOCK = threading.Lock()

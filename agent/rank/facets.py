@@ -67,17 +67,24 @@ def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:
 
 
 def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Facet]:
-    """Only the name's aspects that some keyword also names.
+    """Only the name's aspects that some keyword names on its own.
 
     A name is often a label ("Listen vs Guess", "Project Alpha"): its words are not a query, and
     demanding that papers say "guess" would hide every relevant one. An aspect counts when the
-    researcher's own keywords share a word with it.
+    researcher's own keywords share a word with it, and not only inside a keyword that names
+    another aspect too: in "LLM agents that use tools" with the keyword "tool use", "use" is
+    part of the "tool" aspect, not an aspect a paper must also show. When every keyword names
+    two aspects at once ("speech tokenizer", "speech codec"), the keywords are the query and no
+    aspect is required on its own.
     """
-    keyword_words: set[int] = set()
-    for keyword in keywords:
-        words, _ = phrase_keys(keyword)
-        keyword_words.update(words)
-    return [facet for facet in facets if facet.words & keyword_words]
+    keyword_words = [set(phrase_keys(keyword)[0]) for keyword in keywords]
+    grounding = [{i for i, words in enumerate(keyword_words) if f.words & words} for f in facets]
+    alone = [
+        facet
+        for facet, own in zip(facets, grounding, strict=True)
+        if any(sum(i in other for other in grounding) == 1 for i in own)
+    ]
+    return alone
 
 
 def attach_keywords(

@@ -26,7 +26,7 @@ from agent.rank.facets import (
     grounded_facets,
     name_facets,
 )
-from agent.rank.feedback import rated_ids, rocchio
+from agent.rank.feedback import expand, rated_ids, rocchio
 from agent.rank.index import Index, tokenize_papers
 from agent.rank.query import Query, build_query
 from agent.rank.score import (
@@ -58,6 +58,9 @@ class Tuning:
     half_point: float = 0.45  # share of the level at which the score is 0.5
     steepness: float = 3.0
     threshold: float = 0.5  # relevant from this score on, for every track
+    prf_papers: int = 10  # pseudo-relevance feedback: the track's best background papers...
+    prf_terms: int = 30  # ...give their most shared words...
+    prf_weight: float = 0.3  # ...at this weight (a keyword word weighs about 1)
 
 
 class Ranker:
@@ -86,6 +89,7 @@ class Ranker:
         self._facets: dict[str, list[Facet]] = {}
         self._levels: dict[str, float] = {}
         self._bg_stats: Stats | None = None
+        self._expansions: dict[str, Query] = {}
 
     def rank(self, papers: Sequence[Paper], top: int | None = None) -> dict[str, list[Match]]:
         """Every active track -> a Match for every paper (or its best `top`), best first."""
@@ -252,12 +256,32 @@ class Ranker:
     # -- feedback --------------------------------------------------------------------------
 
     def _final_query(self, track: Track, papers: Sequence[Paper]) -> Query:
-        """The track's query moved by the researcher's ratings for it (Rocchio)."""
-        query = self.queries[track.id]
+        """The track's query widened by its best background papers, then moved by the
+        researcher's ratings for it (Rocchio)."""
+        query = self._expanded(track)
         up, down = rated_ids(self.ratings, track.id)
         if not up and not down:
             return query
         return rocchio(query, self._vectors_of(up, papers), self._vectors_of(down, papers))
+
+    def _expanded(self, track: Track) -> Query:
+        """Pseudo-relevance feedback (cached): the words the track's best background papers
+        share join its query, so a paper that says "modality bias" where the track says
+        "modality reliance" still ranks."""
+        if track.id not in self._expansions:
+            query = self.queries[track.id]
+            tuning = self.tuning
+            if tuning.prf_papers > 0 and tuning.prf_weight > 0:
+                background, index = self._ensure_background()
+                raw = self._relevance(track, query, index, self._background_stats(),
+                                      background.categories)
+                best = np.argsort(-raw, kind="stable")[: tuning.prf_papers]
+                best = best[raw[best] > 0]
+                if len(best):
+                    vectors = doc_vectors(index, self._background_stats(), best)
+                    query = expand(query, vectors, tuning.prf_terms, tuning.prf_weight)
+            self._expansions[track.id] = query
+        return self._expansions[track.id]
 
     def _vectors_of(self, ids: set[str], papers: Sequence[Paper]) -> list[dict[int, float]]:
         """Term vectors of the rated papers we can find (batch, rated_papers, background)."""
