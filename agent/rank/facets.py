@@ -67,24 +67,27 @@ def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:
 
 
 def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Facet]:
-    """Only the name's aspects that some keyword names on its own.
+    """Only the name's aspects that the keywords name, each as the keywords draw it.
 
     A name is often a label ("Listen vs Guess", "Project Alpha"): its words are not a query, and
     demanding that papers say "guess" would hide every relevant one. An aspect counts when the
-    researcher's own keywords share a word with it, and not only inside a keyword that names
-    another aspect too: in "LLM agents that use tools" with the keyword "tool use", "use" is
-    part of the "tool" aspect, not an aspect a paper must also show. When every keyword names
-    two aspects at once ("speech tokenizer", "speech codec"), the keywords are the query and no
-    aspect is required on its own.
+    researcher's own keywords share a word with it. A keyword naming several aspects at once
+    does not make each of them required: in "LLM agents that use tools", "use" shows up only in
+    "tool use", so it belongs to the "tool" aspect (which "tool learning" names alone); and the
+    words of "Evaluating spoken language models" that only "spoken language model" names are one
+    aspect together, shown by any of them.
     """
     keyword_words = [set(phrase_keys(keyword)[0]) for keyword in keywords]
     grounding = [{i for i, words in enumerate(keyword_words) if f.words & words} for f in facets]
-    alone = [
-        facet
-        for facet, own in zip(facets, grounding, strict=True)
-        if any(sum(i in other for other in grounding) == 1 for i in own)
-    ]
-    return alone
+    alone = [any(sum(i in g for g in grounding) == 1 for i in own) for own in grounding]
+    named_alone = set().union(*(g for g, a in zip(grounding, alone, strict=True) if a))
+    kept = [facet for facet, a in zip(facets, alone, strict=True) if a]
+    groups: dict[int, list[Facet]] = {}
+    for facet, own, a in zip(facets, grounding, alone, strict=True):
+        if own and not a and not own & named_alone:
+            groups.setdefault(min(own), []).append(facet)
+    kept += [Facet([term for f in group for term in f.terms]) for group in groups.values()]
+    return kept
 
 
 def attach_keywords(
