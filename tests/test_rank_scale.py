@@ -33,6 +33,8 @@ def test_chunked_tokenizer_keeps_each_paper_its_own_words():
         paper("b", "Fréchet audio distance", "Café-style -- NUL-free text; with (brackets)."),
         paper("c", "", ""),
         paper("d", "Tool use", "Agents call tools."),
+        paper("e", "A -- b\tx - - y", "LLM-as-a-judge:\n-\tthe 2nd {set} [of] \"it\"/they | 3.5x"),
+        paper("f", "Em\u2014dash and en\u2013dash", "Ünïcödé ΑΒΓ words \x01 marks"),
     ]
     tokens = tokenize_papers(papers)
     expected = [terms_of(p.title.replace("\x00", " ")) + terms_of(p.abstract) for p in papers]

@@ -25,7 +25,7 @@ from agent.rank.index import VOCABULARY, Index, Tokens, Vocabulary, tokenize_pap
 
 logger = logging.getLogger(__name__)
 
-TOKENIZER_VERSION = "5"  # bump when text.py or index.py change what a token is
+TOKENIZER_VERSION = "6"  # bump when text.py or index.py change what a token is
 CACHE_ENV = "RESEARCH_AGENT_CACHE"
 
 _LOCK = threading.Lock()
@@ -104,7 +104,7 @@ def _write_cache(path: Path, background: Background, vocabulary: Vocabulary) -> 
     # raw token -> position of its stem in "stems", or STOP / BREAK: spares later processes
     # stemming the words the sample already taught us
     raw = {
-        token: position.get(i, i)
+        token.decode("ascii"): position.get(i, i)
         for token, i in vocabulary.ids.items()
         if i < 0 or i in position
     }
@@ -141,7 +141,7 @@ def _read_cache(path: Path, vocabulary: Vocabulary) -> Background | None:
         local = vocabulary.stem_ids_of(meta["stems"])
         with vocabulary.lock:
             for token, i in meta["raw"].items():
-                vocabulary.ids.setdefault(token, int(local[i]) if i >= 0 else i)
+                vocabulary.ids.setdefault(token.encode("ascii"), int(local[i]) if i >= 0 else i)
         tokens = Tokens(
             local[data["words"]], data["docs"], data["fields"], data["segments"], len(meta["ids"])
         )
