@@ -269,15 +269,6 @@ class Index:
         start = int(np.searchsorted(self.keys, key, "left"))
         return slice(start, int(np.searchsorted(self.keys, key, "right")))
 
-    def doc_freq(self, keys: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-        """How many papers (only those where `keep` is true, if given) hold each feature."""
-        starts = np.searchsorted(self.keys, keys, "left")
-        ends = np.searchsorted(self.keys, keys, "right")
-        if keep is None:
-            return (ends - starts).astype(np.float64)
-        kept = np.concatenate(([0], np.cumsum(keep[self.docs])))
-        return (kept[ends] - kept[starts]).astype(np.float64)
-
     def word_entries(self) -> np.ndarray:
         """Mask of the entries that are single words (not pairs)."""
         return self.keys < (1 << WORD_BITS)
