@@ -158,8 +158,8 @@ def run(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def commands(papers: Path, tracks: Path) -> dict[str, list[str]]:
-    """The systems to compare; scikit-learn only when installed."""
+def commands(papers: Path, tracks: Path, sklearn: bool = True) -> dict[str, list[str]]:
+    """The systems to compare; scikit-learn only when installed and wanted."""
     py = sys.executable
     systems = {
         "ours": [py, "-m", "agent", "triage", "--tracks", str(tracks), "--papers", str(papers),
@@ -167,18 +167,19 @@ def commands(papers: Path, tracks: Path) -> dict[str, list[str]]:
         "bm25s": [py, "-c", BM25S, str(papers), str(tracks)],
     }
     try:
-        import sklearn  # noqa: F401
+        if sklearn:
+            import sklearn as _  # noqa: F401
 
-        systems["sklearn"] = [py, "-c", SKLEARN, str(papers), str(tracks)]
+            systems["sklearn"] = [py, "-c", SKLEARN, str(papers), str(tracks)]
     except ImportError:
         pass
     return systems
 
 
-def measure(n: int, runs: int) -> None:
+def measure(n: int, runs: int, sklearn: bool) -> None:
     """Print one row per system for `n` papers."""
     papers, tracks = files(n)
-    systems = commands(papers, tracks)
+    systems = commands(papers, tracks, sklearn)
     for command in systems.values():  # warm-up: file cache, the background cache
         run(command)
     times: dict[str, list[float]] = {name: [] for name in systems}
@@ -200,10 +201,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-sklearn", action="store_true", help="skip the slowest peer")
     args = parser.parse_args()
     print(f"{'papers':>8} {'system':>8} {'median s':>9} {'peak MiB':>10} {'ours/system':>12}")
     for n in args.sizes:
-        measure(n, args.runs)
+        measure(n, args.runs, not args.no_sklearn)
 
 
 if __name__ == "__main__":

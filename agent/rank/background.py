@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from agent.models import Paper
-from agent.rank.index import VOCABULARY, Index, Tokens, Vocabulary, tokenize_papers
+from agent.rank.index import STOP, VOCABULARY, Index, Tokens, Vocabulary, tokenize_papers
 
 logger = logging.getLogger(__name__)
 
-TOKENIZER_VERSION = "6"  # bump when text.py or index.py change what a token is
+TOKENIZER_VERSION = "7"  # bump when text.py or index.py change what a token is
 CACHE_ENV = "RESEARCH_AGENT_CACHE"
 
 _LOCK = threading.Lock()
@@ -98,38 +98,52 @@ def _bundled() -> Background:
 
 
 def _write_cache(path: Path, background: Background, vocabulary: Vocabulary) -> None:
-    """Tokens as arrays, the words they name as text; written whole or not at all."""
-    used = np.unique(background.tokens.words)
-    position = {word: i for i, word in enumerate(used.tolist())}
+    """Tokens as compact arrays, the words they name as text; written whole or not at all."""
+    tokens = background.tokens
+    used = np.unique(tokens.words)
     # raw token -> position of its stem in "stems", or STOP / BREAK: spares later processes
     # stemming the words the sample already taught us
-    raw = {
-        token.decode("ascii"): position.get(i, i)
-        for token, i in vocabulary.ids.items()
-        if i < 0 or i in position
-    }
-    meta = {
-        "ids": background.ids,
-        "categories": background.categories,
-        "stems": [vocabulary.stems[i] for i in used.tolist()],
-        "raw": raw,
-    }
-    words = Index(background.tokens)
+    # (the marks BREAK and FIELD_END are in every vocabulary already)
+    raw = [(t, i) for t, i in vocabulary.ids.items() if i == STOP or _member(used, i)]
+    raw_codes = np.asarray([i for _, i in raw], dtype=np.int64)
+    raw_codes = np.where(raw_codes >= 0, np.searchsorted(used, raw_codes), raw_codes)
+    meta = {"ids": background.ids, "categories": background.categories}
+    words = Index(tokens)
+    title_counts = np.bincount(tokens.docs[tokens.fields == 0], minlength=tokens.n_docs)
+    starts = np.ones(len(tokens.segments), dtype=bool)
+    starts[1:] = tokens.segments[1:] != tokens.segments[:-1]
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
         np.savez(
             out,
-            words=np.searchsorted(used, background.tokens.words).astype(np.int32),
-            docs=background.tokens.docs,
-            fields=background.tokens.fields,
-            segments=background.tokens.segments,
+            words=np.searchsorted(used, tokens.words).astype(np.int32),
+            doc_counts=np.bincount(tokens.docs, minlength=tokens.n_docs).astype(np.int32),
+            title_counts=title_counts.astype(np.int32),
+            segment_starts=starts,
             index_keys=np.searchsorted(used, words.keys).astype(np.int32),
             index_docs=words.docs,
-            index_tf_title=words.tf_title,
-            index_tf_abstract=words.tf_abstract,
-            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            index_tf_title=words.tf_title.astype(np.uint16),
+            index_tf_abstract=words.tf_abstract.astype(np.uint16),
+            stems=_text_array([vocabulary.stems[i] for i in used.tolist()]),
+            raw_tokens=_text_array([t.decode("ascii") for t, _ in raw]),
+            raw_codes=raw_codes.astype(np.int32),
+            meta=_text_array([json.dumps(meta)]),
         )
     os.replace(out.name, path)
+
+
+def _member(sorted_values: np.ndarray, value: int) -> bool:
+    at = int(np.searchsorted(sorted_values, value))
+    return at < len(sorted_values) and int(sorted_values[at]) == value
+
+
+def _text_array(lines: list[str]) -> np.ndarray:
+    """Lines of text as one byte array (NUL-separated: no line holds a NUL)."""
+    return np.frombuffer("\x00".join(lines).encode("utf-8"), dtype=np.uint8)
+
+
+def _text_lines(array: np.ndarray) -> list[str]:
+    return array.tobytes().decode("utf-8").split("\x00")
 
 
 def _read_cache(path: Path, vocabulary: Vocabulary) -> Background | None:
@@ -137,23 +151,29 @@ def _read_cache(path: Path, vocabulary: Vocabulary) -> Background | None:
     if not path.exists():
         return None
     with np.load(path) as data:
-        meta = json.loads(data["meta"].tobytes())
-        local = vocabulary.stem_ids_of(meta["stems"])
+        meta = json.loads(_text_lines(data["meta"])[0])
+        local = vocabulary.stem_ids_of(_text_lines(data["stems"]))
+        codes = data["raw_codes"]
+        codes = np.where(codes >= 0, local[np.maximum(codes, 0)], codes)
+        raw = [t.encode("ascii") for t in _text_lines(data["raw_tokens"])]
         with vocabulary.lock:
-            for token, i in meta["raw"].items():
-                vocabulary.ids.setdefault(token.encode("ascii"), int(local[i]) if i >= 0 else i)
-        tokens = Tokens(
-            local[data["words"]], data["docs"], data["fields"], data["segments"], len(meta["ids"])
-        )
+            for token, code in zip(raw, codes.tolist(), strict=True):
+                vocabulary.ids.setdefault(token, code)
+        doc_counts, title_counts = data["doc_counts"], data["title_counts"]
+        n_docs = len(doc_counts)
+        docs = np.repeat(np.arange(n_docs, dtype=np.int32), doc_counts)
+        first = np.concatenate(([0], np.cumsum(doc_counts)[:-1]))
+        fields = (np.arange(len(docs)) - first[docs] >= title_counts[docs]).astype(np.int8)
+        segments = np.cumsum(data["segment_starts"], dtype=np.int32)
+        tokens = Tokens(local[data["words"]], docs, fields, segments, n_docs)
         cached = Index.__new__(Index)
-        cached.n_docs = tokens.n_docs
+        cached.n_docs = n_docs
         cached.keys = data["index_keys"].astype(np.int64)
         cached.docs = data["index_docs"]
-        cached.tf_title = data["index_tf_title"]
-        cached.tf_abstract = data["index_tf_abstract"]
-    title_words = tokens.fields == 0
-    cached.len_title = np.bincount(tokens.docs[title_words], minlength=tokens.n_docs)
-    cached.len_abstract = np.bincount(tokens.docs[~title_words], minlength=tokens.n_docs)
+        cached.tf_title = data["index_tf_title"].astype(np.float32)
+        cached.tf_abstract = data["index_tf_abstract"].astype(np.float32)
+    cached.len_title = title_counts.astype(np.int64)
+    cached.len_abstract = (doc_counts - title_counts).astype(np.int64)
     words = cached.remapped(local)
     categories = tuple(tuple(c) for c in meta["categories"])
     return Background(tuple(meta["ids"]), categories, tokens, words)

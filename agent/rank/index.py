@@ -88,6 +88,9 @@ class Vocabulary:
         """Ids of many already stemmed words (added if new), fast when the vocabulary is empty."""
         with self.lock:
             known = self.stem_ids
+            if not known:  # a fresh process: the words become 0..n-1 in one go
+                self.stems.extend(words)
+                known.update(zip(words, range(len(words)), strict=True))
             for word in words:
                 if word not in known:
                     self.stem_id(word)
