@@ -133,11 +133,13 @@ def files(n: int) -> tuple[Path, Path]:
     tracks = folder / "tracks.toml"
     tracks.write_text(TRACKS_TOML, encoding="utf-8")
     papers = folder / f"papers-{n}.jsonl"
-    if not papers.exists():
+    if not papers.exists():  # written whole, then renamed: an interrupted run leaves no stub
         keep = ("id", "title", "abstract", "authors", "categories", "primary_category")
-        with papers.open("w", encoding="utf-8") as out:
+        partial = papers.with_suffix(".partial")
+        with partial.open("w", encoding="utf-8") as out:
             for record in synthesise(n):
                 out.write(json.dumps({k: record[k] for k in keep if k in record}) + "\n")
+        partial.replace(papers)
     return papers, tracks
 
 
