@@ -9,10 +9,10 @@ an optimisation only: when it cannot be read or written, the sample is tokenized
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.files import write_atomic
 from agent.models import Paper
 from agent.rank.index import STOP, VOCABULARY, Index, Tokens, Vocabulary, tokenize_papers
 
@@ -113,23 +114,23 @@ def _write_cache(path: Path, background: Background, vocabulary: Vocabulary) -> 
     starts = np.ones(len(tokens.segments), dtype=bool)
     starts[1:] = tokens.segments[1:] != tokens.segments[:-1]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
-        np.savez(
-            out,
-            words=np.searchsorted(used, tokens.words).astype(np.int32),
-            doc_counts=np.bincount(tokens.docs, minlength=tokens.n_docs).astype(np.int32),
-            title_counts=title_counts.astype(np.int32),
-            segment_starts=starts,
-            index_keys=np.searchsorted(used, words.keys).astype(np.int32),
-            index_docs=words.docs,
-            index_tf_title=words.tf_title.astype(np.uint16),
-            index_tf_abstract=words.tf_abstract.astype(np.uint16),
-            stems=_text_array([vocabulary.stems[i] for i in used.tolist()]),
-            raw_tokens=_text_array([t.decode("ascii") for t, _ in raw]),
-            raw_codes=raw_codes.astype(np.int32),
-            meta=_text_array([json.dumps(meta)]),
-        )
-    os.replace(out.name, path)
+    out = io.BytesIO()
+    np.savez(
+        out,
+        words=np.searchsorted(used, tokens.words).astype(np.int32),
+        doc_counts=np.bincount(tokens.docs, minlength=tokens.n_docs).astype(np.int32),
+        title_counts=title_counts.astype(np.int32),
+        segment_starts=starts,
+        index_keys=np.searchsorted(used, words.keys).astype(np.int32),
+        index_docs=words.docs,
+        index_tf_title=words.tf_title.astype(np.uint16),
+        index_tf_abstract=words.tf_abstract.astype(np.uint16),
+        stems=_text_array([vocabulary.stems[i] for i in used.tolist()]),
+        raw_tokens=_text_array([t.decode("ascii") for t, _ in raw]),
+        raw_codes=raw_codes.astype(np.int32),
+        meta=_text_array([json.dumps(meta)]),
+    )
+    write_atomic(path, out.getvalue())
 
 
 def _member(sorted_values: np.ndarray, value: int) -> bool:
