@@ -183,7 +183,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="npz file to keep the paper embeddings in")
     args = parser.parse_args()
     tracks, qrels = load_tracks(), load_qrels()
-    january, _ = load_papers()
+    papers, months = load_papers()
+    january = [p for p in papers if months[p.id] == "2026-01"]
     lexical = ranker_scores(Ranker(tracks, embedder=None), january)
     vectors = paper_vectors(january, args.cache)
     cosine = cosine_scores(tracks, vectors)

@@ -67,17 +67,27 @@ def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:
 
 
 def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Facet]:
-    """Only the name's aspects that some keyword also names.
+    """Only the name's aspects that the keywords name, each as the keywords draw it.
 
     A name is often a label ("Listen vs Guess", "Project Alpha"): its words are not a query, and
     demanding that papers say "guess" would hide every relevant one. An aspect counts when the
-    researcher's own keywords share a word with it.
+    researcher's own keywords share a word with it. A keyword naming several aspects at once
+    does not make each of them required: in "LLM agents that use tools", "use" shows up only in
+    "tool use", so it belongs to the "tool" aspect (which "tool learning" names alone); and the
+    words of "Evaluating spoken language models" that only "spoken language model" names are one
+    aspect together, shown by any of them.
     """
-    keyword_words: set[int] = set()
-    for keyword in keywords:
-        words, _ = phrase_keys(keyword)
-        keyword_words.update(words)
-    return [facet for facet in facets if facet.words & keyword_words]
+    keyword_words = [set(phrase_keys(keyword)[0]) for keyword in keywords]
+    grounding = [{i for i, words in enumerate(keyword_words) if f.words & words} for f in facets]
+    alone = [any(sum(i in g for g in grounding) == 1 for i in own) for own in grounding]
+    named_alone = set().union(*(g for g, a in zip(grounding, alone, strict=True) if a))
+    kept = [facet for facet, a in zip(facets, alone, strict=True) if a]
+    groups: dict[int, list[Facet]] = {}
+    for facet, own, a in zip(facets, grounding, alone, strict=True):
+        if own and not a and not own & named_alone:
+            groups.setdefault(min(own), []).append(facet)
+    kept += [Facet([term for f in group for term in f.terms]) for group in groups.values()]
+    return kept
 
 
 def attach_keywords(

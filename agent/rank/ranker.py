@@ -9,15 +9,17 @@ the level scores about 0.9, one at 45% of it scores 0.5, where it starts to coun
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from agent.models import Match, Paper, Rating, Track
-from agent.rank.background import Background, load_background
+from agent.rank.background import TOKENIZER_VERSION, Background, load_background
 from agent.rank.embeddings import Embedder, fuse_with_embeddings, load_embedder
 from agent.rank.facets import (
     Facet,
@@ -26,7 +28,7 @@ from agent.rank.facets import (
     grounded_facets,
     name_facets,
 )
-from agent.rank.feedback import rated_ids, rocchio
+from agent.rank.feedback import expand, rated_ids, rocchio
 from agent.rank.index import Index, tokenize_papers
 from agent.rank.query import Query, build_query
 from agent.rank.score import (
@@ -58,6 +60,11 @@ class Tuning:
     half_point: float = 0.45  # share of the level at which the score is 0.5
     steepness: float = 3.0
     threshold: float = 0.5  # relevant from this score on, for every track
+    # pseudo-relevance feedback, off: on the dev set it moved core recall@50 by nothing and
+    # nDCG@20 by -0.003 (bench/devset/README.md). prf_papers best background papers...
+    prf_papers: int = 0
+    prf_terms: int = 30  # ...give their most shared words...
+    prf_weight: float = 0.3  # ...at this weight (a keyword word weighs about 1)
 
 
 class Ranker:
@@ -78,30 +85,52 @@ class Ranker:
         self.tuning = tuning
         # "auto": the optional embeddings extra when installed (see embeddings.py); None: off
         self.embedder = load_embedder() if embedder == "auto" else embedder
-        self.queries = {track.id: build_query(track) for track in self.tracks}
+        self._queries: dict[str, Query] | None = None
         self._background_papers = background
         self._rated_papers = list(rated_papers)
         self._background: Background | None = None
         self._background_index: Index | None = None
         self._facets: dict[str, list[Facet]] = {}
         self._levels: dict[str, float] = {}
+        self._bg_stats: Stats | None = None
+        self._expansions: dict[str, Query] = {}
 
-    def rank(self, papers: Sequence[Paper]) -> dict[str, list[Match]]:
-        """Every active track -> a Match for every paper, best first."""
-        index = Index(tokenize_papers(papers), self._pairs())
+    def rank(self, papers: Sequence[Paper], top: int | None = None) -> dict[str, list[Match]]:
+        """Every active track -> a Match for every paper (or its best `top`), best first."""
+        active = [track for track in self.tracks if track.active]
+        queries = {track.id: self._final_query(track, papers) for track in active}
+        pairs = set().union(*(query.pairs() for query in queries.values()))
+        needed = self._needed_keys(active, queries.values())
+        index = Index.of_papers(papers, pairs, only=needed)
         stats = self._stats_with(index, papers)
+        categories = [paper.categories for paper in papers]
+        ids = [paper.id for paper in papers]
         ranked: dict[str, list[Match]] = {}
-        for track in self.tracks:
-            if track.active:
-                query = self._final_query(track, papers, index, stats)
-                raw = self._relevance(track, query, index, stats, papers)
-                scores = self._calibrate(raw / self._level(track, query))
-                if self.embedder is not None:
-                    scores = fuse_with_embeddings(self.embedder, track, papers, scores)
-                scores *= self._exclusion(query, index)
-                ranked[track.id] = self._matches(track, query, index, scores, papers)
+        for track in active:
+            query = queries[track.id]
+            raw = self._relevance(track, query, index, stats, categories)
+            scores = self._calibrate(raw / self._level(track, query))
+            if self.embedder is not None:
+                scores = fuse_with_embeddings(self.embedder, track, papers, scores)
+            scores *= self._exclusion(query, index)
+            ranked[track.id] = self._matches(track, query, index, scores, ids, top)
         logger.debug("ranked %d papers against %d tracks", len(papers), len(ranked))
         return ranked
+
+    def fingerprint(self) -> str:
+        """A digest of everything a stored score depends on besides the paper itself (tracks,
+        ratings, constants, tokenizer, background): a store keeps scores while it is unchanged
+        and re-ranks only when it changes."""
+        parts = {
+            "tracks": [repr(track) for track in sorted(self.tracks, key=lambda t: t.id)],
+            "ratings": [repr(rating) for rating in self.ratings],
+            "tuning": repr(self.tuning),
+            "tokenizer": TOKENIZER_VERSION,
+            "background": "bundled" if self._background_papers is None
+            else sorted(paper.id for paper in self._background_papers),
+            "embedder": type(self.embedder).__name__,
+        }
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
     def thresholds(self) -> dict[str, float]:
         """The score from which a paper counts as relevant, per track."""
@@ -125,28 +154,69 @@ class Ranker:
         """Word pairs any query needs indexed."""
         return set().union(*(query.pairs() for query in self.queries.values()))
 
+    def _needed_keys(self, tracks: Sequence[Track], queries: Iterable[Query]) -> np.ndarray:
+        """Sorted keys of every feature the queries, phrases, excludes and facets look up."""
+        keys: set[int] = set()
+        for query in queries:
+            keys.update(query.weights)
+            for _, phrase in query.phrases + query.excludes:
+                keys.update(phrase)
+        for track in tracks:
+            for facet in self._track_facets(track):
+                for term in facet.terms + facet.phrases:
+                    keys.update(term)
+        return np.asarray(sorted(keys), dtype=np.int64)
+
+    @property
+    def queries(self) -> dict[str, Query]:
+        """Each track's weighted query (built after the background, whose cached words then
+        keep their numbers and need no re-sorting)."""
+        if self._queries is None:
+            self._load()
+            self._queries = {track.id: build_query(track) for track in self.tracks}
+        return self._queries
+
+    def _load(self) -> Background:
+        """The background corpus, loaded on first use."""
+        if self._background is None:
+            self._background = load_background(self._background_papers)
+        return self._background
+
     def _ensure_background(self) -> tuple[Background, Index]:
         """The background corpus and its index, built on first use."""
-        if self._background is None or self._background_index is None:
-            self._background = load_background(self._background_papers)
-            self._background_index = Index(self._background.tokens, self._pairs())
-        return self._background, self._background_index
+        background = self._load()
+        if self._background_index is None:
+            self._background_index = background.index(self._pairs())
+        return background, self._background_index
+
+    def _background_stats(self) -> Stats:
+        """Statistics of the background alone (cached)."""
+        if self._bg_stats is None:
+            _, index = self._ensure_background()
+            self._bg_stats = build_stats([(index, None)])
+        return self._bg_stats
 
     def _stats_with(self, index: Index, papers: Sequence[Paper]) -> Stats:
         """Statistics over the background plus `papers` (each paper counted once)."""
         background, background_index = self._ensure_background()
         ids = {paper.id for paper in papers}
-        keep = np.fromiter((p.id not in ids for p in background.papers), dtype=bool)
+        keep = np.fromiter((i not in ids for i in background.ids), dtype=bool,
+                           count=len(background.ids))
         return build_stats([(background_index, keep), (index, None)])
 
     # -- scoring ---------------------------------------------------------------------------
 
     def _relevance(
-        self, track: Track, query: Query, index: Index, stats: Stats, papers: Sequence[Paper]
+        self,
+        track: Track,
+        query: Query,
+        index: Index,
+        stats: Stats,
+        categories: Sequence[tuple[str, ...]],
     ) -> np.ndarray:
         """Raw relevance of each paper as a share of an ideal paper's BM25F score."""
         raw, ideal = score_query(index, stats, query.weights)
-        raw = raw * self._prior(track, query, index, papers)
+        raw = raw * self._prior(track, categories)
         tuning = self.tuning
         share = facet_coverage(
             index, stats, self._track_facets(track), tuning.facet_min_idf, tuning.abstract_credit
@@ -161,27 +231,25 @@ class Ranker:
             factor[has_all(index, keys)] = self.tuning.excluded
         return factor
 
-    def _prior(
-        self, track: Track, query: Query, index: Index, papers: Sequence[Paper]
-    ) -> np.ndarray:
-        """Multiplier per paper from the track's categories."""
-        prior = np.ones(index.n_docs)
-        if track.categories:
-            wanted = set(track.categories)
-            for doc, paper in enumerate(papers):
-                if paper.primary_category in wanted:
-                    prior[doc] = self.tuning.primary_category
-                elif wanted.intersection(paper.categories):
-                    prior[doc] = self.tuning.cross_listed
-                else:
-                    prior[doc] = self.tuning.other_category
-        return prior
+    def _prior(self, track: Track, categories: Sequence[tuple[str, ...]]) -> np.ndarray:
+        """Multiplier per paper from the track's categories (primary first in `categories`)."""
+        n = len(categories)
+        if not track.categories:
+            return np.ones(n)
+        wanted = set(track.categories)
+        primary = np.fromiter((bool(c) and c[0] in wanted for c in categories), bool, count=n)
+        listed = np.fromiter((not wanted.isdisjoint(c) for c in categories), bool, count=n)
+        tuning = self.tuning
+        return np.where(
+            primary, tuning.primary_category,
+            np.where(listed, tuning.cross_listed, tuning.other_category),
+        )
 
     def _track_facets(self, track: Track) -> list[Facet]:
         """The track's facets with its keywords attached (cached)."""
         if track.id not in self._facets:
             _, index = self._ensure_background()
-            stats = build_stats([(index, None)])
+            stats = self._background_stats()
             facets = grounded_facets(name_facets(track.name), track.keywords)
             self._facets[track.id] = attach_keywords(facets, track.keywords, index, stats)
         return self._facets[track.id]
@@ -190,8 +258,8 @@ class Ranker:
         """What the track's best background papers reach (cached): the scale of its scores."""
         if track.id not in self._levels:
             background, index = self._ensure_background()
-            stats = build_stats([(index, None)])
-            raw = self._relevance(track, query, index, stats, background.papers)
+            raw = self._relevance(track, query, index, self._background_stats(),
+                                  background.categories)
             best = np.sort(raw)[::-1][: self.tuning.reference_papers]
             level = float(best.mean()) if len(best) else 0.0
             # a background with nothing on the track must not make mediocre papers look good
@@ -206,38 +274,52 @@ class Ranker:
 
     # -- feedback --------------------------------------------------------------------------
 
-    def _final_query(
-        self, track: Track, papers: Sequence[Paper], index: Index, stats: Stats
-    ) -> Query:
-        """The track's query moved by the researcher's ratings for it (Rocchio)."""
-        query = self.queries[track.id]
+    def _final_query(self, track: Track, papers: Sequence[Paper]) -> Query:
+        """The track's query widened by its best background papers, then moved by the
+        researcher's ratings for it (Rocchio)."""
+        query = self._expanded(track)
         up, down = rated_ids(self.ratings, track.id)
         if not up and not down:
             return query
-        return rocchio(
-            query,
-            self._vectors_of(up, papers, index, stats),
-            self._vectors_of(down, papers, index, stats),
-        )
+        return rocchio(query, self._vectors_of(up, papers), self._vectors_of(down, papers))
 
-    def _vectors_of(
-        self, ids: set[str], papers: Sequence[Paper], index: Index, stats: Stats
-    ) -> list[dict[int, float]]:
-        """Term vectors of the rated papers we can find (batch, background, rated_papers)."""
+    def _expanded(self, track: Track) -> Query:
+        """Pseudo-relevance feedback (cached): the words the track's best background papers
+        share join its query, so a paper that says "modality bias" where the track says
+        "modality reliance" still ranks."""
+        if track.id not in self._expansions:
+            query = self.queries[track.id]
+            tuning = self.tuning
+            if tuning.prf_papers > 0 and tuning.prf_weight > 0:
+                background, index = self._ensure_background()
+                raw = self._relevance(track, query, index, self._background_stats(),
+                                      background.categories)
+                best = np.argsort(-raw, kind="stable")[: tuning.prf_papers]
+                best = best[raw[best] > 0]
+                if len(best):
+                    vectors = doc_vectors(index, self._background_stats(), best)
+                    query = expand(query, vectors, tuning.prf_terms, tuning.prf_weight)
+            self._expansions[track.id] = query
+        return self._expansions[track.id]
+
+    def _vectors_of(self, ids: set[str], papers: Sequence[Paper]) -> list[dict[int, float]]:
+        """Term vectors of the rated papers we can find (batch, rated_papers, background)."""
         if not ids:
             return []
         background, background_index = self._ensure_background()
-        found: list[dict[int, float]] = []
-        seen: set[str] = set()
-        for source, source_index in ((papers, index), (background.papers, background_index)):
-            docs = [i for i, p in enumerate(source) if p.id in ids and p.id not in seen]
-            seen.update(source[i].id for i in docs)
-            if docs:
-                found += doc_vectors(source_index, stats, np.asarray(docs))
-        extra = [p for p in self._rated_papers if p.id in ids and p.id not in seen]
-        if extra:
-            found += doc_vectors(Index(tokenize_papers(extra)), stats, np.arange(len(extra)))
-        return found
+        stats = self._background_stats()
+        found: dict[str, Paper] = {}
+        for paper in (*papers, *self._rated_papers):
+            if paper.id in ids:
+                found.setdefault(paper.id, paper)
+        vectors = []
+        if found:
+            texts = list(found.values())
+            vectors += doc_vectors(Index.of_papers(texts), stats, np.arange(len(texts)))
+        docs = [i for i, pid in enumerate(background.ids) if pid in ids and pid not in found]
+        if docs:
+            vectors += doc_vectors(background_index, stats, np.asarray(docs))
+        return vectors
 
     def _matches(
         self,
@@ -245,29 +327,39 @@ class Ranker:
         query: Query,
         index: Index,
         scores: np.ndarray,
-        papers: Sequence[Paper],
+        ids: Sequence[str],
+        top: int | None,
     ) -> list[Match]:
         """Matches of one track, best first; a paper rated down for the track scores 0."""
         up, down = rated_ids(self.ratings, track.id)
         threshold = self.tuning.threshold
+        n = len(ids)
+        rated_down = np.zeros(n, dtype=bool)
+        scores = np.asarray(scores, dtype=np.float64).copy()
+        if up or down:
+            rated_up = np.fromiter((i in up for i in ids), bool, count=n)
+            rated_down = np.fromiter((i in down for i in ids), bool, count=n)
+            scores[rated_up] = np.maximum(scores[rated_up], threshold)
+            scores[rated_down] = 0.0
+        scores = np.round(scores, 6)
+        order = np.argsort(-scores, kind="stable")
+        if top is not None:
+            order = order[: max(top, 0)]
         phrases = [(keyword, has_all(index, keys)) for keyword, keys in query.phrases]
         matches = []
-        for doc, paper in enumerate(papers):
-            score = 0.0 if paper.id in down else float(scores[doc])
-            if paper.id in up:
-                score = max(score, threshold)
+        for doc in order.tolist():
             terms = tuple(keyword for keyword, mask in phrases if mask[doc])
-            relevant = paper.id not in down and score >= threshold
-            matches.append(Match(paper.id, track.id, round(score, 6), relevant, terms))
-        order = sorted(range(len(matches)), key=lambda i: (-matches[i].score, i))
-        return [matches[i] for i in order]
+            score = float(scores[doc])
+            relevant = not rated_down[doc] and score >= threshold
+            matches.append(Match(ids[doc], track.id, score, bool(relevant), terms))
+        return matches
 
 
 def triage(
     tracks: Sequence[Track], papers: Sequence[Paper], top: int = 50
 ) -> dict[str, list[dict[str, float | str]]]:
     """The best `top` papers per active track as plain JSON-ready data, scores to 4 places."""
-    ranked = Ranker(tracks).rank(papers)
+    ranked = Ranker(tracks).rank(papers, top=top)
     return {
         track_id: [{"id": m.paper_id, "score": round(m.score, 4)} for m in matches[:top]]
         for track_id, matches in ranked.items()

@@ -6,7 +6,7 @@ corpus plus the papers being ranked, so a scan of twelve papers gets the same id
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,12 +26,15 @@ class Stats:
     avg_title: float
     avg_abstract: float
     indexes: list[tuple[Index, np.ndarray | None]]  # (index, which of its papers count)
+    kept_before: list[np.ndarray | None] = field(default_factory=list)  # see build_stats
 
     def doc_freq(self, keys: np.ndarray) -> np.ndarray:
         """Papers holding each feature, summed over the counted indexes."""
         total = np.zeros(len(keys))
-        for index, keep in self.indexes:
-            total += index.doc_freq(keys, keep)
+        for (index, _), kept in zip(self.indexes, self.kept_before, strict=True):
+            starts = np.searchsorted(index.keys, keys, "left")
+            ends = np.searchsorted(index.keys, keys, "right")
+            total += ends - starts if kept is None else kept[ends] - kept[starts]
         return total
 
     def idf(self, keys: np.ndarray) -> np.ndarray:
@@ -49,7 +52,13 @@ def build_stats(indexes: list[tuple[Index, np.ndarray | None]]) -> Stats:
         title += float(index.len_title[mask].sum())
         abstract += float(index.len_abstract[mask].sum())
     n = max(n, 1.0)
-    return Stats(n, max(title / n, 1.0), max(abstract / n, 1.0), indexes)
+    # per index with a mask: how many counted entries come before each entry (one cumsum here,
+    # not one per idf lookup)
+    kept_before = [
+        None if keep is None else np.concatenate(([0], np.cumsum(keep[index.docs])))
+        for index, keep in indexes
+    ]
+    return Stats(n, max(title / n, 1.0), max(abstract / n, 1.0), indexes, kept_before)
 
 
 def entry_weights(index: Index, stats: Stats, entries: np.ndarray) -> np.ndarray:

@@ -47,6 +47,10 @@ _SUFFIX_RULES: tuple[tuple[str, str], ...] = (
     ("izes", "ize"),
     ("ises", "ize"),
     ("ise", "ize"),
+    ("ements", "e"),  # "judgements" -> "judge", as Porter's -ment step
+    ("ement", "e"),
+    ("ments", ""),  # "judgments", "assessments" -> "judg", "assess"
+    ("ment", ""),
 )
 _VOWEL_RE = re.compile(r"[aeiouy]")
 _DOUBLE_RE = re.compile(r"([b-df-hj-np-tv-z])\1$")
@@ -54,11 +58,11 @@ _DOUBLE_RE = re.compile(r"([b-df-hj-np-tv-z])\1$")
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A light stem of a lower-case word: plurals, -ed, -ing, -ation and a final e folded."""
+    """A light stem of a lower-case word: plurals, -ed, -ing, -ation, -ment and a final e folded."""
     if len(word) <= 3 or not word.isalpha():
         return word
     for suffix, replacement in _SUFFIX_RULES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+        if word.endswith(suffix) and len(word) - len(suffix) >= (4 if "ment" in suffix else 3):
             word = word[: -len(suffix)] + replacement
             break
     word = _strip_plural(word)
