@@ -212,7 +212,8 @@ def within(low: float, high: float, *, open_low: bool = False) -> Rule:
     """A number from `low` (exclusive with open_low) to `high`: every numeric setting has a
     ceiling, so `inf`, `1e12` or a typo'd extra digit is refused instead of overflowing later."""
     first = f"greater than {low:g}" if open_low else f"at least {low:g}"
-    text = f"{first} and at most {high:g} (a number in {'(' if open_low else '['}{low:g}, {high:g}])"
+    bracket = "(" if open_low else "["
+    text = f"{first} and at most {high:g} (a number in {bracket}{low:g}, {high:g}])"
 
     def test(value: Any) -> bool:
         if not is_number(value) or not math.isfinite(value):
