@@ -17,6 +17,7 @@ from agent.store.cycles import CycleRecord, CycleStore
 from agent.store.migrations import MIGRATIONS, Migrations
 from agent.store.papers import PaperStore
 from agent.store.queue import QueueStore
+from agent.store.search import SearchStore
 from agent.store.tables import ANALYSIS_KINDS, CYCLE_STATUSES, PAPER_STATUSES
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class Store(PaperStore, CycleStore, QueueStore):
+class Store(SearchStore, PaperStore, CycleStore, QueueStore):
     """The agent's state in one database. Outside `transaction()` each call commits on its own."""
 
     def __enter__(self) -> Store:

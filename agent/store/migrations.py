@@ -227,3 +227,38 @@ def _m001_user_tables(metadata: sa.MetaData) -> None:
         sa.Column("value", sa.Integer, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
+
+
+@MIGRATIONS(name="m002_paper_search")
+def m002_paper_search(conn: sa.Connection) -> None:
+    """A full-text index of title and abstract, filled now and kept in step by the database.
+
+    SQLite: an FTS5 table with triggers on `papers`, so bulk writes are indexed too. PostgreSQL:
+    a GIN index on the weighted tsvector the search ranks with (title A, abstract B).
+    """
+    if conn.dialect.name == "sqlite":
+        for statement in _M002_SQLITE:
+            conn.exec_driver_sql(statement)
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE INDEX IF NOT EXISTS papers_search ON papers USING GIN (("
+            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+            "setweight(to_tsvector('english', coalesce(abstract, '')), 'B')))"
+        )
+
+
+_M002_SQLITE = (
+    "CREATE VIRTUAL TABLE paper_search USING fts5("
+    "id UNINDEXED, title, abstract, tokenize = 'porter unicode61 remove_diacritics 2')",
+    "INSERT INTO paper_search (id, title, abstract) SELECT id, title, abstract FROM papers",
+    "CREATE TRIGGER paper_search_insert AFTER INSERT ON papers BEGIN "
+    "INSERT INTO paper_search (id, title, abstract) VALUES (new.id, new.title, new.abstract); "
+    "END",
+    "CREATE TRIGGER paper_search_update AFTER UPDATE OF id, title, abstract ON papers "
+    "WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.abstract IS NOT new.abstract "
+    "BEGIN DELETE FROM paper_search WHERE id = old.id; "
+    "INSERT INTO paper_search (id, title, abstract) VALUES (new.id, new.title, new.abstract); "
+    "END",
+    "CREATE TRIGGER paper_search_delete AFTER DELETE ON papers BEGIN "
+    "DELETE FROM paper_search WHERE id = old.id; END",
+)
