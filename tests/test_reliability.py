@@ -65,6 +65,31 @@ def test_the_researchers_section_of_a_view_survives_regeneration(scanned: Path) 
         assert "cycle #2" in text or "latest 2 of 2" in text  # regenerated above it
 
 
+def damage(db: Path) -> None:
+    """Overwrite every page but the first (the schema) of a SQLite file with garbage."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = int.from_bytes(db.read_bytes()[16:18], "big")
+    data = bytearray(db.read_bytes())
+    for offset in range(page, len(data), page):
+        data[offset : offset + page] = b"\xde\xad\xbe\xef" * (page // 4)
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("command", [["status"], ["cycle", "--source", "sample"], ["log"]])
+def test_a_damaged_database_names_the_file_and_how_to_recover(
+    scanned: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = scanned / "state" / "agent.db"
+    damage(db)
+    result = run_cli(capsys, *command, "-w", str(scanned))
+    err = " ".join(result.err.split())
+    assert result.code != 0 and "Traceback" not in err
+    assert str(db) in err and "damaged" in err and "move the file aside" in err
+    assert "in git and intact" in err and "queue" in err and "ratings" in err
+    assert "SELECT" not in err and "FROM" not in err  # no SQL dump
+
+
 def test_log_lines_are_bounded(tmp_path: Path, restore_root_logger) -> None:
     setup_logging(tmp_path)
     logging.getLogger("agent.test").warning("query %s", "all:x OR " * 100_000)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError, DatabaseDamaged
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,36 @@ def create_store_engine(url: str) -> sa.Engine:
         ) from e
     if engine.dialect.name == "sqlite":
         install_sqlite_hooks(engine)
+        install_damage_check(engine, parsed.database or "")
     return engine
+
+
+# What SQLite (or the driver) says when pages of the file are corrupted; never "locked"/"readonly".
+_DAMAGE = ("malformed", "not a database", "could not decode", "disk i/o error", "corrupt")
+
+
+def install_damage_check(engine: sa.Engine, path: str) -> None:
+    """Turn SQLite's "database disk image is malformed" (with the SQL it ran) into one message
+    naming the file and how to recover."""
+
+    @sa.event.listens_for(engine, "handle_error")
+    def on_error(context: Any) -> None:
+        original = context.original_exception
+        reason = str(original).split(" with text ")[0][:120]
+        if any(mark in reason.lower() for mark in _DAMAGE):
+            raise DatabaseDamaged(damaged_message(path, reason)) from None
+
+
+def damaged_message(path: str, reason: str) -> str:
+    """Which file is damaged, what is safe, how to recover, what comes back and what is lost."""
+    return (
+        f"the database file {path} is damaged ({reason}). Your cycle notes, knowledge graph and "
+        "tracks are in git and intact. To recover: stop the daemon, move the file aside "
+        f"(mv {path} {path}.damaged, and its -wal and -shm files if present), then run the "
+        "command again. A new database is created; the cycle history is rebuilt from the "
+        "commits' `Cycle: N` trailers and the next scans fetch papers again. Lost: the must-read "
+        "queue, your ratings, the stored summaries and scores (the notes still hold their text)."
+    )
 
 
 def install_sqlite_hooks(engine: sa.Engine) -> None:
