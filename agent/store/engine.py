@@ -73,11 +73,33 @@ def create_store_engine(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         install_sqlite_hooks(engine)
         install_damage_check(engine, parsed.database or "")
+    elif engine.dialect.name == "postgresql":
+        install_postgres_hooks(engine)
     return engine
 
 
-# What SQLite (or the driver) says when pages of the file are corrupted; never "locked"/"readonly".
-_DAMAGE = ("malformed", "not a database", "could not decode", "disk i/o error", "corrupt")
+# One number per purpose for PostgreSQL advisory locks (any bigint; these spell "radar").
+WRITE_LOCK = 0x7261646172
+MIGRATION_LOCK = 0x7261646173
+
+
+def install_postgres_hooks(engine: sa.Engine) -> None:
+    """Writes take one database-wide lock at BEGIN, as SQLite's BEGIN IMMEDIATE does.
+
+    The store's read-then-write steps (next cycle number, upserts, the queue) then behave on
+    PostgreSQL exactly as on SQLite: the daemon and a researcher's morning command never
+    interleave two writes, and a reader never waits. The lock ends with the transaction.
+    """
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION, False):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+
+# What SQLite (or the driver) says when pages of a research-agent file are corrupted (not "locked",
+# "readonly", or "file is not a database": that is a DATABASE_URL naming some other file).
+_DAMAGE = ("malformed", "could not decode", "disk i/o error", "corrupt")
 
 
 def install_damage_check(engine: sa.Engine, path: str) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from agent.errors import ConfigError
-from agent.store.engine import WRITE_OPTION
+from agent.store.engine import MIGRATION_LOCK, WRITE_OPTION
 from agent.store.tables import SchemaMigrationRow
 from agent.store.types import UTCDateTime
 
@@ -78,6 +78,8 @@ def apply_migrations(
         # The write option makes SQLite take its write lock at BEGIN, so two processes opening
         # the same new database serialise here and the second one sees the first one's rows.
         with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":  # SQLite serialises at BEGIN IMMEDIATE
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             applied = applied_migrations(conn)
             check_known(applied, migrations, engine)
             if migration.name in applied:

@@ -85,9 +85,9 @@ class SearchStore(PaperStore):
         params: dict[str, object] = {f"t{i}": " ".join(t) for i, t in enumerate(query.terms)}
         params["limit"] = limit
         statement = sa.text(
-            f"SELECT id, ts_rank({PG_VECTOR}, q) AS score "
-            f"FROM papers, ({' || '.join(parts)}) AS q "
-            f"WHERE {PG_VECTOR} @@ q ORDER BY score DESC, id LIMIT :limit"
+            f"SELECT id, ts_rank({PG_VECTOR}, search.q) AS score "
+            f"FROM papers, (SELECT {' || '.join(parts)} AS q) AS search "
+            f"WHERE {PG_VECTOR} @@ search.q ORDER BY score DESC, id LIMIT :limit"
         )
         with self._session() as session:
             rows = session.connection().execute(statement.columns(), params)
