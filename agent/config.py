@@ -174,7 +174,11 @@ def build_section(
                 f"{origin}: unknown setting '{section}.{key}'. "
                 f"Known in [{section}]: {', '.join(sorted(fields))}."
             )
-        kwargs[key] = coerce(value, getattr(defaults, key), f"{where[key]}: {section}.{key}")
+        try:
+            kwargs[key] = coerce(value, getattr(defaults, key), f"{where[key]}: {section}.{key}")
+        except ConfigError as exc:
+            rule = RULES.get(f"{section}.{key}")
+            raise ConfigError(f"{exc} Allowed: {rule[0]}." if rule else str(exc)) from None
     built = cls(**kwargs)
     check_section(built, section, where)
     return built
