@@ -6,6 +6,7 @@ Reads `research.toml` and `state/tracks.toml`; never touches the database.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -69,15 +70,18 @@ def load_settings(
     """Settings of a workspace; `overrides` are flags as {"section.key": value}."""
     environ = os.environ if environ is None else environ
     layers: dict[str, dict[str, Any]] = {name: {} for name in ("", *SECTIONS)}
+    origins: dict[str, str] = {}  # "section.key" -> where its value came from, for errors
     merge_file_layer(layers, workspace / SETTINGS_FILE)
     for variable, (section, key) in ENVIRONMENT.items():
         if environ.get(variable):
             layers[section][key] = environ[variable]
+            origins[f"{section}.{key}"] = f"environment variable {variable}"
     for dotted, value in (overrides or {}).items():
         if value is not None:
             section, _, key = dotted.rpartition(".")
             layers[section][key] = value
-    settings = build_settings(workspace, layers)
+            origins[dotted] = f"command-line option for {dotted}"
+    settings = build_settings(workspace, layers, origins)
     # Keys of any shape (gsk_..., hex) are redacted from logs, not only the "sk-" ones.
     register_secret(settings.llm.api_key)
     return settings
@@ -129,9 +133,15 @@ def read_key_file(settings_path: Path, key_path: Path) -> str:
     return key
 
 
-def build_settings(workspace: Path, layers: dict[str, dict[str, Any]]) -> Settings:
-    """Typed, validated Settings from merged layers."""
-    sections = {name: build_section(cls, layers[name], name) for name, cls in SECTIONS.items()}
+def build_settings(
+    workspace: Path, layers: dict[str, dict[str, Any]], origins: Mapping[str, str] | None = None
+) -> Settings:
+    """Typed, validated Settings from merged layers (`origins` name where values came from)."""
+    origin = str(workspace / SETTINGS_FILE)
+    sections = {
+        name: build_section(cls, layers[name], name, origin, origins)
+        for name, cls in SECTIONS.items()
+    }
     top = layers[""]
     database_url = str(top.get("database_url") or f"sqlite:///{workspace / 'state' / 'agent.db'}")
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
@@ -147,32 +157,44 @@ def build_settings(workspace: Path, layers: dict[str, dict[str, Any]]) -> Settin
 
 
 def build_section(
-    cls: type, values: dict[str, Any], section: str, origin: str = SETTINGS_FILE
+    cls: type,
+    values: dict[str, Any],
+    section: str,
+    origin: str = SETTINGS_FILE,
+    origins: Mapping[str, str] | None = None,
 ) -> Any:
     """One settings dataclass, with values coerced to the field types (env gives strings)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     defaults = cls()
     kwargs: dict[str, Any] = {}
+    where = {key: (origins or {}).get(f"{section}.{key}", origin) for key in fields}
     for key, value in values.items():
         if key not in fields:
             raise ConfigError(
                 f"{origin}: unknown setting '{section}.{key}'. "
                 f"Known in [{section}]: {', '.join(sorted(fields))}."
             )
-        kwargs[key] = coerce(value, getattr(defaults, key), f"{origin}: {section}.{key}")
+        try:
+            kwargs[key] = coerce(value, getattr(defaults, key), f"{where[key]}: {section}.{key}")
+        except ConfigError as exc:
+            rule = RULES.get(f"{section}.{key}")
+            raise ConfigError(f"{exc} Allowed: {rule[0]}." if rule else str(exc)) from None
     built = cls(**kwargs)
-    check_section(built, section, origin)
+    check_section(built, section, where)
     return built
 
 
-def check_section(values: Any, section: str, origin: str) -> None:
+def check_section(values: Any, section: str, where: Mapping[str, str]) -> None:
     """Refuse values out of range, URLs that are not http(s), unknown zones and bad schedules."""
     for field in dataclasses.fields(values):
         name = f"{section}.{field.name}"
         value = getattr(values, field.name)
+        origin = where[field.name]
         rule = RULES.get(name)
         if rule is not None and value is not None and not rule[1](value):
             raise ConfigError(f"{origin}: {name} = {value!r} must be {rule[0]}.")
+        if is_number(value) and not math.isfinite(value):
+            raise ConfigError(f"{origin}: {name} = {value!r} must be a finite number.")
         parse = PARSERS.get(name)
         if parse is not None:
             try:
@@ -181,56 +203,62 @@ def check_section(values: Any, section: str, origin: str) -> None:
                 raise ConfigError(f"{origin}: {name}: {exc}") from None
 
 
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def is_http_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def at_least(low: float) -> tuple[str, Callable[[Any], bool]]:
-    return f">= {low:g}", lambda v: v >= low
+def within(low: float, high: float, *, open_low: bool = False) -> Rule:
+    """A number from `low` (exclusive with open_low) to `high`: every numeric setting has a
+    ceiling, so `inf`, `1e12` or a typo'd extra digit is refused instead of overflowing later."""
+    first = f"greater than {low:g}" if open_low else f"at least {low:g}"
+    bracket = "(" if open_low else "["
+    text = f"{first} and at most {high:g} (a number in {bracket}{low:g}, {high:g}])"
+
+    def test(value: Any) -> bool:
+        if not is_number(value) or not math.isfinite(value):
+            return not is_number(value)  # a non-number is the coercion's business
+        return (value > low if open_low else value >= low) and value <= high
+
+    return text, test
 
 
-def above(low: float) -> tuple[str, Callable[[Any], bool]]:
-    return f"> {low:g}", lambda v: v > low
-
-
-def between(low: float, high: float) -> tuple[str, Callable[[Any], bool]]:
-    return f"between {low:g} and {high:g}", lambda v: low <= v <= high
-
-
-def over_and_up_to(low: float, high: float) -> tuple[str, Callable[[Any], bool]]:
-    return f"> {low:g} and at most {high:g}", lambda v: low < v <= high
-
-
+Rule = tuple[str, Callable[[Any], bool]]
+HOUR = 3600.0
 HTTP_URL = ("an http:// or https:// URL", is_http_url)
 # "section.field" -> (what it must be, test); checked for research.toml and the merged settings.
-RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+# Every int/float setting has a rule with a ceiling (tests/test_settings.py checks that).
+RULES: dict[str, Rule] = {
     "arxiv.api_url": HTTP_URL,
     "arxiv.html_url": HTTP_URL,
     "arxiv.pdf_url": HTTP_URL,
-    "arxiv.delay_seconds": between(0, 60),
-    "arxiv.timeout_seconds": over_and_up_to(0, 600),
-    "arxiv.max_retries": between(0, 10),
-    "arxiv.overlap_days": between(0, 30),
-    "arxiv.backfill_days": between(1, 365),
-    "arxiv.max_results": between(1, 10000),
-    "arxiv.page_size": between(1, 2000),
+    "arxiv.delay_seconds": within(0, 60),
+    "arxiv.timeout_seconds": within(0, 600, open_low=True),
+    "arxiv.max_retries": within(0, 10),
+    "arxiv.overlap_days": within(0, 30),
+    "arxiv.backfill_days": within(1, 365),
+    "arxiv.max_results": within(1, 10_000),
+    "arxiv.page_size": within(1, 2000),
     "llm.base_url": HTTP_URL,
-    "llm.timeout_seconds": over_and_up_to(0, 3600),
-    "llm.max_retries": between(0, 10),
-    "llm.concurrency": between(1, 64),
-    "llm.daily_token_budget": between(0, 1_000_000_000),
-    "llm.cycle_token_budget": between(0, 1_000_000_000),
-    "learn.max_papers": at_least(1),
-    "learn.queue_threshold": between(0, 1),
-    "learn.queue_per_cycle": at_least(0),
-    "learn.memory_papers": at_least(0),
-    "fulltext.max_bytes": between(1, 1024**3),
-    "fulltext.deadline_seconds": over_and_up_to(0, 3600),
-    "fulltext.section_tokens": between(100, 100_000),
-    "fulltext.max_sections": between(1, 1000),
-    "schedule.shutdown_grace": at_least(0),
-    "schedule.cycle_deadline": over_and_up_to(0, 86_400),
+    "llm.timeout_seconds": within(0, HOUR, open_low=True),
+    "llm.max_retries": within(0, 10),
+    "llm.concurrency": within(1, 64),
+    "llm.daily_token_budget": within(0, 1_000_000_000),
+    "llm.cycle_token_budget": within(0, 1_000_000_000),
+    "learn.max_papers": within(1, 1000),
+    "learn.queue_threshold": within(0, 1),
+    "learn.queue_per_cycle": within(0, 100),
+    "learn.memory_papers": within(0, 1000),
+    "fulltext.max_bytes": within(1, 1 << 30),
+    "fulltext.deadline_seconds": within(0, HOUR, open_low=True),
+    "fulltext.section_tokens": within(100, 100_000),
+    "fulltext.max_sections": within(1, 1000),
+    "schedule.shutdown_grace": within(0, HOUR),
+    "schedule.cycle_deadline": within(0, 24 * HOUR, open_low=True),  # when it is a number
 }
 PARSERS: dict[str, Callable[[Any], object]] = {
     "schedule.timezone": load_timezone,

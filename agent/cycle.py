@@ -36,7 +36,7 @@ from agent.snapshot import decide, local_midnight
 from agent.sources import Source
 from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
-from agent.views import CYCLES_INDEX, KNOWLEDGE_GRAPH, regenerate_views
+from agent.views import CYCLES_INDEX, KNOWLEDGE_GRAPH, check_views_unedited, regenerate_views
 
 logger = logging.getLogger(__name__)
 SAMPLE_DAYS_PER_SCAN = 3  # a replayed scan takes three listing days: enough for a demo to learn
@@ -184,6 +184,7 @@ def work(run: CycleRun, outcome: CycleOutcome) -> None:
         settings.workspace,
         [notes.note_path(number, started, decision.action), KNOWLEDGE_GRAPH, CYCLES_INDEX],
     )
+    check_views_unedited(settings.workspace)  # the researcher's edits are never overwritten
     result = act(run)
     crash_point("acted")
     result.tokens_in, result.tokens_out = store.tokens_for_cycle(number)

@@ -21,6 +21,12 @@ class WorkspaceError(AgentError):
     exit_code = 2
 
 
+class DatabaseDamaged(AgentError):
+    """The SQLite file has corrupted pages: says which file and how to recover."""
+
+    exit_code = 4
+
+
 class LockedError(AgentError):
     """Another research-agent process holds the workspace lock."""
 

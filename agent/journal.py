@@ -72,13 +72,69 @@ class Journal:
             raise JournalError(f"git {args[0]} failed in {self.workspace}: {detail}")
         return out
 
-    def run_status(self, *args: str) -> tuple[int, str, str]:
+    def run_status(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> tuple[int, str, str]:
         """Run git and hand back (exit status, stdout, stderr) without raising."""
         command = ["git", "-c", "core.quotepath=off", "--literal-pathspecs", *args]
         status, out, err = self.repo.git.execute(
-            command, with_extended_output=True, with_exceptions=False
+            command, with_extended_output=True, with_exceptions=False, env=env
         )
         return int(status or 0), str(out or ""), str(err or "")
+
+    def run_env(self, env: dict[str, str], *args: str) -> str:
+        """`run` with extra environment variables (e.g. a temporary GIT_INDEX_FILE)."""
+        status, out, err = self.run_status(*args, env=env)
+        if status != 0:
+            detail = clean_text(err, 500) or f"exit status {status}"
+            raise JournalError(f"git {args[0]} failed in {self.workspace}: {detail}")
+        return out
+
+    def head_bytes(self, path: str) -> bytes | None:
+        """The content of `path` in HEAD, or None when HEAD has no such file."""
+        checked = check_path(path)
+        if self.head_sha() is None or not self.run("ls-tree", "HEAD", "--", checked):
+            return None
+        raw = self.repo.git.execute(
+            ["git", "cat-file", "blob", f"HEAD:{checked}"], strip_newline_in_stdout=False,
+            as_process=False, stdout_as_string=False,
+        )
+        return raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+
+    def commit_content(self, path: str, content: bytes, message: str) -> str:
+        """Commit `content` as `path` on top of HEAD, whatever the work tree holds there.
+
+        Only this one change is committed: the researcher's uncommitted edits of the same file
+        stay in the work tree, uncommitted, and their other staged files stay staged. The index
+        entry of `path` becomes the committed content, so `git diff` shows just their edits.
+        """
+        checked = check_path(path)
+        message = clean_message(message)
+        with git_lock(self.git_dir):
+            head = self.head_sha()
+            if head is None:
+                raise JournalError(f"{self.workspace} has no commit yet to add {checked} to.")
+            listed = self.run("ls-tree", "HEAD", "--", checked).split()
+            mode = listed[0] if listed else "100644"
+            scratch = self.git_dir / "research-agent.blob.tmp"
+            index = self.git_dir / "research-agent.index.tmp"
+            try:
+                scratch.write_bytes(content)
+                blob = self.run("hash-object", "-w", "--no-filters", "--", str(scratch)).strip()
+                env = {"GIT_INDEX_FILE": str(index)}
+                self.run_env(env, "read-tree", head)
+                entry = f"{mode},{blob},{checked}"
+                self.run_env(env, "update-index", "--add", "--cacheinfo", entry)
+                tree = self.run_env(env, "write-tree").strip()
+                sha = self.run("commit-tree", tree, "-p", head, "-m", message).strip()
+                self.run("update-index", "--add", "--cacheinfo", entry)
+                reflog = f"commit: {message.splitlines()[0]}"
+                self.run("update-ref", "-m", reflog, "HEAD", sha, head)
+            finally:
+                scratch.unlink(missing_ok=True)
+                index.unlink(missing_ok=True)
+        logger.info("committed %s: %s (only this change)", sha[:12], message.splitlines()[0])
+        return sha
 
     def head_sha(self) -> str | None:
         """The commit HEAD points at, or None in a repository without commits."""
@@ -315,6 +371,18 @@ def commit_paths(
     """Commit exactly `paths`, leaving the user's other staged and unstaged work alone."""
     with open_journal(workspace) as journal:
         return journal.commit_paths(paths, message, cycle)
+
+
+def head_bytes(workspace: Path, path: str) -> bytes | None:
+    """`path` as HEAD has it, or None when it is not in HEAD."""
+    with open_journal(workspace) as journal:
+        return journal.head_bytes(path)
+
+
+def commit_content(workspace: Path, path: str, content: bytes, message: str) -> str:
+    """Commit `content` as `path` on top of HEAD, leaving the work tree's own edits uncommitted."""
+    with open_journal(workspace) as journal:
+        return journal.commit_content(path, content, message)
 
 
 def find_cycle_commits(workspace: Path, since_cycle: int | None = None) -> dict[int, str]:

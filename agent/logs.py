@@ -30,6 +30,8 @@ _KEY_PATTERNS = (
 _KEY_PARAMETER = re.compile(
     r"(?i)((?<![\w-])(?:api[-_]?key|access[-_]?token|token|key)=)[^&\s#\"'<>,;()\[\]]+"
 )
+# A log line is cut to this many characters (a 50k-keyword query once made a 789 KB line).
+MAX_LINE = 4000
 _MIN_SECRET_LEN = 8  # shorter "keys" ("ollama", "x") are placeholders, not secrets
 _extra_secrets: set[str] = set()
 _HANDLER_MARK = "_research_agent_handler"
@@ -62,16 +64,42 @@ class RedactingFilter(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_secrets(record.getMessage())
+        record.msg = bound_lines(redact_secrets(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text, so the traceback is redacted once for all handlers.
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact_secrets(record.exc_text)
+            record.exc_text = bound_lines(redact_secrets(record.exc_text))
         if record.stack_info:
-            record.stack_info = redact_secrets(record.stack_info)
+            record.stack_info = bound_lines(redact_secrets(record.stack_info))
         return True
+
+
+def bound_lines(text: str, limit: int = MAX_LINE) -> str:
+    """Each line cut to `limit` characters, saying how much was cut (redact first: a key cut in
+    half would no longer be recognised)."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    return "\n".join(
+        f"{line[:limit]}… [{len(line) - limit:,} more characters]" if len(line) > limit else line
+        for line in lines
+    )
+
+
+class StateFileHandler(RotatingFileHandler):
+    """state/agent.log; a write that fails (disk full, read-only) is reported once in one line
+    on stderr instead of a traceback per record, and the command goes on."""
+
+    _reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        if not self._reported:
+            self._reported = True
+            error = sys.exc_info()[1]
+            sys.stderr.write(f"warning: cannot write {self.baseFilename}: {error}; "
+                             "later log lines go to stderr only.\n")
 
 
 class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -96,17 +124,9 @@ def setup_logging(state_dir: Path | None, verbose: bool = False) -> None:
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     handlers: list[logging.Handler] = [stderr]
     if state_dir is not None:
-        Path(state_dir).mkdir(parents=True, exist_ok=True)
-        log_file = RotatingFileHandler(
-            Path(state_dir) / LOG_NAME,
-            maxBytes=LOG_MAX_BYTES,
-            backupCount=LOG_BACKUPS,
-            encoding="utf-8",
-        )
-        log_file.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
-        handlers.append(log_file)
+        log_file = open_log_file(Path(state_dir) / LOG_NAME)
+        if log_file is not None:
+            handlers.append(log_file)
     for handler in handlers:
         setattr(handler, _HANDLER_MARK, True)
         handler.addFilter(RedactingFilter())
@@ -114,6 +134,24 @@ def setup_logging(state_dir: Path | None, verbose: bool = False) -> None:
     # Third-party libraries (httpx, apscheduler, openai) speak at INFO on every request or tick.
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logging.getLogger("agent").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def open_log_file(path: Path) -> logging.Handler | None:
+    """The rotating log file, or None with one clear line on stderr when it cannot be written
+    (a read-only state/ directory): the command itself says what else that breaks."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = StateFileHandler(
+            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+    except OSError as exc:
+        sys.stderr.write(
+            f"warning: cannot write the log file {path} ({exc.strerror or exc}): logging to "
+            f"stderr only. Make {path.parent} writable (chmod u+w) to keep a log.\n"
+        )
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
 
 
 def flush_logs() -> None:

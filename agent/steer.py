@@ -6,6 +6,8 @@ on their own through the journal's git lock. None of them takes the workspace lo
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,11 +151,33 @@ def change_track(workspace: Path, track_id: str, **changes: Any) -> tuple[Track,
     if current is not None and all(getattr(current, k, None) == v for k, v in changes.items()):
         return current, None
     before = settings.tracks_path.read_bytes()
+    committed = edit_committed(workspace, before,
+                               lambda path: edit_track(path, track_id, **changes))
     track, old = edit_track(settings.tracks_path, track_id, **changes)
     described = ", ".join(describe_change(k, old.get(k), v) for k, v in changes.items())
     sha = commit_or_restore(workspace, settings.tracks_path, before,
-                            f"tracks: {track_id} {described}")
+                            f"tracks: {track_id} {described}", committed)
     return track, sha
+
+
+def edit_committed(workspace: Path, before: bytes, edit: Callable[[Path], object]) -> bytes | None:
+    """With hand edits in tracks.toml not committed yet, the same CLI edit applied to the file
+    as HEAD has it (what gets committed, so the hand edits are not swept in); else None."""
+    head = journal.head_bytes(workspace, TRACKS_FILE)
+    if head is None or head == before:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "tracks.toml"
+        copy.write_bytes(head)
+        try:
+            edit(copy)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{workspace / TRACKS_FILE} has edits that are not committed, and this change "
+                f"needs them ({exc}). Commit them first (git commit {TRACKS_FILE}), then run "
+                "the command again; nothing was changed."
+            ) from None
+        return copy.read_bytes()
 
 
 def describe_change(key: str, old: Any, new: Any) -> str:
@@ -168,14 +192,21 @@ def create_track(workspace: Path, track: Track) -> tuple[Track, str]:
     if track.id in {t.id for t in load_tracks(settings.tracks_path)}:
         raise ConfigError(f"{settings.tracks_path}: a track with id '{track.id}' already exists.")
     before = settings.tracks_path.read_bytes()
+    committed = edit_committed(workspace, before, lambda path: add_track(path, track))
     created = add_track(settings.tracks_path, track)
-    sha = commit_or_restore(workspace, settings.tracks_path, before, f"tracks: add {track.id}")
+    sha = commit_or_restore(workspace, settings.tracks_path, before, f"tracks: add {track.id}",
+                            committed)
     return created, sha
 
 
-def commit_or_restore(workspace: Path, path: Path, before: bytes, message: str) -> str:
-    """Commit the edited tracks file; on failure put back its exact previous bytes and re-raise."""
+def commit_or_restore(
+    workspace: Path, path: Path, before: bytes, message: str, committed: bytes | None = None
+) -> str:
+    """Commit the edited tracks file (or, when the researcher has uncommitted hand edits there,
+    just `committed`: HEAD's file with this edit); on failure put back the previous bytes."""
     try:
+        if committed is not None:
+            return journal.commit_content(workspace, TRACKS_FILE, committed, message)
         return journal.commit_paths(workspace, [TRACKS_FILE], message, cycle=None)
     except BaseException:
         write_atomic(path, before)

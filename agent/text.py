@@ -20,7 +20,13 @@ from agent.models import Paper
 
 # Terminal escapes first (stripping only ESC would leave "[31m" behind), then every control
 # character, zero-width and bidi override: none of them belongs in a note or on a terminal.
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
+# Whole escape sequences, 7-bit (ESC [) or 8-bit (0x9b) forms: CSI with its parameters; OSC,
+# DCS, SOS, PM and APC strings up to their terminator; any other ESC with its final byte.
+ANSI = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
 ZERO_WIDTH_AND_BIDI = "\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
 INVISIBLE = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{ZERO_WIDTH_AND_BIDI}]")
 # json.dumps escapes C0 controls only; these would still reach a terminal through JSON.

@@ -8,10 +8,12 @@ only after the commit), so the committed view always matches the committed note.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
-from agent import notes
+from agent import journal, notes
 from agent.analyst.offline import NO_LIMITATION
 from agent.changes import stored_papers
+from agent.errors import WorkspaceError
 from agent.models import Decision, MemoryItem, Track
 from agent.results import CycleResult
 from agent.settings import Settings
@@ -22,6 +24,13 @@ KNOWLEDGE_GRAPH = "state/knowledge-graph.md"
 CYCLES_INDEX = "cycles/README.md"
 MEMORY_LIMIT = 300  # papers the graph is built from; it shows at most 8 per track anyway
 INDEX_ROWS = 50
+VIEWS = (KNOWLEDGE_GRAPH, CYCLES_INDEX)
+# The researcher annotates the views: everything after this line is theirs, kept verbatim.
+KEEP_MARKER = (
+    "<!-- research-agent: everything below this line is yours and is kept, as written, "
+    "every time this file is regenerated -->"
+)
+YOUR_NOTES = "\n## Your notes\n\n"
 
 
 def regenerate_views(
@@ -35,10 +44,36 @@ def regenerate_views(
     decision: Decision,
 ) -> dict[str, str]:
     """{relative path: text} of every view, including what this cycle is about to add."""
-    return {
+    views = {
         KNOWLEDGE_GRAPH: knowledge_graph(settings, tracks, store, result, number, started),
         CYCLES_INDEX: cycles_index(settings, store, result, number, started, note_path, decision),
     }
+    return {path: keep_researcher_section(text, settings.workspace / path)
+            for path, text in views.items()}
+
+
+def keep_researcher_section(text: str, current: Path) -> str:
+    """The generated text, then the marker line and whatever the researcher wrote below it."""
+    try:
+        old = current.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        old = ""
+    _, found, kept = old.partition(KEEP_MARKER)
+    return f"{text.rstrip()}\n\n{KEEP_MARKER}{kept if found else YOUR_NOTES}"
+
+
+def check_views_unedited(workspace: Path) -> None:
+    """Refuse to run a cycle that would overwrite the researcher's uncommitted edit of a view."""
+    with journal.open_journal(workspace) as repo:
+        edited = [path for path in VIEWS if not repo.is_clean([path])]
+    if edited:
+        path = edited[0]
+        raise WorkspaceError(
+            f"{workspace / path} has edits that are not committed, and every cycle regenerates "
+            f"that file: no cycle runs until they are safe. Keep them: move your text below the "
+            f"line '{KEEP_MARKER}' (kept on every regeneration) and commit it "
+            f"(git commit {path}). Or drop them: git checkout -- {path}"
+        )
 
 
 def knowledge_graph(

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fakes.openai_server",
     "tests.fakes.fulltext_server",
     "tests.fakes.trickle_server",
+    "tests.postgres",
 ]
 
 ENVIRONMENT = (

@@ -211,7 +211,8 @@ def test_absurd_arxiv_settings_are_refused_naming_them(workspace: Path, text: st
     from agent.errors import ConfigError
 
     (workspace / "research.toml").write_text(f"[arxiv]\n{text}\n", "utf-8")
-    with pytest.raises(ConfigError, match=rf"research.toml: {name} = .* must be (between|> 0)"):
+    expected = rf"research.toml: {name} = .* must be (at least|greater than) .* and at most"
+    with pytest.raises(ConfigError, match=expected):
         load_settings(workspace, environ={})
 
 

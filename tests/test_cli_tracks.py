@@ -271,3 +271,43 @@ def test_next_cycle_obeys_the_change(tmp_path: Path, capsys) -> None:
     assert note.meta["tracks"] == ["speech-benchmarks", "audio-interpretability"]
     assert "Evaluating spoken language models (priority 5)" in note.body
     assert "Listen vs Guess" not in note.body
+
+
+HAND_EDIT = ("# the flagship question", "# the flagship question (my uncommitted hand edit)")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["set-priority", "audio-interpretability", "2"], ["pause", "audio-interpretability"],
+     ["add", "--id", "new-track", "--name", "New", "--description", "Spectrograms.",
+      "--keywords", "spectrogram", "--categories", "cs.SD", "--priority", "2"]],
+)
+def test_hand_edits_in_the_tracks_file_are_not_swept_into_the_commit(
+    workspace: Path, capsys, command: list[str]
+) -> None:
+    edited = (workspace / TRACKS).read_text().replace(*HAND_EDIT)
+    (workspace / TRACKS).write_text(edited)
+    count = commits(workspace)
+    code, _, err = tracks(capsys, workspace, *command)
+    assert code == 0, err
+    assert commits(workspace) == count + 1 and head_files(workspace) == [TRACKS]
+    committed = git(workspace, "show", f"HEAD:{TRACKS}")
+    assert HAND_EDIT[1] not in committed and HAND_EDIT[0] in committed  # the CLI's change only
+    assert committed != COMMENTED_TRACKS
+    now = (workspace / TRACKS).read_text()
+    assert HAND_EDIT[1] in now  # the hand edit stays in the work tree, still uncommitted
+    assert changed_lines(committed, now) == (
+        [f'id = "listen-vs-guess"   {HAND_EDIT[0]}'], [f'id = "listen-vs-guess"   {HAND_EDIT[1]}'])
+    assert git(workspace, "diff", "--cached", "--name-only") == ""  # nothing left staged
+    assert TRACKS in git(workspace, "diff", "--name-only")
+
+
+def test_an_edit_needing_uncommitted_hand_edits_is_refused(workspace: Path, capsys) -> None:
+    text = (workspace / TRACKS).read_text() + (
+        '\n[[track]]\nid = "hand-made"\nname = "Hand made"\npriority = 2\n'
+        'description = "d"\nkeywords = ["x ray"]\n')
+    (workspace / TRACKS).write_text(text)
+    count = commits(workspace)
+    code, _, err = tracks(capsys, workspace, "pause", "hand-made")
+    assert code != 0 and "not committed" in err and TRACKS in err
+    assert commits(workspace) == count and (workspace / TRACKS).read_text() == text

@@ -187,3 +187,72 @@ def test_status_with_unknown_timezone_is_a_clean_error(
 def test_base_url_alone_enables_the_llm(workspace: Path) -> None:
     settings = load_settings(workspace, environ={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"})
     assert settings.llm.enabled and settings.llm.api_key is None
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[arxiv]\ndelay_seconds = inf\n", "arxiv.delay_seconds"),
+        ("[arxiv]\ndelay_seconds = 1e12\n", "arxiv.delay_seconds"),
+        ("[arxiv]\ntimeout_seconds = inf\n", "arxiv.timeout_seconds"),
+        ("[arxiv]\nmax_results = 1e12\n", "arxiv.max_results"),
+        ("[arxiv]\nmax_retries = inf\n", "arxiv.max_retries"),
+        ("[llm]\ntimeout_seconds = 1e12\n", "llm.timeout_seconds"),
+        ("[llm]\nconcurrency = 100000\n", "llm.concurrency"),
+        ("[llm]\ndaily_token_budget = 1e20\n", "llm.daily_token_budget"),
+        ("[fulltext]\nmax_bytes = 1e15\n", "fulltext.max_bytes"),
+        ("[fulltext]\ndeadline_seconds = inf\n", "fulltext.deadline_seconds"),
+        ("[schedule]\nshutdown_grace = inf\n", "schedule.shutdown_grace"),
+        ("[schedule]\nshutdown_grace = nan\n", "schedule.shutdown_grace"),
+    ],
+)
+def test_absurd_settings_are_refused_with_file_name_and_range(
+    workspace: Path, text: str, field: str
+) -> None:
+    write_settings(workspace, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace, environ={})
+    message = str(caught.value)
+    assert field in message and str(workspace / "research.toml") in message
+    assert "at most" in message
+
+
+@pytest.mark.parametrize("value", ["inf", "1e12", "nan", "-inf", "1e3"])
+def test_absurd_delay_from_the_environment_names_the_variable(
+    workspace: Path, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(workspace, environ={"ARXIV_DELAY_SECONDS": value})
+    message = str(caught.value)
+    assert "ARXIV_DELAY_SECONDS" in message and "arxiv.delay_seconds" in message
+    assert "at most 60 " in message and "research.toml" not in message
+
+
+def test_every_numeric_setting_has_a_ceiling() -> None:
+    import dataclasses
+
+    from agent.config import RULES, SECTIONS
+
+    for section, cls in SECTIONS.items():
+        for field in dataclasses.fields(cls):
+            default = getattr(cls(), field.name)
+            if isinstance(default, int | float) and not isinstance(default, bool):
+                name = f"{section}.{field.name}"
+                assert name in RULES, f"{name} has no range rule"
+                test = RULES[name][1]
+                assert test(default) and not test(1e12) and not test(float("inf")), name
+
+
+def test_absurd_setting_stops_the_cli_cleanly(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARXIV_DELAY_SECONDS", "inf")
+    result = run_cli(capsys, "status", "-w", str(workspace))
+    assert result.code != 0 and "Traceback" not in result.err
+    assert "ARXIV_DELAY_SECONDS" in result.err and "arxiv.delay_seconds" in result.err
+
+
+def test_a_count_that_is_not_a_whole_number_names_its_range(workspace: Path) -> None:
+    write_settings(workspace, '[arxiv]\nmax_results = "many"\n')
+    with pytest.raises(ConfigError, match=r"arxiv.max_results .*whole number.*at most 10000"):
+        load_settings(workspace, environ={})

@@ -44,8 +44,20 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "agent.db"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, db_path: Path, clock: Clock) -> Iterator[Store]:
+    """The store on a SQLite file, and on a PostgreSQL server when one is configured."""
+    if request.param == "sqlite":
+        url = sqlite_url(str(db_path))
+    else:
+        url = request.getfixturevalue("pg_url")
+    with Store(url, clock=clock) as s:
+        yield s
+
+
 @pytest.fixture
-def store(db_path: Path, clock: Clock) -> Iterator[Store]:
+def sqlite_store(db_path: Path, clock: Clock) -> Iterator[Store]:
+    """For what is SQLite's own: the file, WAL, its locks (tests/test_postgres.py: the server's)."""
     with Store(sqlite_url(str(db_path)), clock=clock) as s:
         yield s
 
@@ -66,7 +78,9 @@ def paper(paper_id: str, version: int = 1, title: str = "", abstract: str = "") 
 # --- engine -----------------------------------------------------------------------------------
 
 
-def test_sqlite_file_is_in_wal_mode_with_parent_dir_created(store: Store, db_path: Path) -> None:
+def test_sqlite_file_is_in_wal_mode_with_parent_dir_created(
+    sqlite_store: Store, db_path: Path
+) -> None:
     assert db_path.exists()
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -250,7 +264,8 @@ def test_transaction_rollback_leaves_nothing(store: Store) -> None:
     assert store.get_cursor("arxiv") is None
 
 
-def test_transaction_commits_everything_together(store: Store, db_path: Path) -> None:
+def test_transaction_commits_everything_together(sqlite_store: Store, db_path: Path) -> None:
+    store = sqlite_store
     with store.transaction():
         store.upsert_papers([paper("a")])
         store.save_matches([Match("a", "t1", 0.5)])
@@ -272,7 +287,8 @@ def test_two_stores_on_one_file_see_each_others_commits(db_path: Path) -> None:
         assert cli.paper_status("a") == "read"
 
 
-def test_a_transaction_takes_the_write_lock_up_front(store: Store, db_path: Path) -> None:
+def test_a_transaction_takes_the_write_lock_up_front(sqlite_store: Store, db_path: Path) -> None:
+    store = sqlite_store
     """So a read-then-write transaction cannot fail when another writer commits in between."""
     with store.transaction():
         store.get_paper("a")  # only a read so far
@@ -436,6 +452,8 @@ def schema_of(url: str) -> dict[str, dict[str, object]]:
     inspector = sa.inspect(engine)
     schema: dict[str, dict[str, object]] = {}
     for table in inspector.get_table_names():
+        if table.startswith("paper_search"):
+            continue  # the full-text index (FTS5 table and its shadows): not a SQLModel table
         schema[table] = {
             "columns": {(c["name"], bool(c["nullable"])) for c in inspector.get_columns(table)},
             "pk": set(inspector.get_pk_constraint(table)["constrained_columns"]),
@@ -449,7 +467,10 @@ def schema_of(url: str) -> dict[str, dict[str, object]]:
     return schema
 
 
-def test_migrated_schema_equals_the_sqlmodel_tables(store: Store, tmp_path: Path) -> None:
+def test_migrated_schema_equals_the_sqlmodel_tables(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    store = sqlite_store
     expected_url = f"sqlite:///{tmp_path / 'from-metadata.db'}"
     engine = sa.create_engine(expected_url)
     tables = [SQLModel.metadata.tables[name] for name in STORE_TABLES]

@@ -107,13 +107,13 @@ def digest(
 
 @papers_app.command("search")
 def papers_search(
-    words: Annotated[list[str], typer.Argument(help="Words that must all appear in the title "
-                                               "or abstract.")],
+    words: Annotated[list[str], typer.Argument(help="Words to look for in the title or abstract; "
+                                               "quote a phrase: '\"sparse autoencoder\"'.")],
     workspace: WorkspaceOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many papers.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """Find stored papers by words of their title or abstract."""
+    """Find stored papers, most relevant first (the title counts more than the abstract)."""
     from agent.review import search_papers
 
     rows = search_papers(resolve_workspace(workspace), " ".join(words), limit=limit)
@@ -121,15 +121,14 @@ def papers_search(
         print_json(rows)
         return
     if not rows:
-        console.print("No stored paper matches every word.")
+        console.print("No stored paper matches these words.")
         return
     table = Table(*fixed("id"), flexible("title"), *fixed("status"),
-                  Column("best track", max_width=16, overflow="ellipsis", no_wrap=True),
+                  Column("tracks", max_width=20, overflow="ellipsis", no_wrap=True),
                   *fixed("score"), box=None, width=80)
     for row in rows:
-        score = f"{row['score']:.2f}" if row["score"] is not None else "-"
         table.add_row(escape(row["id"]), escape(row["title"]), row["status"] or "-",
-                      escape(row["track"] or "-"), score)
+                      escape(", ".join(row["tracks"]) or "-"), f"{row['score']:.2f}")
     console.print(table)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from agent.errors import ConfigError
-from agent.store.engine import WRITE_OPTION
+from agent.store.engine import MIGRATION_LOCK, WRITE_OPTION
 from agent.store.tables import SchemaMigrationRow
 from agent.store.types import UTCDateTime
 
@@ -78,6 +78,8 @@ def apply_migrations(
         # The write option makes SQLite take its write lock at BEGIN, so two processes opening
         # the same new database serialise here and the second one sees the first one's rows.
         with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":  # SQLite serialises at BEGIN IMMEDIATE
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             applied = applied_migrations(conn)
             check_known(applied, migrations, engine)
             if migration.name in applied:
@@ -252,3 +254,38 @@ def m002_best_scores(conn: sa.Connection) -> None:
         "CREATE INDEX ix_papers_status_relevant ON papers (status, best_relevant DESC, id)"))
     conn.execute(sa.text(
         "CREATE INDEX ix_scores_track_relevant ON scores (track_id, relevant, score, paper_id)"))
+
+
+@MIGRATIONS(name="m003_paper_search")
+def m003_paper_search(conn: sa.Connection) -> None:
+    """A full-text index of title and abstract, filled now and kept in step by the database.
+
+    SQLite: an FTS5 table with triggers on `papers`, so bulk writes are indexed too. PostgreSQL:
+    a GIN index on the weighted tsvector the search ranks with (title A, abstract B).
+    """
+    if conn.dialect.name == "sqlite":
+        for statement in _M003_SQLITE:
+            conn.exec_driver_sql(statement)
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE INDEX IF NOT EXISTS papers_search ON papers USING GIN (("
+            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+            "setweight(to_tsvector('english', coalesce(abstract, '')), 'B')))"
+        )
+
+
+_M003_SQLITE = (
+    "CREATE VIRTUAL TABLE paper_search USING fts5("
+    "id UNINDEXED, title, abstract, tokenize = 'porter unicode61 remove_diacritics 2')",
+    "INSERT INTO paper_search (id, title, abstract) SELECT id, title, abstract FROM papers",
+    "CREATE TRIGGER paper_search_insert AFTER INSERT ON papers BEGIN "
+    "INSERT INTO paper_search (id, title, abstract) VALUES (new.id, new.title, new.abstract); "
+    "END",
+    "CREATE TRIGGER paper_search_update AFTER UPDATE OF id, title, abstract ON papers "
+    "WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.abstract IS NOT new.abstract "
+    "BEGIN DELETE FROM paper_search WHERE id = old.id; "
+    "INSERT INTO paper_search (id, title, abstract) VALUES (new.id, new.title, new.abstract); "
+    "END",
+    "CREATE TRIGGER paper_search_delete AFTER DELETE ON papers BEGIN "
+    "DELETE FROM paper_search WHERE id = old.id; END",
+)

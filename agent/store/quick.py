@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agent.errors import DatabaseDamaged
 from agent.models import QueueItem
 from agent.store.records import CycleRecord
 
@@ -91,8 +92,9 @@ def from_text(value: str | None) -> datetime | None:
 class QuickReader:
     """The `Reader` queries in plain SQL over a read-only sqlite3 connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
 
     @classmethod
     def open(cls, path: Path) -> QuickReader | None:
@@ -110,7 +112,7 @@ class QuickReader:
         if not set(NEEDED) <= applied:
             conn.close()
             return None
-        return cls(conn)
+        return cls(conn, path)
 
     def close(self) -> None:
         self._conn.close()
@@ -127,7 +129,16 @@ class QuickReader:
         self.close()
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return list(self._conn.execute(sql, tuple(params)))
+        try:
+            return list(self._conn.execute(sql, tuple(params)))
+        except sqlite3.DatabaseError as e:
+            # The Store's engine says this for SQLAlchemy; this path reads without it.
+            from agent.store import engine
+
+            reason = engine.damage_reason(e)
+            if reason is None:
+                raise
+            raise DatabaseDamaged(engine.damaged_message(str(self._path), reason)) from None
 
     def recent_cycles(self, limit: int = 20) -> list[CycleRecord]:
         sql = f"SELECT {CYCLE_COLUMNS} FROM cycles ORDER BY number DESC LIMIT ?"

@@ -1,0 +1,98 @@
+"""`papers search`: ranked by relevance (title over abstract), phrases in quotes, score and tracks.
+
+On the bundled sample after one scan (the `scanned` fixture), through the CLI as a user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.cycle import CycleOptions, run_cycle
+from agent.models import Paper
+from agent.sources.sample import SampleSource
+from agent.store import Store
+from agent.store.search import parse_query
+from tests.cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def radar(scanned_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scanned sample workspace after a second scan of the rest of January and February."""
+    path = Path(shutil.copytree(scanned_template, tmp_path_factory.mktemp("search") / "radar",
+                                symlinks=True))
+    whole = CycleOptions(action="scan", source="sample", make_source=lambda settings, name:
+                         SampleSource(start=date(2026, 1, 5), days_per_fetch=60))
+    outcome = run_cycle(path, whole)
+    assert outcome.status == "committed", outcome.error
+    return path
+
+
+def search(capsys: pytest.CaptureFixture[str], workspace: Path, *words: str) -> list[dict]:
+    result = run_cli(capsys, "papers", "search", *words, "-w", str(workspace), "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_prompt_injection_ranks_the_landscape_paper_first(
+    radar: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = search(capsys, radar, "prompt", "injection", "--limit", "50")
+    titles = [row["title"] for row in rows]
+    landscape = next(i for i, t in enumerate(titles) if t.startswith("The Landscape of Prompt"))
+    for above in titles[:landscape]:  # only papers about prompt injection rank above it
+        assert "prompt injection" in above.lower(), (above, landscape)
+    unrelated = [i for i, t in enumerate(titles) if "injection" not in t.lower()]
+    assert unrelated and landscape < unrelated[0] < len(titles)
+    scores = [row["score"] for row in rows]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1] > 0
+
+
+def test_sparse_autoencoder_puts_audiosae_near_the_top(
+    radar: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = search(capsys, radar, '"sparse autoencoder"')
+    ids = [row["title"].split(":")[0] for row in rows]
+    assert "AudioSAE" in ids[:3], ids[:10]
+    audio = rows[ids.index("AudioSAE")]
+    assert "audio-interpretability" in audio["tracks"]  # the tracks it is relevant to
+    assert isinstance(audio["score"], float) and audio["score"] > 0
+
+
+def test_table_shows_score_and_tracks(radar: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "papers", "search", "sparse autoencoder", "-w", str(radar))
+    assert result.code == 0, result.err
+    header = result.out.splitlines()[0]
+    assert "score" in header and "tracks" in header
+    assert "AudioSAE" in result.out
+
+
+def test_a_quoted_phrase_needs_the_words_side_by_side(tmp_path: Path) -> None:
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    with Store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        store.upsert_papers([
+            Paper(id="2601.00001", title="Sparse coding", abstract="An autoencoder, elsewhere.",
+                  authors=("A",), categories=("cs.LG",), published=now, updated=now),
+            Paper(id="2601.00002", title="Audio", abstract="We train a sparse autoencoder.",
+                  authors=("B",), categories=("cs.SD",), published=now, updated=now),
+        ])
+        assert [p.id for p, _ in store.search_ranked('"sparse autoencoder"')] == ["2601.00002"]
+        both = [p.id for p, _ in store.search_ranked("sparse autoencoder")]
+        assert both == ["2601.00002", "2601.00001"]  # side by side ranks first, both match
+        # the index follows an update of the title (triggers, whatever writes the row)
+        store.upsert_papers([Paper(id="2601.00001", title="Diffusion", abstract="Nothing here.",
+                                   authors=("A",), categories=("cs.LG",), published=now,
+                                   updated=now, version=2)])
+        assert [p.id for p, _ in store.search_ranked("sparse")] == ["2601.00002"]
+        assert [p.id for p, _ in store.search_ranked("diffusion")] == ["2601.00001"]
+
+
+def test_query_syntax_from_the_user_is_only_words() -> None:
+    query = parse_query('title:x OR "a b" NEAR(c d) -e *')
+    assert query.terms[0] == ("a", "b")
+    assert ("near",) in query.terms and ("or",) in query.terms and ("title",) in query.terms
+    assert parse_query('"" ').terms == ()
