@@ -18,6 +18,7 @@ from agent.analyst.schemas import Judgement, PaperSummary
 from agent.errors import AgentError
 from agent.models import FullText, Match, MemoryItem, Paper, QueueItem, Track
 from agent.rank import Ranker
+from agent.rank.worth import reading_order, worth
 from agent.results import CycleResult, PaperSection, ScanStats
 from agent.settings import Settings
 from agent.sources import Source
@@ -84,7 +85,7 @@ def queue_after(ctx: Context, result: CycleResult) -> list[QueueItem]:
     for item in result.queued:
         items.setdefault(item.paper_id, item)
     # a stable sort keeps the store's order within a priority (the researcher's first, oldest)
-    return sorted(items.values(), key=lambda q: (-q.priority, q.added_by != "user"))
+    return sorted(items.values(), key=lambda q: reading_order(q.priority, q.added_by))
 
 
 def plural(count: int, noun: str) -> str:
@@ -220,14 +221,12 @@ def top_candidates(
                 by_paper.setdefault(match.paper_id, []).append(match)
     lookup = {p.id: p for p in papers}
 
-    def value(paper_id: str) -> float:
-        return max(m.score * priority[m.track_id] for m in by_paper[paper_id])
+    def value(match: Match) -> float:
+        return worth(match.score, priority[match.track_id])
 
-    ordered = sorted(by_paper, key=lambda pid: (-value(pid), pid))[:limit]
-    return [
-        Candidate(lookup[pid], sorted(by_paper[pid], key=lambda m: -m.score * priority[m.track_id]))
-        for pid in ordered
-    ]
+    ordered = sorted(by_paper, key=lambda pid: (-max(map(value, by_paper[pid])), pid))[:limit]
+    return [Candidate(lookup[pid], sorted(by_paper[pid], key=lambda m: -value(m)))
+            for pid in ordered]
 
 
 def discover(ctx: Context, per_track: int = 25) -> list[Paper]:

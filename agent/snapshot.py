@@ -19,6 +19,7 @@ from agent.policy import (
     Snapshot,
     choose_action,
 )
+from agent.rank.worth import best_match, worth
 from agent.settings import Settings
 from agent.store import CycleRecord, Store
 from agent.tracks import active_tracks
@@ -87,7 +88,11 @@ def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
         usable = [m for m in matches if m.track_id in active]
         if not usable:
             continue
-        best = max(usable, key=lambda m: m.score * active[m.track_id].priority)
+        # its relevant match worth most; a paper relevant nowhere still waits, below the bar
+        priorities = {t.id: t.priority for t in active.values()}
+        best = best_match(usable, priorities) or max(
+            usable, key=lambda m: worth(m.score, priorities[m.track_id])
+        )
         track = active[best.track_id]
         infos.append(
             CandidateInfo(paper.id, track.id, track.name, track.priority, best.score, best.relevant)

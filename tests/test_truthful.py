@@ -1,0 +1,62 @@
+"""Every line the radar writes is true: reasons, counts, lists, morning commands (issue 11)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.models import Match, Paper, Track
+from agent.policy import CandidateInfo, PolicySettings, Snapshot, choose_action
+from tests.cli import run_cli
+
+DAY = datetime(2026, 2, 25, 14, 0, tzinfo=UTC)  # Wed 15:00 in Berlin: outside deep-work hours
+POLICY = PolicySettings(timezone="Europe/Berlin", active_hours="22-07")
+
+RAG = Track("rag-eval", "RAG evaluation", "Evaluating RAG.", ("rag",), priority=5)
+CODECS = Track("speech-codecs", "Speech codecs", "Neural codecs.", ("codec",), priority=3)
+SAFETY = Track("llm-agents-safety", "Safety of LLM agents", "Agent safety.", ("agent",), priority=2)
+
+
+def info(pid: str, track: Track, score: float) -> CandidateInfo:
+    return CandidateInfo(pid, track.id, track.name, track.priority, score, True)
+
+
+def test_the_reason_names_one_tracks_name_best_score_and_priority() -> None:
+    # many relevant papers on a low-priority track, the best few on the top-priority one
+    waiting = [info(f"2601.1{i:04d}", SAFETY, 0.6 + i / 1000) for i in range(30)]
+    waiting += [info(f"2601.2{i:04d}", RAG, 0.86 - i / 100) for i in range(5)]
+    scanned = datetime(2026, 2, 25, 2, 0, tzinfo=UTC)  # after Tuesday's announcement
+    decision = choose_action(Snapshot(last_scan_at=scanned, candidates=waiting), DAY, POLICY)
+    assert decision.action == "learn"
+    named = re.search(r"on (RAG evaluation|Safety of LLM agents|Speech codecs) "
+                      r"\(best (\d\.\d\d) × priority (\d)\)", decision.reason)
+    assert named, decision.reason
+    assert named.groups() == ("RAG evaluation", "0.86", "5"), decision.reason
+
+
+def paper(pid: str) -> Paper:
+    return Paper(id=pid, title=f"Paper {pid}", abstract="An abstract.", authors=("A. Author",),
+                 categories=("cs.CL",), published=DAY, updated=DAY)
+
+
+def test_a_paper_relevant_on_one_track_waits_as_relevant_even_if_it_scores_more_elsewhere(
+    workspace: Path,
+) -> None:
+    """One rule for "relevant": a paper relevant on any active track counts as waiting."""
+    from agent.config import load_settings
+    from agent.snapshot import take_snapshot
+    from agent.store import Store
+
+    settings = load_settings(workspace)
+    with Store(settings.database_url) as store:
+        store.upsert_papers([paper("2601.00001")], cycle=None)
+        store.set_status(["2601.00001"], "ranked")
+        store.save_matches([
+            Match("2601.00001", SAFETY.id, 0.6, True),  # 0.6 × 2 = 1.2, relevant
+            Match("2601.00001", RAG.id, 0.32, False),  # 0.32 × 5 = 1.6, below the bar
+        ])
+        snapshot = take_snapshot(store, [RAG, CODECS, SAFETY], settings, DAY)
+    assert [(c.track_id, c.relevant) for c in snapshot.candidates] == [(SAFETY.id, True)]
