@@ -60,3 +60,31 @@ def test_a_paper_relevant_on_one_track_waits_as_relevant_even_if_it_scores_more_
         ])
         snapshot = take_snapshot(store, [RAG, CODECS, SAFETY], settings, DAY)
     assert [(c.track_id, c.relevant) for c in snapshot.candidates] == [(SAFETY.id, True)]
+
+
+def graph_section(graph: str, heading: str) -> str:
+    start = graph.find(f"## {heading}")
+    if start < 0:
+        return ""
+    end = graph.find("\n## ", start + 1)
+    return graph[start:] if end < 0 else graph[start:end]
+
+
+def test_read_in_full_lists_no_paper_read_from_its_abstract_only(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample replay reads abstracts only: neither this cycle's paper nor an earlier one
+    may appear under "Read in full"."""
+    for pid in ("2601.03115", "2601.02978"):
+        assert run_cli(capsys, "queue", "add", pid, "-w", str(workspace),
+                       "--source", "sample").code == 0
+    for _ in range(2):
+        ran = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "deep-read",
+                      "--source", "sample")
+        assert "committed" in ran.out, ran.out + ran.err
+    notes = sorted((workspace / "cycles").rglob("*-deep-read.md"))
+    assert len(notes) == 2
+    assert all("**Read from**: the abstract only" in n.read_text() for n in notes)
+    graph = (workspace / "state" / "knowledge-graph.md").read_text(encoding="utf-8")
+    full = graph_section(graph, "Read in full")
+    assert "2601.03115" not in full and "2601.02978" not in full, full
