@@ -88,3 +88,31 @@ def test_read_in_full_lists_no_paper_read_from_its_abstract_only(
     graph = (workspace / "state" / "knowledge-graph.md").read_text(encoding="utf-8")
     full = graph_section(graph, "Read in full")
     assert "2601.03115" not in full and "2601.02978" not in full, full
+
+
+def test_digest_counts_new_and_relevant_papers_as_the_store_and_tracks_do(
+    scanned: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deep read stores no new paper; the digest's totals match the store and `tracks`."""
+    import json
+
+    from agent.config import load_settings
+    from agent.store import Store
+
+    for action in ("learn", "deep-read"):
+        ran = run_cli(capsys, "cycle", "-w", str(scanned), "--action", action,
+                      "--source", "sample")
+        assert "committed" in ran.out, ran.out + ran.err
+    page = run_cli(capsys, "digest", "--since", "2000-01-01", "-w", str(scanned)).out
+    with Store(load_settings(scanned).database_url) as store:
+        stored = store.count_papers()
+    header = re.search(r"· (\d+) new papers ·", page)
+    assert header and int(header.group(1)) == stored, (header, stored)
+    for section in page.split("## Cycle #")[1:]:
+        if "· deep-read (" in section.splitlines()[0]:
+            assert "new papers stored" not in section, section
+    tracks = json.loads(run_cli(capsys, "tracks", "--json", "-w", str(scanned)).out)
+    table = graph_section(page, "Tracks")
+    for row in tracks:
+        line = next(ln for ln in table.splitlines() if ln.startswith(f"| {row['name']}"))
+        assert line.split("|")[3].strip() == str(row["papers"]), (line, row)
