@@ -190,8 +190,32 @@ def learn(ctx: Context) -> CycleResult:
     result.queued = queue_worthy(ctx, chosen)
     result.summary_line = plural(len(result.papers), "paper")
     result.tags = learn_tags(summaries, result.papers)
-    result.next_steps = list(result.field_update.next_steps)
+    agreed = read_first(result.field_update.next_steps, result.queued, chosen)
+    result.field_update = result.field_update.model_copy(update={"next_steps": agreed})
+    result.next_steps = list(agreed)
     return result
+
+
+def read_first(
+    steps: Sequence[str], queued: Sequence[QueueItem], chosen: Sequence[Candidate]
+) -> list[str]:
+    """The Next steps made to agree with the queue: the paper to read first is the one this
+    cycle queued first, not another paper the analyst ranked first on its own reckoning."""
+    if not queued:
+        return list(steps)
+    first = min(queued, key=lambda q: reading_order(q.priority, q.added_by))
+    others = [c.paper.id for c in chosen if c.paper.id != first.paper_id]
+    agreed = []
+    for step in steps:
+        named = next((pid for pid in others if step.startswith(f"Read {pid} first")), None)
+        if named is not None:
+            agreed.append(f"Read {first.paper_id} first: it is queued for a deep read "
+                          f"({first.reason}).")
+            step = f"Then read {named}" + step[len(f"Read {named} first"):]
+        elif step.startswith(f"Skim {first.paper_id} "):
+            continue  # it is the one to read first now
+        agreed.append(step)
+    return agreed
 
 
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:

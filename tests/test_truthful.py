@@ -116,3 +116,16 @@ def test_digest_counts_new_and_relevant_papers_as_the_store_and_tracks_do(
     for row in tracks:
         line = next(ln for ln in table.splitlines() if ln.startswith(f"| {row['name']}"))
         assert line.split("|")[3].strip() == str(row["papers"]), (line, row)
+
+
+def test_the_offline_learn_notes_next_reads_first_the_paper_it_queues_first(
+    scanned: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = run_cli(capsys, "cycle", "-w", str(scanned), "--action", "learn", "--source", "sample")
+    assert "committed" in ran.out, ran.out + ran.err
+    note = next((scanned / "cycles").rglob("*-learn.md")).read_text(encoding="utf-8")
+    following = graph_section(note, "Next")
+    queued = re.findall(r"Queued for a deep read: \[arXiv:([\d.]+)\]", following)
+    assert queued, following  # the sample's learn queues a paper
+    named = re.findall(r"Read ([\d.]+) first", following)
+    assert named == [queued[0]], following
