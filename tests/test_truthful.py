@@ -129,3 +129,18 @@ def test_the_offline_learn_notes_next_reads_first_the_paper_it_queues_first(
     assert queued, following  # the sample's learn queues a paper
     named = re.findall(r"Read ([\d.]+) first", following)
     assert named == [queued[0]], following
+
+
+def test_log_has_a_status_column_and_shows_why_a_cycle_failed(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "deep-read")
+    assert failed.code == 1
+    rested = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "rest")
+    assert rested.code == 0
+    shown = run_cli(capsys, "log", "-w", str(workspace))
+    lines = shown.out.splitlines()
+    assert "status" in lines[0].split(), shown.out
+    row = {ln.split()[0]: ln for ln in lines[1:] if ln.strip()}
+    assert " failed " in row["1"] and " rested " in row["2"], shown.out
+    assert "cycle 1 failed: The must-read queue is empty" in shown.out, shown.out
