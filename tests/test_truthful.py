@@ -144,3 +144,13 @@ def test_log_has_a_status_column_and_shows_why_a_cycle_failed(
     row = {ln.split()[0]: ln for ln in lines[1:] if ln.strip()}
     assert " failed " in row["1"] and " rested " in row["2"], shown.out
     assert "cycle 1 failed: The must-read queue is empty" in shown.out, shown.out
+
+
+def test_run_refuses_every_and_cron_together(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = run_cli(capsys, "run", "-w", str(workspace), "--every", "1s", "--cron", "* * * * *",
+                  "--max-cycles", "1", "--source", "sample")
+    assert ran.code == 2, ran.out + ran.err
+    assert "--every" in ran.err and "--cron" in ran.err
+    assert not list((workspace / "cycles").rglob("*-*.md"))  # nothing ran

@@ -70,10 +70,12 @@ def run(
     workspace: WorkspaceOption = None,
     every: Annotated[
         str | None,
-        typer.Option(help="Interval: 90s, 15m, 2h (default from research.toml, hourly)."),
+        typer.Option(help="Interval: 90s, 15m, 2h (default from research.toml, hourly); "
+                     "not with --cron."),
     ] = None,
     cron: Annotated[
-        str | None, typer.Option(help='Cron schedule instead, e.g. "0 * * * *".')
+        str | None,
+        typer.Option(help='Cron schedule instead, e.g. "0 * * * *"; not with --every.'),
     ] = None,
     max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles.")] = None,
     source: SourceOption = "arxiv",
@@ -81,6 +83,11 @@ def run(
     """Run in the foreground on a schedule until stopped (SIGTERM/Ctrl-C)."""
     from agent.runner import run_forever
 
+    if every and cron:
+        raise typer.BadParameter(
+            f"--every {every!r} and --cron {cron!r} are two schedules; give one of them.",
+            param_hint="'--every' / '--cron'",
+        )
     path = resolve_workspace(workspace)
     raise typer.Exit(
         run_forever(path, every=every, cron=cron, max_cycles=max_cycles, source=source)
