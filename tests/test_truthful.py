@@ -154,3 +154,22 @@ def test_run_refuses_every_and_cron_together(
     assert ran.code == 2, ran.out + ran.err
     assert "--every" in ran.err and "--cron" in ran.err
     assert not list((workspace / "cycles").rglob("*-*.md"))  # nothing ran
+
+
+def test_commands_find_the_workspace_from_a_subdirectory(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deep = workspace / "cycles" / "2026"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    shown = run_cli(capsys, "status", "--json")
+    assert shown.code == 0, shown.err
+    import json
+
+    assert json.loads(shown.out)["workspace"] == str(workspace)
+    elsewhere = tmp_path / "not-a-radar"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    refused = run_cli(capsys, "status")
+    assert refused.code != 0 and "not-a-radar" in refused.out + refused.err
