@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -173,3 +175,29 @@ def test_commands_find_the_workspace_from_a_subdirectory(
     monkeypatch.chdir(elsewhere)
     refused = run_cli(capsys, "status")
     assert refused.code != 0 and "not-a-radar" in refused.out + refused.err
+
+
+def tracks_add(workspace: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`research-agent tracks add FLAGS` from a script: a real process, no terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "tracks", "add", "-w", str(workspace), *flags],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_tracks_add_from_a_script_needs_only_the_flags(workspace: Path) -> None:
+    from agent.tracks import load_tracks
+
+    added = tracks_add(workspace, "--id", "rag-eval", "--name", "RAG evaluation",
+                       "--description", "How to evaluate RAG?", "--keywords", "rag, faithfulness")
+    assert added.returncode == 0, added.stdout + added.stderr
+    track = load_tracks(workspace / "state" / "tracks.toml")[-1]
+    assert (track.id, track.priority, track.categories) == ("rag-eval", 3, ())  # --help defaults
+
+
+def test_tracks_add_from_a_script_names_what_is_missing(workspace: Path) -> None:
+    before = (workspace / "state" / "tracks.toml").read_text(encoding="utf-8")
+    refused = tracks_add(workspace, "--id", "rag-eval", "--name", "RAG evaluation")
+    assert refused.returncode != 0
+    assert "--description" in refused.stderr and "--keywords" in refused.stderr, refused.stderr
+    assert (workspace / "state" / "tracks.toml").read_text(encoding="utf-8") == before
