@@ -117,6 +117,10 @@ def run_locked(
             else:
                 timed = replace(options, stop=stop)
                 work(settings, tracks, store, timed, decision, number, started, outcome)
+        except KeyboardInterrupt:  # Ctrl-C on `cycle`: roll back now (or record a landed commit)
+            raise Interrupted(
+                number, settle_interrupted(store, settings.workspace, number)
+            ) from None
         except Exception as exc:  # an overnight daemon records any failure and goes on
             status, error = failure_of(exc, stop)
             if status == "failed" and not isinstance(exc, AgentError):
@@ -126,6 +130,44 @@ def run_locked(
     outcome.tokens = sum(store.tokens_for_cycle(number))
     log_outcome(outcome)
     return outcome
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a cycle run by hand; its record is settled (`status`: aborted or, if its
+    commit had already landed, committed)."""
+
+    def __init__(self, number: int, status: str):
+        super().__init__(f"cycle {number} interrupted")
+        self.number, self.status = number, status
+
+
+def settle_interrupted(store: Store, workspace: Path, number: int) -> str:
+    """Right after Ctrl-C: roll the cycle back (or record it, if its commit landed); its status.
+
+    A second Ctrl-C is ignored meanwhile: the rollback is short and must not be cut in half.
+    """
+    import signal
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        record = store.get_cycle(number)
+        if record is None or record.status not in ("running", "note_written"):
+            return record.status if record else "aborted"
+        commit = journal.find_cycle_commits(workspace, since_cycle=number).get(number)
+        if commit is not None:
+            from agent.reconcile import finish_committed
+
+            finish_committed(store, record, commit)
+            return "committed"
+        outcome = CycleOutcome(number, record.action, record.reason, "running")
+        abandon(store, workspace, number, outcome, "aborted",
+                "interrupted (Ctrl-C) before committing; rolled back, its work is left for "
+                "the next cycle")
+        return "aborted"
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def log_outcome(outcome: CycleOutcome) -> None:

@@ -201,3 +201,42 @@ def test_tracks_add_from_a_script_names_what_is_missing(workspace: Path) -> None
     assert refused.returncode != 0
     assert "--description" in refused.stderr and "--keywords" in refused.stderr, refused.stderr
     assert (workspace / "state" / "tracks.toml").read_text(encoding="utf-8") == before
+
+
+def test_ctrl_c_during_cycle_rolls_it_back_at_once_and_says_so(
+    workspace: Path, trickle_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    from tests.repo import git
+
+    silent = trickle_server(mode="silent")  # arXiv accepts the request and never answers
+    env = {**os.environ, "ARXIV_API_URL": silent.url, "ARXIV_DELAY_SECONDS": "0"}
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "cycle", "-w", str(workspace), "--action", "scan"],
+            env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 30
+        while silent.connections == 0:  # the cycle is inside its arXiv request
+            assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    said = out.read_text() + err.read_text()
+    assert code != 0, said
+    assert "cycle 1 interrupted, rolled back" in said, said
+    db = sqlite3.connect(workspace / "state" / "agent.db")
+    try:
+        rows = list(db.execute("select number, status from cycles"))
+    finally:
+        db.close()
+    assert rows == [(1, "aborted")], rows  # not left `running` for the next start to repair
+    assert git(workspace, "status", "--porcelain") == ""

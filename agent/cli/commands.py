@@ -51,15 +51,20 @@ def cycle(
 ) -> None:
     """Run one cycle now: decide, work, write a note, commit it."""
     from agent.cli.render import print_outcome
-    from agent.cycle import CycleOptions, run_cycle
+    from agent.cycle import CycleOptions, Interrupted, run_cycle
     from agent.logs import setup_logging
 
     path = resolve_workspace(workspace)
     setup_logging(path / "state")  # a cycle by hand leaves its line in state/agent.log too
-    with console.status("starting the cycle", spinner="dots") as progress:
-        outcome = run_cycle(
-            path, CycleOptions(action=action, source=source, progress=progress.update)
-        )
+    try:
+        with console.status("starting the cycle", spinner="dots") as progress:
+            outcome = run_cycle(
+                path, CycleOptions(action=action, source=source, progress=progress.update)
+            )
+    except Interrupted as stopped:
+        settled = "rolled back" if stopped.status == "aborted" else f"{stopped.status} already"
+        console.print(f"cycle {stopped.number} interrupted, {settled}")
+        raise typer.Exit(130) from None
     print_outcome(outcome)
     if outcome.status == "failed":
         raise typer.Exit(1)
