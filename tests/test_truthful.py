@@ -240,3 +240,32 @@ def test_ctrl_c_during_cycle_rolls_it_back_at_once_and_says_so(
         db.close()
     assert rows == [(1, "aborted")], rows  # not left `running` for the next start to repair
     assert git(workspace, "status", "--porcelain") == ""
+
+
+def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from agent.runner import run_forever
+
+    tracks = workspace / "state" / "tracks.toml"
+    good = tracks.read_text(encoding="utf-8")
+    seen = []
+
+    def report(outcome) -> None:  # type: ignore[no-untyped-def]
+        seen.append(outcome)
+        if len(seen) == 1:
+            tracks.write_text("[[track]]\nid = 'x'\n", encoding="utf-8")  # missing fields
+        elif len(seen) == 2:
+            tracks.write_text(good, encoding="utf-8")  # the researcher fixes it
+
+    assert run_forever(workspace, every="1s", cron=None, max_cycles=2, source="sample",
+                       demo=True, report=report) == 0
+    assert [(o.number, o.status) for o in seen] == [(1, "committed"), (None, "failed"),
+                                                   (2, "committed")]
+    rows = json.loads(run_cli(capsys, "log", "-w", str(workspace), "--json").out)
+    assert [r["number"] for r in rows] == [2, None, 1]
+    assert rows[1]["status"] == "failed" and "tracks.toml" in rows[1]["error"]
+    shown = run_cli(capsys, "log", "-w", str(workspace)).out
+    assert "not started: " in shown and "tracks.toml" in shown, shown

@@ -55,16 +55,18 @@ def log_command(
         broke = row["status"] in ("failed", "aborted")
         why = (row["error"] or "no reason recorded") if broke else row["reason"]
         colour = style.get(row["status"], "red")
-        table.add_row(str(row["number"]), (row["started"] or "")[5:16].replace("T", " "),
+        number = "-" if row["number"] is None else str(row["number"])  # never started
+        table.add_row(number, (row["started"] or "")[5:16].replace("T", " "),
                       escape(row["action"]), f"[{colour}]{escape(row['status'])}[/]",
                       escape(why), str(row["papers"]), tokens_text(row["tokens"]),
                       (row["sha"] or "-")[:7])
     console.print(table)
     for row in rows:  # the table cuts the reason to fit: a failure's is printed whole
         if row["status"] in ("failed", "aborted"):
-            reason = row["error"] or "no reason recorded"
-            console.print(f"cycle {row['number']} {row['status']}: {escape(reason)}",
-                          soft_wrap=True)
+            reason = escape(row["error"] or "no reason recorded")
+            which = "not started" if row["number"] is None else f"cycle {row['number']} " + (
+                row["status"])
+            console.print(f"{which}: {reason}", soft_wrap=True)
 
 
 def fixed(*headers: str) -> list[Column]:
