@@ -269,3 +269,44 @@ def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(
     assert rows[1]["status"] == "failed" and "tracks.toml" in rows[1]["error"]
     shown = run_cli(capsys, "log", "-w", str(workspace)).out
     assert "not started: " in shown and "tracks.toml" in shown, shown
+
+
+def test_tracks_add_on_a_terminal_asks_for_what_is_missing(workspace: Path) -> None:
+    """The guided way stays: on a terminal, each field not given is asked for."""
+    import os
+    import pty
+    import select
+    import time
+
+    from agent.tracks import load_tracks
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "tracks", "add", "-w", str(workspace), "--id", "rag-eval"],
+        stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    answers = {"name": "RAG evaluation", "description": "How to evaluate RAG?",
+               "keywords": "rag", "categories": "cs.CL", "priority": "5"}
+    seen, deadline = "", time.monotonic() + 30
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                seen += os.read(master, 1024).decode(errors="replace")
+            except OSError:
+                break
+            for prompt, answer in list(answers.items()):
+                if seen.rstrip().endswith(":") and prompt in seen.rsplit("\n", 1)[-1]:
+                    os.write(master, (answer + "\n").encode())
+                    del answers[prompt]
+        assert proc.wait(timeout=30) == 0, seen
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert not answers, seen  # every missing field was asked for
+    track = load_tracks(workspace / "state" / "tracks.toml")[-1]
+    assert (track.id, track.name, track.priority, track.categories) == (
+        "rag-eval", "RAG evaluation", 5, ("cs.CL",))
