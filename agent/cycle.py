@@ -30,7 +30,7 @@ from agent.files import write_atomic
 from agent.lock import WorkspaceLock
 from agent.logs import log_cycle_line
 from agent.models import ACTIONS, Decision, LLMCall, Track
-from agent.reconcile import reconcile
+from agent.reconcile import reconcile, settle_interrupted
 from agent.results import CycleResult
 from agent.review.cycles import REFUSAL_KEY
 from agent.settings import Settings
@@ -141,35 +141,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, number: int, status: str):
         super().__init__(f"cycle {number} interrupted")
         self.number, self.status = number, status
-
-
-def settle_interrupted(store: Store, workspace: Path, number: int) -> str:
-    """Right after Ctrl-C: roll the cycle back (or record it, if its commit landed); its status.
-
-    A second Ctrl-C is ignored meanwhile: the rollback is short and must not be cut in half.
-    """
-    import signal
-
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
-        record = store.get_cycle(number)
-        if record is None or record.status not in ("running", "note_written"):
-            return record.status if record else "aborted"
-        commit = journal.find_cycle_commits(workspace, since_cycle=number).get(number)
-        if commit is not None:
-            from agent.reconcile import finish_committed
-
-            finish_committed(store, record, commit)
-            return "committed"
-        outcome = CycleOutcome(number, record.action, record.reason, "running")
-        abandon(store, workspace, number, outcome, "aborted",
-                "interrupted (Ctrl-C) before committing; rolled back, its work is left for "
-                "the next cycle")
-        return "aborted"
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
 
 
 def log_outcome(outcome: CycleOutcome) -> None:

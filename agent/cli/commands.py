@@ -62,8 +62,9 @@ def cycle(
                 path, CycleOptions(action=action, source=source, progress=progress.update)
             )
     except Interrupted as stopped:
-        settled = "rolled back" if stopped.status == "aborted" else f"{stopped.status} already"
-        console.print(f"cycle {stopped.number} interrupted, {settled}")
+        settled = {"aborted": "rolled back", "committed": "its commit had landed: recorded"}
+        what = settled.get(stopped.status, "its files are removed by the next cycle")
+        console.print(f"cycle {stopped.number} interrupted, {what}")
         raise typer.Exit(130) from None
     print_outcome(outcome)
     if outcome.status == "failed":
