@@ -49,7 +49,7 @@ def cycle(
     action: ActionOption = None,
     source: SourceOption = "arxiv",
 ) -> None:
-    """Run one cycle now: decide, work, write a note, commit it."""
+    """Run one cycle now: decide, work, write a note, commit it (Ctrl-C rolls it back)."""
     from agent.cli.render import print_outcome
     from agent.cycle import CycleOptions, Interrupted, run_cycle
     from agent.logs import setup_logging
