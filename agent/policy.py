@@ -327,11 +327,13 @@ def _candidates_fact(f: _Facts) -> str:
     high = sum(1 for c in f.worth if _value(c) >= f.settings.high_value)
     tracks = {c.track_id for c in f.worth}
     best = f.worth[0]  # the paper learned first: its track, score and priority, together
-    where = "on" if len(tracks) == 1 else "best on"
+    value = f"{best.score:.2f} × priority {best.priority}"
+    where = f"on {best.track_name} (best {value})" if len(tracks) == 1 else (
+        f"best on {best.track_name} ({value})")
     text = f"{_plural(n, 'relevant paper')} waiting"
     if high:
         text += f", {high} high-scoring"
-    text += f", {where} {best.track_name} (best {best.score:.2f} × priority {best.priority})"
+    text += f", {where}"
     if n > f.settings.learn_batch:
         text += f"; the best {f.settings.learn_batch} this cycle"
     return text

@@ -34,7 +34,7 @@ def test_the_reason_names_one_tracks_name_best_score_and_priority() -> None:
     decision = choose_action(Snapshot(last_scan_at=scanned, candidates=waiting), DAY, POLICY)
     assert decision.action == "learn"
     named = re.search(r"on (RAG evaluation|Safety of LLM agents|Speech codecs) "
-                      r"\(best (\d\.\d\d) × priority (\d)\)", decision.reason)
+                      r"\((?:best )?(\d\.\d\d) × priority (\d)\)", decision.reason)
     assert named, decision.reason
     assert named.groups() == ("RAG evaluation", "0.86", "5"), decision.reason
 
