@@ -83,13 +83,13 @@ def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
 def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
     """Ranked-but-unsummarised papers with their best match on an active track."""
     active = {t.id: t for t in active_tracks(tracks)}
+    priorities = {t.id: t.priority for t in active.values()}
     infos = []
     for paper, matches in store.candidates(statuses=("ranked",), limit=CANDIDATES):
         usable = [m for m in matches if m.track_id in active]
         if not usable:
             continue
         # its relevant match worth most; a paper relevant nowhere still waits, below the bar
-        priorities = {t.id: t.priority for t in active.values()}
         best = best_match(usable, priorities) or max(
             usable, key=lambda m: worth(m.score, priorities[m.track_id])
         )
