@@ -22,6 +22,7 @@ from agent.changes import RANK_FINGERPRINT
 from agent.errors import AgentError
 from agent.models import FullText, Match, MemoryItem, Paper, QueueItem, Track
 from agent.rank import Ranker
+from agent.rank.worth import reading_order, worth
 from agent.results import CycleResult, PaperSection, ScanStats
 from agent.settings import Settings
 from agent.sources import Source
@@ -89,7 +90,7 @@ def queue_after(ctx: Context, result: CycleResult) -> list[QueueItem]:
     for item in result.queued:
         items.setdefault(item.paper_id, item)
     # a stable sort keeps the store's order within a priority (the researcher's first, oldest)
-    return sorted(items.values(), key=lambda q: (-q.priority, q.added_by != "user"))
+    return sorted(items.values(), key=lambda q: reading_order(q.priority, q.added_by))
 
 
 def plural(count: int, noun: str) -> str:
@@ -218,7 +219,9 @@ def learn(ctx: Context) -> CycleResult:
     result.queued = queue_worthy(ctx, chosen)
     result.summary_line = plural(len(result.papers), "paper")
     result.tags = learn_tags(summaries, result.papers)
-    result.next_steps = list(result.field_update.next_steps)
+    agreed = read_first(result.field_update.next_steps, result.queued, chosen)
+    result.field_update = result.field_update.model_copy(update={"next_steps": agreed})
+    result.next_steps = list(agreed)
     return result
 
 
@@ -230,6 +233,28 @@ class Pick:
     discovered: list[Paper] = field(default_factory=list)
     rescored: list[Match] = field(default_factory=list)
     fingerprint: str = ""  # set when rescored: the tracks and ratings the new scores reflect
+
+
+def read_first(
+    steps: Sequence[str], queued: Sequence[QueueItem], chosen: Sequence[Candidate]
+) -> list[str]:
+    """The Next steps made to agree with the queue: the paper to read first is the one this
+    cycle queued first, not another paper the analyst ranked first on its own reckoning."""
+    if not queued:
+        return list(steps)
+    first = min(queued, key=lambda q: reading_order(q.priority, q.added_by))
+    others = [c.paper.id for c in chosen if c.paper.id != first.paper_id]
+    agreed = []
+    for step in steps:
+        named = next((pid for pid in others if step.startswith(f"Read {pid} first")), None)
+        if named is not None:
+            agreed.append(f"Read {first.paper_id} first: it is queued for a deep read "
+                          f"({first.reason}).")
+            step = f"Then read {named}" + step[len(f"Read {named} first"):]
+        elif step.startswith(f"Skim {first.paper_id} "):
+            continue  # it is the one to read first now
+        agreed.append(step)
+    return agreed
 
 
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
@@ -300,14 +325,12 @@ def top_candidates(
                 by_paper.setdefault(match.paper_id, []).append(match)
     lookup = {p.id: p for p in papers}
 
-    def value(paper_id: str) -> float:
-        return max(m.score * priority[m.track_id] for m in by_paper[paper_id])
+    def value(match: Match) -> float:
+        return worth(match.score, priority[match.track_id])
 
-    ordered = sorted(by_paper, key=lambda pid: (-value(pid), pid))[:limit]
-    return [
-        Candidate(lookup[pid], sorted(by_paper[pid], key=lambda m: -m.score * priority[m.track_id]))
-        for pid in ordered
-    ]
+    ordered = sorted(by_paper, key=lambda pid: (-max(map(value, by_paper[pid])), pid))[:limit]
+    return [Candidate(lookup[pid], sorted(by_paper[pid], key=lambda m: -value(m)))
+            for pid in ordered]
 
 
 def discover(ctx: Context, per_track: int = 25) -> list[Paper]:

@@ -51,9 +51,14 @@ TOP_LEVEL = {"researcher", "database_url"}
 
 
 def resolve_workspace(path: Path | str | None) -> Path:
-    """The workspace directory: the flag, else RESEARCH_AGENT_WORKSPACE, else the current dir."""
-    chosen = path or os.environ.get("RESEARCH_AGENT_WORKSPACE") or "."
-    workspace = Path(chosen).expanduser().resolve()
+    """The workspace directory: the flag, else RESEARCH_AGENT_WORKSPACE, else the current
+    directory or the nearest parent that is a workspace (as git finds its repository)."""
+    from agent.workspace import find_workspace
+
+    chosen = path or os.environ.get("RESEARCH_AGENT_WORKSPACE")
+    workspace = Path(chosen or ".").expanduser().resolve()
+    if chosen is None:
+        workspace = find_workspace(workspace) or workspace
     if not (workspace / "state" / "tracks.toml").is_file():
         raise WorkspaceError(
             f"{workspace} is not a research-agent workspace (no state/tracks.toml). "

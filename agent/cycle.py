@@ -7,6 +7,7 @@ every step after it is redone by `reconcile` if the process dies.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -29,8 +30,9 @@ from agent.files import write_atomic
 from agent.lock import WorkspaceLock
 from agent.logs import log_cycle_line
 from agent.models import ACTIONS, Decision, LLMCall, Track
-from agent.reconcile import reconcile
+from agent.reconcile import reconcile, settle_interrupted
 from agent.results import CycleResult
+from agent.review.cycles import REFUSAL_KEY
 from agent.settings import Settings
 from agent.snapshot import decide, local_midnight
 from agent.sources import Source
@@ -130,6 +132,10 @@ def run_locked(
             else:
                 timed = replace(options, stop=stop)
                 work(CycleRun(settings, tracks, store, timed, decision, number, started), outcome)
+        except KeyboardInterrupt:  # Ctrl-C on `cycle`: roll back now (or record a landed commit)
+            raise Interrupted(
+                number, settle_interrupted(store, settings.workspace, number)
+            ) from None
         except Exception as exc:  # an overnight daemon records any failure and goes on
             status, error = failure_of(exc, stop)
             if status == "failed" and not isinstance(exc, AgentError):
@@ -139,6 +145,15 @@ def run_locked(
     outcome.tokens = sum(store.tokens_for_cycle(number))
     log_outcome(outcome)
     return outcome
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a cycle run by hand; its record is settled (`status`: aborted or, if its
+    commit had already landed, committed)."""
+
+    def __init__(self, number: int, status: str):
+        super().__init__(f"cycle {number} interrupted")
+        self.number, self.status = number, status
 
 
 def log_outcome(outcome: CycleOutcome) -> None:
@@ -159,19 +174,20 @@ def log_outcome(outcome: CycleOutcome) -> None:
 def record_refusal(workspace: Path, error: AgentError) -> CycleOutcome:
     """A cycle that could not even start (e.g. a broken tracks file), recorded for the morning.
 
-    The daemon calls this so `log` and `status` show why the night went quiet. Nothing is
-    recorded if the settings themselves are broken: then there is no store to write to.
+    It takes no cycle number (numbers go to cycles that start their work) and is kept as the
+    store's latest refusal, which `log` shows in time order. Nothing is recorded if the settings
+    themselves are broken: then there is no store to write to.
     """
+    now = datetime.now(UTC)
     outcome = CycleOutcome(None, "none", "could not start", "failed", error=str(error))
     try:
         settings = load_settings(workspace)
         with Store(settings.database_url) as store:
-            now = datetime.now(UTC)
-            outcome.number = store.start_cycle("none", "could not start", now, pid=os.getpid())
-            store.update_cycle(outcome.number, status="failed", ended=now, error=str(error)[:2000])
+            refusal = {"at": now.isoformat(), "error": str(error)[:2000]}
+            store.set_meta(REFUSAL_KEY, json.dumps(refusal, ensure_ascii=False))
     except AgentError:
         pass
-    log_outcome(outcome)
+    logger.error("cycle not started: %s", " ".join(str(error).split())[:300])
     return outcome
 
 

@@ -6,7 +6,6 @@ clock, a file or the database, so every decision can be checked by a table of ex
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from agent.models import Decision
+from agent.rank.worth import reading_order, worth
 from agent.schedule import failure_backoff, in_active_hours, parse_active_hours
 from agent.schedule import load_timezone as zone_of
 
@@ -217,8 +217,7 @@ def _gather_facts(snapshot: Snapshot, now: datetime, settings: PolicySettings) -
 
 
 def _value(c: CandidateInfo) -> float:
-    # Learning a paper is worth its relevance, weighted by how much the track matters.
-    return c.score * c.priority
+    return worth(c.score, c.priority)
 
 
 def _scan_due(f: _Facts) -> tuple[bool, str]:
@@ -313,8 +312,7 @@ def _queue_fact(f: _Facts) -> str:
 
 
 def _queue_top(queue: Sequence[QueuedInfo]) -> QueuedInfo:
-    # Highest priority first; the researcher's own picks before the agent's.
-    return min(queue, key=lambda q: (-q.priority, q.added_by != "user"))
+    return min(queue, key=lambda q: reading_order(q.priority, q.added_by))
 
 
 def _candidates_fact(f: _Facts) -> str:
@@ -327,13 +325,15 @@ def _candidates_fact(f: _Facts) -> str:
     if n < minimum:
         return f"only {_plural(n, 'relevant paper')} waiting (learning needs {minimum})"
     high = sum(1 for c in f.worth if _value(c) >= f.settings.high_value)
-    tracks = Counter(c.track_name for c in f.worth).most_common()
-    where = f"on {tracks[0][0]}" if len(tracks) == 1 else f"mostly on {tracks[0][0]}"
-    best = f.worth[0]
+    tracks = {c.track_id for c in f.worth}
+    best = f.worth[0]  # the paper learned first: its track, score and priority, together
+    value = f"{best.score:.2f} × priority {best.priority}"
+    where = f"on {best.track_name} (best {value})" if len(tracks) == 1 else (
+        f"best on {best.track_name} ({value})")
     text = f"{_plural(n, 'relevant paper')} waiting"
     if high:
         text += f", {high} high-scoring"
-    text += f", {where} (best {best.score:.2f} × priority {best.priority})"
+    text += f", {where}"
     if n > f.settings.learn_batch:
         text += f"; the best {f.settings.learn_batch} this cycle"
     return text

@@ -9,11 +9,14 @@ a stale `.git/index.lock` left by our own dead process is cleared.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from agent import journal
 from agent.changes import apply_changes, compacted, load_changes
+from agent.errors import AgentError
 from agent.lock import pid_alive
 from agent.store import CycleRecord, Store
 
@@ -100,6 +103,33 @@ def roll_back(store: Store, workspace: Path, record) -> str:  # type: ignore[no-
         "its files were removed and its work is left for the next cycle",
     )
     return f"cycle {record.number} died before committing: rolled back"
+
+
+def settle_interrupted(store: Store, workspace: Path, number: int) -> str:
+    """Right after Ctrl-C, in the interrupted process: roll cycle `number` back, or record it if
+    its commit landed; returns its status. A second Ctrl-C is ignored while this runs."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        record = store.get_cycle(number)
+        if record is None or record.status not in ("running", "note_written"):
+            return record.status if record else "aborted"
+        commit = journal.find_cycle_commits(workspace, since_cycle=number).get(number)
+        if commit is not None:
+            finish_committed(store, record, commit)
+            return "committed"
+        why = "interrupted (Ctrl-C) before committing; rolled back, its work is left for the next"
+        try:
+            journal.discard_uncommitted(workspace, cycle_paths(store, number))
+        except AgentError as exc:  # e.g. a git of the researcher's holds the index right now
+            store.update_cycle(number, error=f"{why}; its files stay until the next cycle: {exc}")
+            return record.status  # unfinished: the next start's reconcile removes the files
+        store.update_cycle(number, status="aborted", ended=datetime.now(UTC), error=why)
+        logger.warning("cycle %s interrupted: rolled back", number)
+        return "aborted"
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def record_orphan_commits(store: Store, workspace: Path) -> list[str]:

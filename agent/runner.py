@@ -53,7 +53,9 @@ def run_forever(
             if report is not None:
                 report(outcome)
             release_memory()
-            return DaemonOutcome(outcome.status, outcome.action, outcome.error or "")
+            # a cycle that never started takes no number and no turn of --max-cycles
+            return DaemonOutcome(outcome.status, outcome.action, outcome.error or "",
+                                 counts=outcome.number is not None)
 
         return run_daemon(
             run_one,

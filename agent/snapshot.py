@@ -19,6 +19,7 @@ from agent.policy import (
     Snapshot,
     choose_action,
 )
+from agent.rank.worth import best_match, worth
 from agent.settings import Settings
 from agent.store import CycleRecord, Store
 from agent.tracks import active_tracks
@@ -81,12 +82,16 @@ def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
 def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
     """Ranked-but-unsummarised papers with their best match on an active track."""
     active = {t.id: t for t in active_tracks(tracks)}
+    priorities = {t.id: t.priority for t in active.values()}
     infos = []
     for paper, matches in store.candidates(statuses=("ranked",), limit=CANDIDATES):
         usable = [m for m in matches if m.track_id in active]
         if not usable:
             continue
-        best = max(usable, key=lambda m: m.score * active[m.track_id].priority)
+        # its relevant match worth most; a paper relevant nowhere still waits, below the bar
+        best = best_match(usable, priorities) or max(
+            usable, key=lambda m: worth(m.score, priorities[m.track_id])
+        )
         track = active[best.track_id]
         infos.append(
             CandidateInfo(paper.id, track.id, track.name, track.priority, best.score, best.relevant)

@@ -20,6 +20,7 @@ from agent.files import write_atomic
 from agent.models import Paper, QueueItem, Rating, Track
 from agent.rank.feedback import verdicts
 from agent.rank.ranker import Tuning
+from agent.rank.worth import is_relevant
 from agent.settings import Settings
 from agent.sources.ids import normalize_arxiv_id
 from agent.store import Store
@@ -134,7 +135,7 @@ def refresh_stored_matches(store: Store, paper_id: str) -> None:
     changed = []
     for match in store.matches_for([paper_id])[paper_id]:
         verdict = verdicts(ratings, match.track_id).get(paper_id, 0)
-        relevant = verdict > 0 or (verdict == 0 and match.score >= threshold)
+        relevant = is_relevant(match.score, verdict, threshold)
         if relevant != match.relevant:
             changed.append(replace(match, relevant=relevant))
     store.save_matches(changed)

@@ -51,6 +51,13 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
 
 
+def cut(text: str, limit: int = 300) -> str:
+    """`text` cut to `limit` characters, saying how many were left out (for logs and errors)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
 def clean_text(value: Any, limit: int | None = None) -> str:
     """One line of plain text: no terminal escapes or control characters, whitespace collapsed."""
     text = strip_controls("" if value is None else str(value))

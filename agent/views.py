@@ -106,9 +106,7 @@ def knowledge_graph(
         for match in scores.get(item.paper_id, [])
         if match.relevant
     ]
-    read_ids = {p.id for p in store.papers_with_status(["read"])}
-    if result.deep_read is not None:
-        read_ids.add(result.deep_read.paper_id)
+    read_ids = read_in_full(store, result)
     return notes.render_knowledge_graph(
         [t for t in tracks if t.active],
         entries,
@@ -126,6 +124,19 @@ def arriving(result: CycleResult) -> list[tuple[str, str, datetime]]:
     dates = {p.id: p.published for p in result.new_papers if p.published is not None}
     return [(m.paper_id, m.track_id, dates[m.paper_id])
             for m in result.matches if m.relevant and m.paper_id in dates]
+
+
+def read_in_full(store: Store, result: CycleResult) -> set[str]:
+    """Papers whose deep read had the full text (HTML or PDF), not only the abstract."""
+    read = set()
+    for paper in store.papers_with_status(["read"]):
+        reads = store.analyses_for(paper.id, kind="deep-read")
+        if any(r["payload"].get("source", "abstract") != "abstract" for r in reads):
+            read.add(paper.id)
+    source = result.full_text.source if result.full_text else "abstract"
+    if result.deep_read is not None and source != "abstract":
+        read.add(result.deep_read.paper_id)
+    return read
 
 
 def current_memory(result: CycleResult, number: int) -> list[MemoryItem]:

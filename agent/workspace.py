@@ -29,6 +29,18 @@ def default_file(name: str) -> str:
     return (resources.files("agent") / "defaults" / name).read_text(encoding="utf-8")
 
 
+def is_workspace(directory: Path) -> bool:
+    """Whether `directory` holds a workspace (its tracks file is the mark)."""
+    return (directory / "state" / "tracks.toml").is_file()
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The workspace holding `start`: itself or the nearest parent that is one, as git finds
+    its repository from a subdirectory; None if there is none up to the filesystem root."""
+    start = start.expanduser().resolve()
+    return next((d for d in (start, *start.parents) if is_workspace(d)), None)
+
+
 def init_workspace(directory: Path) -> tuple[Path, str]:
     """Create a workspace in `directory` (made if missing) and commit it; returns (path, sha)."""
     directory = directory.expanduser().resolve()

@@ -184,9 +184,12 @@ def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
     from agent.runner import run_forever
 
     tracks = workspace / "state" / "tracks.toml"
+    good = tracks.read_text(encoding="utf-8")
 
     def break_tracks(outcome) -> None:  # type: ignore[no-untyped-def]
-        tracks.write_text("[[track]]\nid = 'x'\n", encoding="utf-8")  # missing fields
+        # broken after the first cycle; fixed after the refusal (which is not one of max_cycles)
+        broken = outcome.number is not None
+        tracks.write_text("[[track]]\nid = 'x'\n" if broken else good, encoding="utf-8")
 
     status = run_forever(
         workspace,
@@ -200,8 +203,8 @@ def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
     assert status == 0
     log = run_cli(capsys, "log", "-w", str(workspace), "--json")
     rows = json.loads(log.out)
-    assert rows[0]["status"] == "failed" and "tracks.toml" in rows[0]["error"]
-    assert rows[1]["status"] == "committed"
+    assert rows[1]["status"] == "failed" and "tracks.toml" in rows[1]["error"]
+    assert rows[1]["number"] is None and rows[2]["status"] == "committed"
 
 
 def test_abandon_on_shutdown_touches_only_a_cycle_that_wrote_nothing(workspace: Path) -> None:

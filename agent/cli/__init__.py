@@ -32,7 +32,8 @@ WorkspaceOption = Annotated[
         "--workspace",
         "-w",
         envvar="RESEARCH_AGENT_WORKSPACE",
-        help="Workspace directory (default: the current directory).",
+        help="Workspace directory (default: the current directory, or the nearest parent "
+        "that is a workspace).",
         show_default=False,
     ),
 ]

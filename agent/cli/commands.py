@@ -54,17 +54,23 @@ def cycle(
     action: ActionOption = None,
     source: SourceOption = "arxiv",
 ) -> None:
-    """Run one cycle now: decide, work, write a note, commit it."""
+    """Run one cycle now: decide, work, write a note, commit it (Ctrl-C rolls it back)."""
     from agent.cli.render import print_outcome
-    from agent.cycle import CycleOptions, run_cycle
+    from agent.cycle import CycleOptions, Interrupted, run_cycle
     from agent.logs import setup_logging
 
     path = resolve_workspace(workspace)
     setup_logging(path / "state")  # a cycle by hand leaves its line in state/agent.log too
-    with console.status("starting the cycle", spinner="dots") as progress:
-        outcome = run_cycle(
-            path, CycleOptions(action=action, source=source, progress=progress.update)
-        )
+    try:
+        with console.status("starting the cycle", spinner="dots") as progress:
+            outcome = run_cycle(
+                path, CycleOptions(action=action, source=source, progress=progress.update)
+            )
+    except Interrupted as stopped:
+        settled = {"aborted": "rolled back", "committed": "its commit had landed: recorded"}
+        what = settled.get(stopped.status, "its files are removed by the next cycle")
+        console.print(f"cycle {stopped.number} interrupted, {what}")
+        raise typer.Exit(130) from None
     print_outcome(outcome)
     if outcome.status == "failed":
         raise typer.Exit(1)
@@ -75,10 +81,12 @@ def run(
     workspace: WorkspaceOption = None,
     every: Annotated[
         str | None,
-        typer.Option(help="Interval: 90s, 15m, 2h (default from research.toml, hourly)."),
+        typer.Option(help="Interval: 90s, 15m, 2h (default from research.toml, hourly); "
+                     "not with --cron."),
     ] = None,
     cron: Annotated[
-        str | None, typer.Option(help='Cron schedule instead, e.g. "0 * * * *".')
+        str | None,
+        typer.Option(help='Cron schedule instead, e.g. "0 * * * *"; not with --every.'),
     ] = None,
     max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles.")] = None,
     source: SourceOption = "arxiv",
@@ -86,6 +94,11 @@ def run(
     """Run in the foreground on a schedule until stopped (SIGTERM/Ctrl-C)."""
     from agent.runner import run_forever
 
+    if every and cron:
+        raise typer.BadParameter(
+            f"--every {every!r} and --cron {cron!r} are two schedules; give one of them.",
+            param_hint="'--every' / '--cron'",
+        )
     path = resolve_workspace(workspace)
     raise typer.Exit(
         run_forever(path, every=every, cron=cron, max_cycles=max_cycles, source=source)

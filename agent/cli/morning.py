@@ -33,7 +33,7 @@ def log_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many cycles.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """Recent cycles: number, time, action, why, papers, tokens, commit."""
+    """Recent cycles: number, time, action, status, why, papers, tokens, commit."""
     from agent.review import cycle_log
 
     rows = cycle_log(resolve_workspace(workspace), limit=limit)
@@ -43,16 +43,26 @@ def log_command(
     if not rows:
         console.print("No cycles yet. Run `research-agent cycle`.")
         return
-    table = Table(*fixed("#", "time", "action"), flexible("why"),
+    table = Table(*fixed("#", "time", "action", "status"), flexible("why"),
                   *fixed("papers", "tokens", "commit"), box=None, width=80)
-    style = {"committed": "green", "rested": "cyan", "running": "yellow"}
+    style = {"committed": "green", "rested": "cyan", "running": "yellow",
+             "note_written": "yellow"}
     for row in rows:
-        why = row["reason"] if row["status"] != "failed" else f"failed: {row['error'] or ''}"
-        table.add_row(str(row["number"]), (row["started"] or "")[5:16].replace("T", " "),
-                      f"[{style.get(row['status'], 'red')}]{escape(row['action'])}[/]",
+        broke = row["status"] in ("failed", "aborted")
+        why = (row["error"] or "no reason recorded") if broke else row["reason"]
+        colour = style.get(row["status"], "red")
+        number = "-" if row["number"] is None else str(row["number"])  # never started
+        table.add_row(number, (row["started"] or "")[5:16].replace("T", " "),
+                      escape(row["action"]), f"[{colour}]{escape(row['status'])}[/]",
                       escape(why), str(row["papers"]), tokens_text(row["tokens"]),
                       (row["sha"] or "-")[:7])
     console.print(table)
+    for row in rows:  # the table cuts the reason to fit: a failure's is printed whole
+        if row["status"] in ("failed", "aborted"):
+            reason = escape(row["error"] or "no reason recorded")
+            which = "not started" if row["number"] is None else f"cycle {row['number']} " + (
+                row["status"])
+            console.print(f"{which}: {reason}", soft_wrap=True)
 
 
 def fixed(*headers: str) -> list[Column]:

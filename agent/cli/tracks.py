@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -83,27 +84,58 @@ def committed(sha: str | None) -> str:
     return f"commit {sha[:8]}" if sha else "already so; nothing changed"
 
 
+REQUIRED = {  # flag -> what the guided prompt asks
+    "--id": "id (slug, e.g. listen-vs-guess)",
+    "--name": "name",
+    "--description": "description (the research question)",
+    "--keywords": "keywords (comma-separated phrases)",
+}
+
+
 @tracks_app.command("add")
 def add(
-    track_id: Annotated[str, typer.Option("--id", prompt="id (slug, e.g. listen-vs-guess)")],
-    name: Annotated[str, typer.Option(prompt="name")],
-    description: Annotated[str, typer.Option(prompt="description (the research question)")],
-    keywords: Annotated[str, typer.Option(prompt="keywords (comma-separated phrases)")],
-    categories: Annotated[str, typer.Option(prompt="arXiv categories (comma-separated; the "
-                                            "scan reads their whole listing; empty: keyword "
-                                            "query only)")] = "",
-    priority: Annotated[int, typer.Option(prompt="priority 1..5")] = 3,
+    track_id: Annotated[str | None, typer.Option("--id", help="Slug, e.g. listen-vs-guess.",
+                                                 show_default=False)] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.", show_default=False)] = None,
+    description: Annotated[str | None, typer.Option(help="The research question.",
+                                                    show_default=False)] = None,
+    keywords: Annotated[str | None, typer.Option(help="Comma-separated phrases.",
+                                                 show_default=False)] = None,
+    categories: Annotated[str | None, typer.Option(
+        help="arXiv categories, comma-separated (default: none).", show_default=False)] = None,
+    priority: Annotated[int | None, typer.Option(
+        help="1 (background) .. 5 (top) (default: 3).", show_default=False)] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Add a track (guided: asks for each field not given as an option)."""
+    """Add a track. From a script the four flags --id --name --description --keywords suffice;
+    on a terminal it asks for each field not given."""
     from agent.models import Track
     from agent.steer import create_track
 
-    def split(text: str) -> tuple[str, ...]:
-        return tuple(part.strip() for part in text.split(",") if part.strip())
+    given = {"--id": track_id, "--name": name, "--description": description,
+             "--keywords": keywords}
+    missing = [flag for flag, value in given.items() if not (value or "").strip()]
+    guided = bool(missing) and sys.stdin.isatty()
+    if missing and not guided:
+        raise typer.BadParameter(
+            f"missing {', '.join(missing)} (no terminal to ask on); give every one of "
+            "--id --name --description --keywords.", param_hint="tracks add")
+    for flag in missing:
+        given[flag] = typer.prompt(REQUIRED[flag])
+    if guided and categories is None:
+        categories = typer.prompt("arXiv categories (comma-separated; the scan reads their whole "
+                                  "listing; empty: keyword query only)",
+                                  default="", show_default=False)
+    if guided and priority is None:
+        priority = typer.prompt("priority 1..5", default=3, type=int)
 
-    track = Track(id=track_id.strip(), name=name.strip(), description=description.strip(),
-                  keywords=split(keywords), categories=split(categories), priority=priority)
+    def split(text: str | None) -> tuple[str, ...]:
+        return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+    track = Track(id=str(given["--id"]).strip(), name=str(given["--name"]).strip(),
+                  description=str(given["--description"]).strip(),
+                  keywords=split(given["--keywords"]), categories=split(categories),
+                  priority=3 if priority is None else priority)
     created, sha = create_track(resolve_workspace(workspace), track)
     console.print(f"added track {created.id} (commit {sha[:8]})")
     if not created.categories:

@@ -48,6 +48,7 @@ class DaemonOutcome:
     status: str  # "committed" | "rested" | "aborted" | "failed"
     action: str = ""
     detail: str = ""
+    counts: bool = True  # False: the cycle never started (no number), not one of max_cycles
 
     @property
     def failed(self) -> bool:
@@ -101,6 +102,8 @@ class _Daemon:
         else:
             # It returned, so it recorded itself: a failure is the policy's to back off from.
             self.failures = 0
+            if outcome is not None and not outcome.counts:
+                self.attempts -= 1  # it never started: no number, not one of max_cycles
             if outcome is not None and outcome.failed:
                 self.emit("failed", outcome.detail or "cycle failed", outcome=outcome)
             else:

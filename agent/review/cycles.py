@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 NOTE_FILE = re.compile(r"^(\d{4,})-(?:scan|learn|deep-read|rest)\.md$")
 _SINCE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
+REFUSAL_KEY = "last_refusal"  # store meta: the latest cycle that could not start, as JSON
 
 
 def open_store(workspace: Path) -> Store:
@@ -29,9 +31,35 @@ def open_store(workspace: Path) -> Store:
 
 
 def cycle_log(workspace: Path, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest cycles, newest first, as plain rows (JSON-ready)."""
+    """The latest cycles, newest first, as plain rows (JSON-ready); the latest cycle that could
+    not start (no number) among them in time order."""
     with open_reader(load_settings(workspace).database_url) as store:
-        return [cycle_row(record) for record in store.recent_cycles(limit=limit)]
+        rows = [cycle_row(record) for record in store.recent_cycles(limit=limit)]
+        refusal = store.get_meta(REFUSAL_KEY)
+    if refusal:
+        row = refusal_row(refusal)
+        if row is not None and (not rows or moment(row) >= moment(rows[-1])):
+            rows.append(row)
+            rows.sort(key=moment, reverse=True)
+    return rows[:limit]
+
+
+def moment(row: dict[str, Any]) -> datetime:
+    """When a log row's cycle started, as an aware time (the store keeps UTC)."""
+    when = datetime.fromisoformat(row["started"]) if row["started"] else datetime.min
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def refusal_row(text: str) -> dict[str, Any] | None:
+    """The stored refusal as a log row with no number; None if it does not parse."""
+    try:
+        data = json.loads(text)
+        started = datetime.fromisoformat(data["at"]).isoformat()
+    except (ValueError, KeyError, TypeError):
+        return None
+    return {"number": None, "started": started, "action": "none", "status": "failed",
+            "reason": "could not start", "papers": 0, "tokens": 0, "sha": None, "note": None,
+            "error": str(data.get("error", ""))}
 
 
 def cycle_row(record: CycleRecord) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,14 +45,26 @@ class DigestCycle:
     takeaways: dict[str, str] = field(default_factory=dict)
 
 
-def digest_cycle(record: CycleRecord) -> DigestCycle:
-    """A cycle's changes, as summarised in its record, reduced to what a person reviews."""
+def digest_cycle(
+    record: CycleRecord,
+    new_ids: Sequence[str] = (),
+    matches: Mapping[str, list[Match]] | None = None,
+) -> DigestCycle:
+    """A cycle's changes, as summarised in its record, reduced to what a person reviews.
+
+    New papers are the ones this cycle stored first (not a newer version of a known paper, not
+    one a deep read fetched again); relevant ones are those the store now holds relevant to a
+    track, as `research-agent tracks` counts them.
+    """
     item = DigestCycle(record)
     summary = cycle_summary(record.result_json) if record.status == "committed" else None
     if summary is None:
         return item
-    item.new_papers = summary.papers
-    item.relevant = dict(summary.relevant)
+    item.new_papers = len(new_ids)
+    for paper_id in new_ids:
+        for match in (matches or {}).get(paper_id, []):
+            if match.relevant:
+                item.relevant[match.track_id] = item.relevant.get(match.track_id, 0) + 1
     for paper_id, kind, takeaway in summary.read:
         item.read.append((paper_id, kind))
         item.takeaways[paper_id] = takeaway
@@ -67,7 +80,10 @@ def digest(workspace: Path, since: str, now: datetime | None = None) -> str:
     start = parse_since(since, now, zone)
     tracks = load_tracks(settings.tracks_path)
     with Store(settings.database_url) as store:
-        items = [digest_cycle(r) for r in cycles_since(store, start, now)]
+        records = cycles_since(store, start, now)
+        new = store.first_seen_in([r.number for r in records])
+        relevance = store.matches_for([pid for ids in new.values() for pid in ids])
+        items = [digest_cycle(r, new[r.number], relevance) for r in records]
         ids = [pid for item in items for pid, _ in [*item.read, *item.queued]]
         papers = store.get_papers(ids)
         matches = store.matches_for(ids)

@@ -42,10 +42,9 @@ from agent.sources.arxiv_retry import (
     announcement_days,
     backoff_delay,
     parse_retry_after,
-    shorten,
 )
 from agent.sources.ids import normalize_arxiv_id
-from agent.text import plain_paper
+from agent.text import cut, plain_paper
 
 logger = logging.getLogger(__name__)
 
@@ -214,12 +213,12 @@ class ArxivSource:
     def _wait_before_retry(self, failures: int, reason: str, url: str) -> None:
         retry_after = parse_retry_after(self._shared.session.last_response)
         delay = backoff_delay(failures, retry_after)
-        logger.warning("arXiv: %s; retry %d in %.1fs: %s", reason, failures, delay, shorten(url))
+        logger.warning("arXiv: %s; retry %d in %.1fs: %s", reason, failures, delay, cut(url))
         self.sleep(delay)
 
     def _gave_up(self, url: str, reason: str) -> SourceError:
         return SourceError(
-            f"The arXiv API at {shorten(url)} failed {self.settings.max_retries + 1} times "
+            f"The arXiv API at {cut(url)} failed {self.settings.max_retries + 1} times "
             f"(last: {reason}). arXiv may be down or rate-limiting us: try again later, or "
             "raise [arxiv] delay_seconds / timeout_seconds.",
             url=url,
@@ -231,13 +230,13 @@ class ArxivSource:
         message = error_feed_message(self._shared.session.last_response)
         if status == 400 and message:
             return SourceError(
-                f"arXiv rejected the query {shorten(url)}: {message}. Check the arXiv ids and "
+                f"arXiv rejected the query {cut(url)}: {message}. Check the arXiv ids and "
                 "track keywords/categories.",
                 url=url,
             )
         detail = f": {message}" if message else ""
         return SourceError(
-            f"The arXiv API at {shorten(url)} answered HTTP {status}{detail}. "
+            f"The arXiv API at {cut(url)} answered HTTP {status}{detail}. "
             "Check [arxiv] api_url.",
             url=url,
         )
@@ -315,7 +314,7 @@ def paper_from_result(result: arxiv.Result, now: datetime | None = None) -> Pape
     try:
         paper_id, version = normalize_arxiv_id(result.entry_id)
     except AgentError:
-        logger.warning("arXiv feed: skipped an entry with id %r", shorten(result.entry_id, 80))
+        logger.warning("arXiv feed: skipped an entry with id %r", cut(result.entry_id, 80))
         return None
     categories = [result.primary_category] if result.primary_category else []
     categories += [c for c in result.categories if c not in categories]
@@ -396,7 +395,7 @@ def unreachable(api_url: str, exc: Exception) -> SourceError:
     host = urlsplit(api_url).netloc or api_url
     return SourceError(
         f"Could not reach the arXiv API host {host} ({type(exc).__name__}: "
-        f"{shorten(str(exc), 120)}). Check the network and [arxiv] api_url, or work offline "
+        f"{cut(str(exc), 120)}). Check the network and [arxiv] api_url, or work offline "
         "on the bundled sample with `--source sample`.",
         url=api_url,
         retryable=True,

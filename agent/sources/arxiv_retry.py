@@ -8,7 +8,6 @@ from typing import Any
 
 BACKOFF_SECONDS = 2.0  # first retry waits this long, then doubles
 MAX_BACKOFF_SECONDS = 120.0  # also caps a Retry-After header, so one cycle cannot hang for hours
-MAX_LOGGED_CHARS = 300  # a URL or message in a log line or error is cut to this
 
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -47,10 +46,3 @@ def announcement_days(since: datetime, now: datetime) -> int:
         count += day.weekday() < 5
         day += timedelta(days=1)
     return count
-
-
-def shorten(text: str, limit: int = MAX_LOGGED_CHARS) -> str:
-    """`text` cut to `limit` characters with an ellipsis and the size left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"

@@ -193,6 +193,20 @@ class PaperStore(StoreBase):
             query = select(PaperRow.first_seen_cycle).where(PaperRow.id == paper_id)
             return session.exec(query).first()
 
+    def first_seen_in(self, cycles: Sequence[int]) -> dict[int, list[str]]:
+        """The papers each of `cycles` stored first (the papers new in that cycle), by cycle."""
+        found: dict[int, list[str]] = {n: [] for n in cycles}
+        numbers = sorted(found)
+        with self._session() as session:
+            for start in range(0, len(numbers), 500):
+                chunk = numbers[start : start + 500]
+                query = select(PaperRow.id, PaperRow.first_seen_cycle).where(
+                    col(PaperRow.first_seen_cycle).in_(chunk)
+                )
+                for paper_id, cycle in session.exec(query):
+                    found[int(cycle or 0)].append(paper_id)  # `in_(chunk)`: never None
+        return found
+
     def save_matches(self, matches: Iterable[Match]) -> None:
         """Insert or replace the score of each (paper, track); the paper must be stored."""
         latest = {(m.paper_id, m.track_id): m for m in matches}  # met twice: the last one counts
