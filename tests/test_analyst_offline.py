@@ -260,8 +260,10 @@ def test_a_note_says_the_offline_limitation_once():
 
 
 def test_offline_learn_relates_new_papers_to_earlier_ones(scanned: Path):
-    """Two offline learns: the second note names papers of the first by id and cycle."""
+    """Two offline learns with a scan between them (new papers to relate): the second note names
+    papers of the first by id and cycle."""
     first = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    run_cycle(scanned, CycleOptions(action="scan", source="sample"))
     second = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
     assert first.status == second.status == "committed", (first.error, second.error)
     note = (scanned / str(second.note_path)).read_text(encoding="utf-8")
