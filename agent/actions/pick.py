@@ -1,0 +1,143 @@
+"""Which papers learn reads: stored scores while tracks and ratings are unchanged, a re-rank of
+the waiting pool when they change, discovery of older work when nothing is waiting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from agent import __version__
+from agent.actions.context import Context
+from agent.analyst import Candidate
+from agent.changes import RANK_FINGERPRINT
+from agent.models import Match, Paper, Track
+from agent.rank import Ranker
+from agent.rank.worth import worth
+
+logger = logging.getLogger(__name__)
+
+JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
+CANDIDATE_POOL = 5000  # ranked-but-unread papers re-ranked when tracks or ratings change
+
+
+@dataclass
+class Pick:
+    """What learn chose, and the scores it recomputed (only when tracks or ratings changed)."""
+
+    chosen: list[Candidate]
+    discovered: list[Paper] = field(default_factory=list)
+    rescored: list[Match] = field(default_factory=list)
+    fingerprint: str = ""  # set when rescored: the tracks and ratings the new scores reflect
+
+
+def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
+    """The best unsummarised candidates by score × priority; discovery when none are waiting."""
+    pick = choose_for_learning(ctx, ranker)
+    return pick.chosen, pick.discovered
+
+
+def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
+    """Stored scores decide while tracks and ratings are unchanged; else the pool is re-ranked."""
+    turned_down = rejected_before(ctx)
+    fingerprint = rank_fingerprint(ctx, ranker)
+    if ctx.store.get_meta(RANK_FINGERPRINT) == fingerprint:
+        pick = Pick(stored_pick(ctx, turned_down))
+    else:
+        ctx.step("tracks or ratings changed: ranking the waiting papers again")
+        pick = rerank_pick(ctx, ranker, turned_down)
+        pick.fingerprint = fingerprint
+    if pick.chosen:
+        return pick
+    ctx.step("nothing new is waiting: searching older papers per track")
+    pick.discovered = discover(ctx)
+    pick.chosen = top_candidates(
+        ranker.rank(pick.discovered), pick.discovered, ctx.tracks, ctx.settings.learn.max_papers
+    )
+    return pick
+
+
+def stored_pick(ctx: Context, turned_down: set[str]) -> list[Candidate]:
+    """The best relevant waiting papers by their stored score × track priority (one query)."""
+    priorities = {t.id: t.priority for t in ctx.tracks if t.active}
+    best = ctx.store.best_relevant(
+        priorities, exclude=sorted(turned_down), limit=ctx.settings.learn.max_papers
+    )
+    return [Candidate(paper, matches) for paper, matches in best]
+
+
+def rerank_pick(ctx: Context, ranker: Ranker, turned_down: set[str]) -> Pick:
+    """Rank the best-scored waiting papers again with the current ranker, and choose from that."""
+    pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]
+    pool = [p for p in pool if p.id not in turned_down]
+    ranking = ranker.rank(pool)
+    chosen = top_candidates(ranking, pool, ctx.tracks, ctx.settings.learn.max_papers)
+    return Pick(chosen, rescored=[m for matches in ranking.values() for m in matches])
+
+
+def rank_fingerprint(ctx: Context, ranker: Ranker) -> str:
+    """A digest of what the scores depend on: the tracks, the ratings and the ranker in use."""
+    state = {
+        "version": __version__,
+        "tracks": sorted((asdict(t) for t in ctx.tracks), key=lambda t: str(t["id"])),
+        "ratings": sorted((r.paper_id, r.track_id or "", r.value) for r in ranker.ratings),
+        "embedder": type(ranker.embedder).__name__,
+    }
+    text = json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def top_candidates(
+    ranking: dict[str, list[Match]], papers: Sequence[Paper], tracks: Sequence[Track], limit: int
+) -> list[Candidate]:
+    """Relevant papers ordered by their best score × track priority."""
+    priority = {t.id: t.priority for t in tracks}
+    by_paper: dict[str, list[Match]] = {}
+    for matches in ranking.values():
+        for match in matches:
+            if match.relevant:
+                by_paper.setdefault(match.paper_id, []).append(match)
+    lookup = {p.id: p for p in papers}
+
+    def value(match: Match) -> float:
+        return worth(match.score, priority[match.track_id])
+
+    ordered = sorted(by_paper, key=lambda pid: (-max(map(value, by_paper[pid])), pid))[:limit]
+    return [Candidate(lookup[pid], sorted(by_paper[pid], key=lambda m: -value(m)))
+            for pid in ordered]
+
+
+def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
+    """Older papers per track by keyword query, minus those already known."""
+    from agent.sources.arxiv_query import QueryTooLong
+
+    found: dict[str, Paper] = {}
+    for track in ctx.tracks:
+        ctx.checkpoint()
+        try:
+            papers = ctx.source.search(track, per_track)
+        except QueryTooLong as exc:  # one absurd track must not stop the others' discovery
+            logger.warning("%s", exc)
+            continue
+        for paper in papers:
+            found.setdefault(paper.id, paper)
+    known = ctx.store.get_papers(list(found))
+    return [p for pid, p in found.items() if pid not in known]
+
+
+def rejected_before(ctx: Context) -> set[str]:
+    """Papers an LLM judged below the bar in an earlier cycle, unless the researcher rated them up.
+
+    The judge weighs a paper against every track and scores its best one, so a paper it turned
+    down is not worth a summary for any track; judging it again would only spend tokens.
+    """
+    scores = ctx.store.judgement_scores()
+    wanted = rated_up(ctx)
+    return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
+
+
+def rated_up(ctx: Context) -> set[str]:
+    """Papers the researcher rated up (for any track): the judge never turns these down."""
+    return {r.paper_id for r in ctx.store.ratings() if r.value > 0}
