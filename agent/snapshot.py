@@ -1,6 +1,6 @@
 """The policy's view of the workspace, read from the store; and the decision made from it.
 
-The policy itself (policy.py) is pure; this module is the one place that feeds it.
+The policy itself (`agent/policy/`) is pure; this module is the one place that feeds it.
 """
 
 from __future__ import annotations
