@@ -16,8 +16,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
+from agent.closing import Closing
 from agent.errors import LockedError, WorkspaceError
 from agent.files import try_lock, unlock
 from agent.logs import redact_secrets
@@ -63,7 +64,7 @@ def read_holder_file(path: Path) -> LockHolder | None:
     return LockHolder(int(lines[0]), fields.get("started", ""), fields.get("command", ""))
 
 
-class WorkspaceLock:
+class WorkspaceLock(Closing):
     """An exclusive, non-blocking, re-entrant (per process) lock on `state_dir/agent.lock`."""
 
     def __init__(self, state_dir: Path):
@@ -130,16 +131,12 @@ class WorkspaceLock:
         finally:
             os.close(fd)
 
-    def __enter__(self) -> WorkspaceLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Leaving a `with` block releases the lock."""
         self.release()
 
     def _key(self) -> Path:

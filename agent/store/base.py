@@ -7,12 +7,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from types import TracebackType
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
+from agent.closing import Closing
 from agent.errors import ConfigError
 from agent.store.engine import WRITE_OPTION, create_store_engine
 from agent.store.migrations import MIGRATIONS, Migrations, apply_migrations
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 
 
-class StoreBase:
+class StoreBase(Closing):
     """Opens the database, applies pending migrations, and hands out sessions."""
 
     def __init__(
@@ -51,17 +51,6 @@ class StoreBase:
     def close(self) -> None:
         """Release every pooled connection."""
         self._engine.dispose()
-
-    def __enter__(self) -> StoreBase:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def dialect(self) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agent.closing import Closing
 from agent.errors import DatabaseDamaged
 from agent.models import QueueItem
 from agent.store.records import CycleRecord
@@ -90,7 +91,7 @@ def from_text(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
 
 
-class QuickReader:
+class QuickReader(Closing):
     """The `Reader` queries in plain SQL over a read-only sqlite3 connection."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -117,17 +118,6 @@ class QuickReader:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> QuickReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
