@@ -133,12 +133,7 @@ class CycleStore(StoreBase):
             return row.value if row else None
 
     def set_cursor(self, source: str, value: datetime) -> None:
-        with self._session(write=True) as session:
-            row = session.get(CursorRow, source)
-            if row is None:
-                session.add(CursorRow(source=source, value=value))
-            else:
-                row.value = value
+        self._put(CursorRow(source=source, value=value))
 
     def record_llm_call(self, call: LLMCall) -> None:
         row = LLMCallRow(
@@ -177,9 +172,9 @@ class CycleStore(StoreBase):
             return row.value if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        self._put(MetaRow(key=key, value=value))
+
+    def _put(self, row: CursorRow | MetaRow) -> None:
+        """Insert the row, or update the one with its key (cursors and meta are key → value)."""
         with self._session(write=True) as session:
-            row = session.get(MetaRow, key)
-            if row is None:
-                session.add(MetaRow(key=key, value=value))
-            else:
-                row.value = value
+            session.merge(row)
