@@ -6,7 +6,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
@@ -17,6 +20,9 @@ from agent.errors import ConfigError
 from agent.store.engine import WRITE_OPTION, create_store_engine
 from agent.store.migrations import MIGRATIONS, Migrations, apply_migrations
 from agent.store.types import to_utc, utc_now
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +101,18 @@ class StoreBase(Closing):
 def chunks(items: list[str], size: int = CHUNK) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def record_from_row(record: type[R], row: Any, **given: Any) -> R:
+    """A plain record from a row: each field read from the row's attribute of the same name,
+    except those `given` (values the row does not hold as the record wants them)."""
+    values = {name: getattr(row, name) for name in field_names(record) if name not in given}
+    return record(**values, **given)
+
+
+@cache
+def field_names(record: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agent.models import LLMCall
-from agent.store.base import StoreBase
+from agent.store.base import StoreBase, record_from_row
 from agent.store.records import CycleRecord
 from agent.store.tables import CYCLE_STATUSES, CursorRow, CycleRow, LLMCallRow, MetaRow
 from agent.store.types import to_utc
+
+KeyValue = TypeVar("KeyValue", CursorRow, MetaRow)
 
 UNFINISHED = ("running", "note_written")
 UPDATABLE = frozenset(
@@ -34,22 +37,7 @@ UPDATABLE = frozenset(
 
 
 def cycle_from_row(row: CycleRow) -> CycleRecord:
-    return CycleRecord(
-        number=row.number,
-        action=row.action,
-        reason=row.reason,
-        status=row.status,
-        step=row.step,
-        started=row.started,
-        ended=row.ended,
-        note_path=row.note_path,
-        commit_sha=row.commit_sha,
-        tokens_in=row.tokens_in,
-        tokens_out=row.tokens_out,
-        error=row.error,
-        result_json=row.result_json,
-        pid=row.pid,
-    )
+    return record_from_row(CycleRecord, row)
 
 
 def check_cycle_fields(fields: dict[str, Any]) -> None:
@@ -128,24 +116,14 @@ class CycleStore(StoreBase):
             ]
 
     def get_cursor(self, source: str) -> datetime | None:
-        with self._session() as session:
-            row = session.get(CursorRow, source)
-            return row.value if row else None
+        row = self._get(CursorRow, source)
+        return row.value if row else None
 
     def set_cursor(self, source: str, value: datetime) -> None:
         self._put(CursorRow(source=source, value=value))
 
     def record_llm_call(self, call: LLMCall) -> None:
-        row = LLMCallRow(
-            cycle=call.cycle,
-            purpose=call.purpose,
-            model=call.model,
-            tokens_in=call.tokens_in,
-            tokens_out=call.tokens_out,
-            duration_s=call.duration_s,
-            outcome=call.outcome,
-            started=call.started or self._now(),
-        )
+        row = LLMCallRow(**{**asdict(call), "started": call.started or self._now()})
         with self._session(write=True) as session:
             session.add(row)
 
@@ -167,12 +145,15 @@ class CycleStore(StoreBase):
         return int(tokens_in), int(tokens_out)
 
     def get_meta(self, key: str) -> str | None:
-        with self._session() as session:
-            row = session.get(MetaRow, key)
-            return row.value if row else None
+        row = self._get(MetaRow, key)
+        return row.value if row else None
 
     def set_meta(self, key: str, value: str) -> None:
         self._put(MetaRow(key=key, value=value))
+
+    def _get(self, table: type[KeyValue], key: str) -> KeyValue | None:
+        with self._session() as session:
+            return session.get(table, key)
 
     def _put(self, row: CursorRow | MetaRow) -> None:
         """Insert the row, or update the one with its key (cursors and meta are key → value)."""

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agent.models import Match, MemoryItem, Paper
-from agent.store.base import StoreBase, chunks
+from agent.store.base import StoreBase, chunks, record_from_row
 from agent.store.bulk import batches, upsert_statement
 from agent.store.tables import ANALYSIS_KINDS, PAPER_STATUSES, AnalysisRow, PaperRow, ScoreRow
 
@@ -43,13 +43,7 @@ def paper_from_row(row: Any) -> Paper:
 
 
 def match_from_row(row: Any) -> Match:
-    return Match(
-        paper_id=row.paper_id,
-        track_id=row.track_id,
-        score=row.score,
-        relevant=row.relevant,
-        terms=tuple(row.terms or ()),
-    )
+    return record_from_row(Match, row, terms=tuple(row.terms or ()))
 
 
 def check_statuses(statuses: Iterable[str]) -> None:

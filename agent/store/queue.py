@@ -8,20 +8,13 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agent.models import QueueItem, Rating
-from agent.store.base import StoreBase
+from agent.store.base import StoreBase, record_from_row
 from agent.store.tables import QUEUE_ADDERS, PaperRow, QueueRow, RatingRow
 from agent.store.types import to_utc
 
 
 def queue_item_from_row(row: QueueRow, title: str | None) -> QueueItem:
-    return QueueItem(
-        paper_id=row.paper_id,
-        priority=row.priority,
-        reason=row.reason,
-        added_by=row.added_by,
-        added=row.added,
-        title=title or "",
-    )
+    return record_from_row(QueueItem, row, title=title or "")
 
 
 class QueueStore(StoreBase):
