@@ -14,7 +14,6 @@ from agent.sources.fulltext import (
     FetchReport,
     RequestSpacer,
     cache_path,
-    fetch_full_text,
     fetch_full_text_with_report,
     limit_sections,
 )
@@ -256,7 +255,9 @@ def test_a_shared_rate_limiter_spaces_requests_across_papers(fulltext_server, tm
     spacer = RequestSpacer(3.0, time.clock, time.sleep)
     settings = ArxivSettings(html_url=fulltext_server.html_url, pdf_url=fulltext_server.pdf_url)
     for paper in (PAPER, other):
-        fetch_full_text(paper, settings, FulltextSettings(), tmp_path, rate_limiter=spacer)
+        fetch_full_text_with_report(
+            paper, settings, FulltextSettings(), tmp_path, rate_limiter=spacer
+        )
     assert time.sleeps == [3.0]
 
 

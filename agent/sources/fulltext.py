@@ -91,29 +91,6 @@ class Unavailable(Exception):
         self.missing = missing  # 404/410: common and expected (many papers have no HTML)
 
 
-def fetch_full_text(
-    paper: Paper,
-    settings: ArxivSettings,
-    limits: FulltextSettings,
-    cache_dir: Path,
-    *,
-    client: httpx.Client | None = None,
-    clock: Clock = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    rate_limiter: RateLimiter | None = None,
-) -> FullText:
-    """The full text (HTML, else PDF, else the abstract); see fetch_full_text_with_report."""
-    return fetch_full_text_with_report(
-        paper,
-        settings,
-        limits,
-        cache_dir,
-        client=client,
-        clock=clock,
-        sleep=sleep,
-        rate_limiter=rate_limiter,
-    ).text
-
 
 def fetch_full_text_with_report(
     paper: Paper,
