@@ -7,6 +7,7 @@ only after the commit), so the committed view always matches the committed note.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -44,9 +45,10 @@ def regenerate_views(
     decision: Decision,
 ) -> dict[str, str]:
     """{relative path: text} of every view, including what this cycle is about to add."""
+    cycle = ViewInput(settings, tracks, store, result, number, started)
     views = {
-        KNOWLEDGE_GRAPH: knowledge_graph(settings, tracks, store, result, number, started),
-        CYCLES_INDEX: cycles_index(settings, store, result, number, started, note_path, decision),
+        KNOWLEDGE_GRAPH: knowledge_graph(cycle),
+        CYCLES_INDEX: cycles_index(cycle, note_path, decision),
     }
     return {path: keep_researcher_section(text, settings.workspace / path)
             for path, text in views.items()}
@@ -76,15 +78,22 @@ def check_views_unedited(workspace: Path) -> None:
         )
 
 
-def knowledge_graph(
-    settings: Settings,
-    tracks: list[Track],
-    store: Store,
-    result: CycleResult,
-    number: int,
-    started: datetime,
-) -> str:
+@dataclass(frozen=True)
+class ViewInput:
+    """What every view is rendered from: the workspace, the store and the cycle being added."""
+
+    settings: Settings
+    tracks: list[Track]
+    store: Store
+    result: CycleResult
+    number: int
+    started: datetime
+
+
+def knowledge_graph(cycle: ViewInput) -> str:
     """state/knowledge-graph.md from remembered papers plus this cycle's."""
+    settings, tracks, store, result = cycle.settings, cycle.tracks, cycle.store, cycle.result
+    number, started = cycle.number, cycle.started
     memory = current_memory(result, number) + store.recall(limit=MEMORY_LIMIT)
     seen: set[str] = set()
     memory = [m for m in memory if not (m.paper_id in seen or seen.add(m.paper_id))]  # type: ignore[func-returns-value]
@@ -187,16 +196,10 @@ def open_questions(result: CycleResult, tracks: list[Track]) -> dict[str, list[s
     return {k: v for k, v in questions.items() if k in known}
 
 
-def cycles_index(
-    settings: Settings,
-    store: Store,
-    result: CycleResult,
-    number: int,
-    started: datetime,
-    note_path: str,
-    decision: Decision,
-) -> str:
+def cycles_index(cycle: ViewInput, note_path: str, decision: Decision) -> str:
     """cycles/README.md: this cycle, then the latest committed ones."""
+    settings, store, result, number = cycle.settings, cycle.store, cycle.result, cycle.number
+    started = cycle.started
     rows = [
         notes.CycleRow(
             cycle=number,
