@@ -251,10 +251,9 @@ def render_note(
 ) -> str:
     """The Markdown note of one cycle: YAML front matter, then the body in the seed's shape."""
     touched = touched_tracks(result, tracks)
-    body = render_template(
+    body = render_markdown(
         "note.md.j2",
         workspace,
-        filters=md_filters(),
         result=result,
         cycle=cycle,
         started=started,
@@ -342,10 +341,9 @@ def render_knowledge_graph(
     """state/knowledge-graph.md: per track its pace, core and related papers, open questions."""
     groups = group_entries(tracks, entries, open_questions or {}, per_track, core_score, velocity)
     read = sorted(read_papers, key=lambda m: -(m.cycle or 0))[:max_read]
-    return render_template(
+    return render_markdown(
         "knowledge-graph.md.j2",
         workspace,
-        filters=md_filters(),
         groups=groups,
         read_papers=read,
         updated=updated,
@@ -379,18 +377,18 @@ def render_cycles_readme(
 ) -> str:
     """cycles/README.md: the latest cycles, newest first, each linking to its note."""
     rows = sorted(cycles, key=lambda r: -r.cycle)[:limit]
-    return render_template(
+    return render_markdown(
         "cycles-readme.md.j2",
         workspace,
-        filters=md_filters(),
         rows=rows,
         link=readme_link,
         total=len(cycles),
     )
 
 
-def render_template(*args: Any, **kwargs: Any) -> str:
-    """templates.render_template, imported on first use (jinja2 is slow to import)."""
-    from agent.templates import render_template as render
+def render_markdown(name: str, workspace: Path | None, **values: Any) -> str:
+    """A Markdown template rendered with the note filters (`md_filters`); templates are
+    imported on first use (jinja2 is slow to import)."""
+    from agent.templates import render_template
 
-    return render(*args, **kwargs)
+    return render_template(name, workspace, filters=md_filters(), **values)
