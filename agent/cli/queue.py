@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from agent.cli import WorkspaceOption, app, console, escape
+from agent.cli.morning import JsonOption
 from agent.config import resolve_workspace
 
 queue_app = typer.Typer(
@@ -24,7 +25,7 @@ SourceOption = Annotated[
 def queue_list(
     ctx: typer.Context,
     workspace: WorkspaceOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the queue: id, title, priority, why, who added it, when."""
     if ctx.invoked_subcommand is not None:

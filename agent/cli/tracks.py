@@ -10,6 +10,7 @@ import typer
 from rich.table import Column, Table
 
 from agent.cli import WorkspaceOption, app, console, escape
+from agent.cli.morning import JsonOption
 from agent.config import resolve_workspace
 
 tracks_app = typer.Typer(help="Your research tracks (state/tracks.toml).",
@@ -21,7 +22,7 @@ app.add_typer(tracks_app, name="tracks")
 def tracks_list(
     ctx: typer.Context,
     workspace: WorkspaceOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List tracks: id, name, priority, active, papers found, velocity, last hit.
 
