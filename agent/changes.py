@@ -50,35 +50,7 @@ def changes_from_result(result: CycleResult) -> StateChanges:
     for section in result.papers:
         if section.summary is not None:
             changes.statuses[section.paper.id] = "summarized"
-            changes.analyses.append(
-                {
-                    "paper_id": section.paper.id,
-                    "kind": "summary",
-                    "track_id": None,
-                    "payload": section.summary.model_dump(),
-                }
-            )
-        if section.judgement is not None:
-            changes.analyses.append(
-                {
-                    "paper_id": section.paper.id,
-                    "kind": "judgement",
-                    "track_id": section.judgement.track_id,
-                    "payload": section.judgement.model_dump(),
-                }
-            )
-    # verdicts on papers without a section were rejections: kept, so they are not judged again
-    shown = {section.paper.id for section in result.papers}
-    for judgement in result.judgements:
-        if judgement.paper_id not in shown:
-            changes.analyses.append(
-                {
-                    "paper_id": judgement.paper_id,
-                    "kind": "judgement",
-                    "track_id": judgement.track_id,
-                    "payload": judgement.model_dump(),
-                }
-            )
+    changes.analyses.extend(judged_and_summarised(result))
     for item in result.queued:
         changes.queue_add.append(item)
         changes.statuses[item.paper_id] = "queued"
@@ -88,14 +60,38 @@ def changes_from_result(result: CycleResult) -> StateChanges:
         changes.queue_drop.append(paper_id)
         payload = result.deep_read.model_dump()
         payload["source"] = result.full_text.source if result.full_text else "abstract"
-        changes.analyses.append(
-            {"paper_id": paper_id, "kind": "deep-read", "track_id": None, "payload": payload}
-        )
+        changes.analyses.append(analysis(paper_id, "deep-read", payload))
     if result.cursor is not None:
         changes.cursor_source, changes.cursor = result.source, result.cursor
     if result.rank_fingerprint:
         changes.meta[RANK_FINGERPRINT] = result.rank_fingerprint
     return changes
+
+
+def judged_and_summarised(result: CycleResult) -> list[dict[str, Any]]:
+    """The summaries and judgements to store: per section its summary, then its judgement; then
+    verdicts on papers without a section (rejections: kept, so they are not judged again)."""
+    analyses = []
+    for section in result.papers:
+        if section.summary is not None:
+            analyses.append(analysis(section.paper.id, "summary", section.summary.model_dump()))
+        if section.judgement is not None:
+            judgement = section.judgement
+            analyses.append(analysis(section.paper.id, "judgement", judgement.model_dump(),
+                                     judgement.track_id))
+    shown = {section.paper.id for section in result.papers}
+    for judgement in result.judgements:
+        if judgement.paper_id not in shown:
+            analyses.append(analysis(judgement.paper_id, "judgement", judgement.model_dump(),
+                                     judgement.track_id))
+    return analyses
+
+
+def analysis(
+    paper_id: str, kind: str, payload: dict[str, Any], track_id: str | None = None
+) -> dict[str, Any]:
+    """One analysis row as the store takes it."""
+    return {"paper_id": paper_id, "kind": kind, "track_id": track_id, "payload": payload}
 
 
 def apply_changes(store: Any, changes: StateChanges, cycle: int) -> None:
