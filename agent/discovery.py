@@ -35,8 +35,8 @@ def discover_papers(
     progress: Callable[[str], None] | None = None,
 ) -> list[Discovered]:
     """Papers matching the track's keywords at the source, best score first; new ones stored."""
-    from agent.cycle import make_source
     from agent.rank import Ranker
+    from agent.sources.choose import make_source
 
     if not 1 <= limit <= 2000:
         raise ConfigError(f"--limit must be 1 .. 2000, got {limit}.")

@@ -105,7 +105,7 @@ class StateFileHandler(RotatingFileHandler):
 class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is now (not the one at setup), so a replaced stream works."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # type: ignore[no-untyped-def]
         return sys.stderr
 

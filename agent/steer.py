@@ -34,7 +34,7 @@ def find_paper(store: Store, settings: Settings, paper_id: str, source: str) -> 
     paper = store.get_paper(paper_id)
     if paper is not None:
         return paper
-    from agent.cycle import make_source
+    from agent.sources.choose import make_source
 
     found = make_source(settings, source).lookup([paper_id])
     if not found:

@@ -61,10 +61,10 @@ def encode_with_model() -> Encode:
         nonlocal model
         if model is None:
             model = load_model()
-        return model.encode(
+        return np.asarray(model.encode(
             texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
-        )
+        ))
 
     return encode
 
@@ -83,7 +83,8 @@ class Embedder:
         if not texts:
             return np.zeros(0)
         docs = np.stack([self._vectors[text] for text in texts])
-        return docs @ self._vectors[track_text(track)]
+        scores: np.ndarray = docs @ self._vectors[track_text(track)]
+        return scores
 
     def _fill(self, texts: list[str]) -> None:
         """Encode the texts not seen yet, in one batch."""

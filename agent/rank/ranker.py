@@ -222,7 +222,8 @@ class Ranker:
             index, stats, self._track_facets(track), tuning.facet_min_idf, tuning.abstract_credit
         )
         raw = raw * (tuning.coverage_floor + (1 - tuning.coverage_floor) * share**tuning.coverage)
-        return raw / ideal
+        relevance: np.ndarray = raw / ideal
+        return relevance
 
     def _exclusion(self, query: Query, index: Index) -> np.ndarray:
         """Multiplier of the final score: a paper naming an excluded term keeps a fraction."""

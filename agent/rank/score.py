@@ -68,7 +68,8 @@ def entry_weights(index: Index, stats: Stats, entries: np.ndarray) -> np.ndarray
     norm_abstract = 1 - B_ABSTRACT + B_ABSTRACT * index.len_abstract[docs] / stats.avg_abstract
     tf = TITLE_WEIGHT * index.tf_title[entries] / norm_title
     tf += index.tf_abstract[entries] / norm_abstract
-    return tf / (K1 + tf)
+    saturated: np.ndarray = tf / (K1 + tf)
+    return saturated
 
 
 def query_entries(index: Index, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,6 @@ from agent.review.cycles import (
     parse_since,
     read_note,
     split_front_matter,
-    strip_controls,
 )
 from agent.review.digest import digest
 from agent.review.export import (
@@ -42,6 +41,5 @@ __all__ = [
     "read_note",
     "search_papers",
     "split_front_matter",
-    "strip_controls",
     "track_rows",
 ]

@@ -107,7 +107,7 @@ class Pager:
             "start": str(self.offset),
             "max_results": str(self.page_size),
         }
-        return self.shared.client.query_url_format.format(urlencode(args))
+        return str(self.shared.client.query_url_format.format(urlencode(args)))
 
     def _note_page(self) -> None:
         """Report a page the moment its first result arrives."""

@@ -13,8 +13,8 @@ MAX_BACKOFF_SECONDS = 120.0  # also caps a Retry-After header, so one cycle cann
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Seconds before retry `attempt` (1-based): Retry-After if sent, else doubling; capped."""
     if retry_after is not None:
-        return min(retry_after, MAX_BACKOFF_SECONDS)
-    return min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+        return float(min(retry_after, MAX_BACKOFF_SECONDS))
+    return float(min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
 
 
 def parse_retry_after(response: Any) -> float | None:

@@ -28,7 +28,7 @@ def iter_records(path: Path) -> Iterator[tuple[dict[str, Any], Paper]]:
     """Yield (raw record, Paper) for each line of a .jsonl or .jsonl.gz file."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
