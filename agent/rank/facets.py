@@ -133,7 +133,11 @@ def _closest(facets: list[Facet], present: list[np.ndarray], matched: np.ndarray
 
 
 def facet_coverage(
-    index: Index, stats: Stats, facets: list[Facet], min_idf: float = 0.0, abstract_credit: float = 1.0
+    index: Index,
+    stats: Stats,
+    facets: list[Facet],
+    min_idf: float = 0.0,
+    abstract_credit: float = 1.0,
 ) -> np.ndarray:
     """Idf-weighted share of the facets each paper of `index` shows."""
     total = np.zeros(index.n_docs)
