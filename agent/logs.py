@@ -6,6 +6,7 @@ decides where records go, and it makes sure no API key reaches a log line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -157,10 +158,8 @@ def open_log_file(path: Path) -> logging.Handler | None:
 def flush_logs() -> None:
     """Flush every handler of the root logger (before the process exits abruptly)."""
     for handler in logging.getLogger().handlers:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             handler.flush()
-        except (OSError, ValueError):
-            pass
 
 
 def log_cycle_line(

@@ -16,6 +16,7 @@ watchdog must see every request's socket, and it only sees sockets it watched be
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -77,10 +78,8 @@ class Watchdog:
 
 def _shutdown(sock: socket.socket) -> None:
     """Wake any thread blocked on `sock` (close() alone does not, shutdown() does)."""
-    try:
+    with contextlib.suppress(OSError):  # already closed: nothing is blocked on it
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: nothing is blocked on it
 
 
 def deadline_message(seconds: float) -> str:

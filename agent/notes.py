@@ -46,7 +46,7 @@ NOTE_PATH = re.compile(r"^cycles/\d{4}/\d{2}/\d{4,}-(?:scan|learn|deep-read|rest
 
 _TAG = re.compile(r"[^a-z0-9]+")
 _NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def arxiv_link(paper_id: str) -> str:

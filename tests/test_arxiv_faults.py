@@ -29,16 +29,16 @@ HTML = b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head><
 
 def paper(n: int, hours_ago: float = 1.0, **kw: object) -> Paper:
     when = NOW - timedelta(hours=hours_ago)
-    fields: dict = dict(
-        id=f"2603.{n:05d}", title=f"Paper {n}", abstract="Text.", categories=("cs.CL",),
-        published=when, updated=when,
-    )
+    fields: dict = {
+        "id": f"2603.{n:05d}", "title": f"Paper {n}", "abstract": "Text.", "categories": ("cs.CL",),
+        "published": when, "updated": when,
+    }
     fields.update(kw)
     return Paper(**fields)
 
 
 def source_for(url: str, **overrides: object) -> tuple[ArxivSource, list[float]]:
-    options: dict = dict(api_url=url, delay_seconds=0, timeout_seconds=2.0, max_retries=2)
+    options: dict = {"api_url": url, "delay_seconds": 0, "timeout_seconds": 2.0, "max_retries": 2}
     options.update(overrides)
     sleeps: list[float] = []
     return ArxivSource(ArxivSettings(**options), sleep=sleeps.append), sleeps

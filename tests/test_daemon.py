@@ -175,7 +175,7 @@ def test_daemon_and_policy_back_off_by_one_rule():
 
 def run_quick(run_one, tmp_path: Path, **options) -> tuple[int, list[DaemonEvent]]:
     events: list[DaemonEvent] = []
-    settings: dict[str, Any] = dict(
+    settings: dict[str, Any] = dict(  # noqa: C408 (keyword names read as run_daemon's own)
         every=TICK, cron=None, timezone="UTC", max_cycles=3, shutdown_grace=5.0,
         last_completed=None, install_signals=False, on_event=events.append, state_dir=tmp_path,
     )  # fmt: skip
@@ -247,7 +247,7 @@ def run_in_thread(run_one, tmp_path: Path, **options):
     events: queue.Queue[DaemonEvent] = queue.Queue()
     stop = threading.Event()
     result: list[int] = []
-    settings: dict[str, Any] = dict(
+    settings: dict[str, Any] = dict(  # noqa: C408 (keyword names read as run_daemon's own)
         every=timedelta(hours=1), cron=None, timezone="UTC", max_cycles=None, shutdown_grace=5.0,
         last_completed=None, install_signals=False, on_event=events.put, state_dir=tmp_path,
         stop=stop,

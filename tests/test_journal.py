@@ -213,9 +213,11 @@ def test_git_lock_excludes_another_holder(repo):
 
     with open(git_dir / journal.LOCK_NAME, "a+") as other:  # another process's open file
         fcntl.flock(other, fcntl.LOCK_EX)
-        with pytest.raises(JournalError, match="another research-agent process"):
-            with journal.git_lock(git_dir, timeout=0.2, sleep=sleep, clock=lambda: now[0]):
-                pass
+        with (
+            pytest.raises(JournalError, match="another research-agent process"),
+            journal.git_lock(git_dir, timeout=0.2, sleep=sleep, clock=lambda: now[0]),
+        ):
+            pass
         assert waits and sum(waits) >= 0.2
         fcntl.flock(other, fcntl.LOCK_UN)
     with journal.git_lock(git_dir, timeout=0, sleep=sleep, clock=lambda: now[0]):

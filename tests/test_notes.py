@@ -46,12 +46,12 @@ HOSTILE = (
 
 
 def make_paper(paper_id: str = "2601.03115", title: str = "Emotion Neurons", **kw) -> Paper:
-    fields = dict(
-        abstract="We find emotion-sensitive neurons.",
-        authors=("Jing Zhao", "Björn W. Schuller", "Berrak Sisman"),
-        categories=("cs.CL", "eess.AS"),
-        published=datetime(2026, 1, 6, tzinfo=UTC),
-    )
+    fields = {
+        "abstract": "We find emotion-sensitive neurons.",
+        "authors": ("Jing Zhao", "Björn W. Schuller", "Berrak Sisman"),
+        "categories": ("cs.CL", "eess.AS"),
+        "published": datetime(2026, 1, 6, tzinfo=UTC),
+    }
     fields.update(kw)
     return Paper(paper_id, title, **fields)  # type: ignore[arg-type]
 

@@ -107,6 +107,6 @@ def test_every_command_works_on_a_server_and_no_sqlite_file_appears(
     cli(capsys, "tracks", "pause", "speech-benchmarks", *ws)
     assert "@" in cli(capsys, "export", "--all", *ws)
     assert git(workspace, "status", "--porcelain") == ""
-    assert not [p for p in workspace.rglob("*.db*")], "a SQLite file was created"
+    assert not list(workspace.rglob("*.db*")), "a SQLite file was created"
     with Store(pg_url) as store:
         assert [r.status for r in store.recent_cycles()] == ["committed"] * 3

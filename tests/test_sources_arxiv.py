@@ -30,16 +30,16 @@ SPEECH = Track(
 
 def make_paper(n: int, version: int = 1, title: str = "Diffusion for speech", **kw) -> Paper:
     """Paper 2602.000NN published n days after DAY0."""
-    fields = dict(
-        id=f"2602.{n:05d}",
-        title=title,
-        abstract=f"We study speech enhancement, case {n}.",
-        authors=("Ada Lovelace", "Alan Turing"),
-        categories=("eess.AS", "cs.LG"),
-        version=version,
-        published=DAY0 + timedelta(days=n),
-        updated=DAY0 + timedelta(days=n, hours=version),
-    )
+    fields = {
+        "id": f"2602.{n:05d}",
+        "title": title,
+        "abstract": f"We study speech enhancement, case {n}.",
+        "authors": ("Ada Lovelace", "Alan Turing"),
+        "categories": ("eess.AS", "cs.LG"),
+        "version": version,
+        "published": DAY0 + timedelta(days=n),
+        "updated": DAY0 + timedelta(days=n, hours=version),
+    }
     fields.update(kw)
     return Paper(**fields)
 
@@ -52,7 +52,7 @@ class Sleeps(list):
 
 
 def make_source(server, **overrides) -> tuple[ArxivSource, Sleeps]:
-    options = dict(api_url=server.url, delay_seconds=0, timeout_seconds=2.0, max_retries=3)
+    options = {"api_url": server.url, "delay_seconds": 0, "timeout_seconds": 2.0, "max_retries": 3}
     options.update(overrides)
     sleeps = Sleeps()
     return ArxivSource(ArxivSettings(**options), sleep=sleeps), sleeps

@@ -90,10 +90,13 @@ def _strip_verb_ending(word: str) -> str:
             base = word[: -len(suffix)]
             if len(base) < 3 or not _VOWEL_RE.search(base):
                 return word
-            if _DOUBLE_RE.search(base) and not base.endswith(("ss", "zz")):
-                # "modelling" -> "model", but "calling" -> "call"
-                if not base.endswith("ll") or len(base) > 5:
-                    base = base[:-1]
+            # "modelling" -> "model", but "calling" -> "call"
+            if (
+                _DOUBLE_RE.search(base)
+                and not base.endswith(("ss", "zz"))
+                and (not base.endswith("ll") or len(base) > 5)
+            ):
+                base = base[:-1]
             return base
     return word
 

@@ -257,10 +257,13 @@ def match_heading(line: str, expected: dict[str, int]) -> tuple[str, str]:
     if line.rstrip(":").lower() in NAMED_HEADINGS:
         return line.rstrip(":"), ""
     numbered = NUMBERED_HEADING.match(line)
-    if numbered and int(numbered.group(1)) == expected["arabic"]:
-        if len(numbered.group(2).split()) <= 10:
-            expected["arabic"] += 1
-            return line, ""
+    if (
+        numbered
+        and int(numbered.group(1)) == expected["arabic"]
+        and len(numbered.group(2).split()) <= 10
+    ):
+        expected["arabic"] += 1
+        return line, ""
     roman = ROMAN_HEADING.match(line)
     if roman and ROMAN_NUMBERS.index(roman.group(1)) + 1 == expected["roman"]:
         expected["roman"] += 1

@@ -36,7 +36,8 @@ def words(text: str) -> list[str]:
 
 
 def main(out: Path) -> None:
-    rows = [json.loads(line) for line in gzip.open(SAMPLE, "rt", encoding="utf-8")]
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
     feb = [r for r in rows if (r.get("first_listing_date") or "").startswith("2026-02")]
     docs = [Counter(words(f"{r['title']} {r['abstract']}")) for r in feb]
     df = Counter(w for d in docs for w in d)
