@@ -5,9 +5,10 @@ Errors a user can cause (AgentError) are printed without a traceback and exit no
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,6 +38,18 @@ WorkspaceOption = Annotated[
         show_default=False,
     ),
 ]
+JSON_HELP = "Print JSON for scripts."
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]  # every command's --json
+
+
+def print_json(data: Any) -> None:
+    """What every --json prints: JSON on stdout, unstyled and unwrapped, whatever the terminal."""
+    from agent.text import escape_invisible
+
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    # json.dumps escapes C0 controls only; C1, bidi and invisible characters from titles would
+    # still reach the terminal, so they are written as \uXXXX (the same JSON value).
+    typer.echo(escape_invisible(text))
 
 
 def show_version(value: bool) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli import WorkspaceOption, app, console, escape
+from agent.cli import JsonOption, WorkspaceOption, app, console, escape, print_json
 from agent.config import resolve_workspace
 
 ActionOption = Annotated[
@@ -108,10 +108,9 @@ def run(
 @app.command()
 def status(
     workspace: WorkspaceOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Is it running? Last cycles, next wake, queue, candidates, tokens today."""
-    from agent.cli.morning import print_json
     from agent.cli.render import print_status
     from agent.status import collect_status
 

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from agent.cli import WorkspaceOption, console, escape
-from agent.cli.morning import JsonOption, papers_app, print_json
+from agent.cli import JsonOption, WorkspaceOption, console, escape, print_json
+from agent.cli.morning import papers_app
 
 
 @papers_app.command("discover")

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
 import typer
 from rich.table import Column, Table
 
-from agent.cli import WorkspaceOption, app, console, errors, escape
+from agent.cli import JsonOption, WorkspaceOption, app, console, errors, escape, print_json
 from agent.config import resolve_workspace
-from agent.text import escape_invisible, shorten
+from agent.text import shorten
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 papers_app = typer.Typer(help="The papers the agent has met: search them, see one in full.",
                          no_args_is_help=True)
 app.add_typer(papers_app, name="papers")
-
-
-def print_json(data: Any) -> None:
-    """JSON on stdout, unstyled and unwrapped, whatever the terminal."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    # json.dumps escapes C0 controls only; C1, bidi and invisible characters from titles would
-    # still reach the terminal, so they are written as \uXXXX (the same JSON value).
-    typer.echo(escape_invisible(text))
 
 
 @app.command("log")

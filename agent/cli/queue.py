@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from agent.cli import WorkspaceOption, app, console, escape
-from agent.cli.morning import JsonOption
+from agent.cli import JsonOption, WorkspaceOption, app, console, escape, print_json
 from agent.config import resolve_workspace
 
 queue_app = typer.Typer(
@@ -34,7 +32,7 @@ def queue_list(
 
     items = list_items(resolve_workspace(workspace))
     if as_json:
-        typer.echo(json.dumps([{**item.__dict__, "added": str(item.added)} for item in items]))
+        print_json([{**item.__dict__, "added": str(item.added)} for item in items])
         return
     if not items:
         console.print("The must-read queue is empty. Add with `research-agent queue add ID`.")

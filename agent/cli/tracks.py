@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
 from rich.table import Column, Table
 
-from agent.cli import WorkspaceOption, app, console, escape
-from agent.cli.morning import JsonOption
+from agent.cli import JsonOption, WorkspaceOption, app, console, escape, print_json
 from agent.config import resolve_workspace
 
 tracks_app = typer.Typer(help="Your research tracks (state/tracks.toml).",
@@ -34,7 +32,7 @@ def tracks_list(
 
     rows = track_rows(resolve_workspace(workspace))
     if as_json:
-        typer.echo(json.dumps(rows, default=str))
+        print_json(rows)
         return
     table = Table(Column("id", no_wrap=True), "name", "p", "active", "papers",
                   Column("2/6/12 wk", no_wrap=True), "last hit",
