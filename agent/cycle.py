@@ -23,7 +23,6 @@ from agent.analyst import Analyst
 from agent.analyst.backends import AnalystSetup, backend_for, get_analyst
 from agent.analyst.budget import TokenBudget
 from agent.changes import apply_changes, changes_from_result, compacted, dump_changes
-from agent.config import load_settings
 from agent.deadline import CycleStop, failure_of
 from agent.errors import AgentError
 from agent.files import write_atomic
@@ -40,6 +39,7 @@ from agent.sources.choose import SOURCES, make_source, text_fetcher
 from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
 from agent.views import CYCLES_INDEX, KNOWLEDGE_GRAPH, check_views_unedited, regenerate_views
+from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 CRASH_AT = "RESEARCH_AGENT_CRASH_AT"  # test-only: die at a named step (see tests/test_crash.py)
@@ -93,7 +93,8 @@ class CycleOutcome:
 def run_cycle(workspace: Path, options: CycleOptions | None = None) -> CycleOutcome:
     """Run one cycle in `workspace` and return what happened."""
     options = options or CycleOptions()
-    settings = load_settings(workspace, options.overrides)
+    space = Workspace(workspace, options.overrides)
+    settings = space.settings
     tracks = load_tracks(settings.tracks_path)  # a broken file stops here, before any change
     if options.action is not None and options.action not in ACTIONS:
         raise AgentError(f"unknown action '{options.action}'; choose one of {', '.join(ACTIONS)}.")
@@ -103,7 +104,7 @@ def run_cycle(workspace: Path, options: CycleOptions | None = None) -> CycleOutc
     if lock is not None:
         lock.acquire()
     try:
-        with Store(settings.database_url) as store:
+        with space.open_store() as store:
             reconcile(store, workspace)
             return run_locked(settings, tracks, store, options)
     finally:
@@ -179,8 +180,7 @@ def record_refusal(workspace: Path, error: AgentError) -> CycleOutcome:
     now = datetime.now(UTC)
     outcome = CycleOutcome(None, "none", "could not start", "failed", error=str(error))
     try:
-        settings = load_settings(workspace)
-        with Store(settings.database_url) as store:
+        with Workspace(workspace).open_store() as store:
             refusal = {"at": now.isoformat(), "error": str(error)[:2000]}
             store.set_meta(REFUSAL_KEY, json.dumps(refusal, ensure_ascii=False))
     except AgentError:

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.config import load_settings
 from agent.errors import ConfigError
 from agent.models import Paper
-from agent.store import Store
 from agent.tracks import load_tracks
+from agent.workspace import Workspace
 
 
 @dataclass
@@ -40,7 +39,8 @@ def discover_papers(
 
     if not 1 <= limit <= 2000:
         raise ConfigError(f"--limit must be 1 .. 2000, got {limit}.")
-    settings = load_settings(workspace)
+    space = Workspace(workspace)
+    settings = space.settings
     tracks = load_tracks(settings.tracks_path)
     track = next((t for t in tracks if t.id == track_id), None)
     if track is None:
@@ -51,7 +51,7 @@ def discover_papers(
     if progress is not None:
         progress(f"searching {source} for older papers on {track.name}")
     papers = make_source(settings, source).search(track, limit)
-    with Store(settings.database_url) as store:
+    with space.open_store() as store:
         known_papers = store.get_papers([p.id for p in papers])
         ratings = store.ratings()
         rated = store.get_papers(list({r.paper_id for r in ratings}))

@@ -19,9 +19,10 @@ from agent.changes import apply_changes, compacted, load_changes
 from agent.errors import AgentError
 from agent.lock import pid_alive
 from agent.store import CycleRecord, Store
+from agent.workspace import VIEW_FILES
 
 logger = logging.getLogger(__name__)
-VIEW_PATHS = ("state/knowledge-graph.md", "cycles/README.md")
+VIEW_PATHS = VIEW_FILES
 MTIME_SLACK = 1.0  # seconds: some file systems round a file's mtime down to the second
 
 

@@ -8,18 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.config import load_settings
 from agent.lock import WorkspaceLock
 from agent.review.cycles import cycle_row
 from agent.snapshot import local_midnight
-from agent.store import open_reader
+from agent.workspace import Workspace
 
 DAEMON_FILE = "daemon.json"
 
 
 def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, Any]:
     """Is it running, the last cycles, next wake, queue, candidates, tokens today."""
-    settings = load_settings(workspace)
+    space = Workspace(workspace)
+    settings = space.settings
     now = now or datetime.now(UTC)
     holder = WorkspaceLock(settings.state_dir).holder_info()
     report: dict[str, Any] = {
@@ -37,7 +37,7 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
             report["schedule"] = daemon.get("every") or daemon.get("cron")
         except (OSError, ValueError):
             pass
-    with open_reader(settings.database_url) as store:
+    with space.open_reader() as store:
         report["cycles"] = [cycle_row(c) for c in store.recent_cycles(limit=5)]
         report["queue"] = [
             {"id": q.paper_id, "priority": q.priority, "added_by": q.added_by, "title": q.title}

@@ -10,11 +10,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agent import journal
-from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.files import write_atomic
 from agent.models import Paper, QueueItem, Rating, Track
@@ -25,8 +24,7 @@ from agent.settings import Settings
 from agent.sources.ids import normalize_arxiv_id
 from agent.store import Store
 from agent.tracks import add_track, edit_track, load_tracks
-
-TRACKS_FILE = "state/tracks.toml"
+from agent.workspace import TRACKS_FILE, Workspace
 
 
 def find_paper(store: Store, settings: Settings, paper_id: str, source: str) -> Paper:
@@ -57,8 +55,9 @@ def queue_add(
     if not 1 <= priority <= 5:
         raise ConfigError(f"--priority must be 1 .. 5, got {priority}.")
     paper_id, _ = normalize_arxiv_id(text)
-    settings = load_settings(workspace)
-    with Store(settings.database_url) as store:
+    space = Workspace(workspace)
+    settings = space.settings
+    with space.open_store() as store:
         paper = find_paper(store, settings, paper_id, source)
         item = QueueItem(paper_id=paper.id, priority=priority, added_by="user",
                          reason=note or "added by the researcher", added=datetime.now(UTC),
@@ -74,14 +73,12 @@ def queue_add(
 def queue_drop(workspace: Path, text: str) -> bool:
     """Remove a paper from the queue; False if it was not there."""
     paper_id, _ = normalize_arxiv_id(text)
-    settings = load_settings(workspace)
-    with Store(settings.database_url) as store:
+    with Workspace(workspace).open_store() as store:
         return store.queue_drop(paper_id)
 
 
 def queue_list(workspace: Path) -> list[QueueItem]:
-    settings = load_settings(workspace)
-    with Store(settings.database_url) as store:
+    with Workspace(workspace).open_store() as store:
         return store.queue_list()
 
 
@@ -98,14 +95,15 @@ def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
     if verdict not in VERDICTS:
         raise ConfigError(f"rating must be 'up', 'down' or 'clear', got {verdict!r}.")
     paper_id, _ = normalize_arxiv_id(text)
-    settings = load_settings(workspace)
+    space = Workspace(workspace)
+    settings = space.settings
     if track_id is not None:
         known = {t.id for t in load_tracks(settings.tracks_path)}
         if track_id not in known:
             raise ConfigError(f"{settings.tracks_path}: no track with id '{track_id}'. "
                               f"Known ids: {', '.join(sorted(known))}.")
     rating = Rating(paper_id=paper_id, value=VERDICTS[verdict], track_id=track_id)
-    with Store(settings.database_url) as store:
+    with space.open_store() as store:
         if rating.value != 0:
             find_paper(store, settings, paper_id, source)
         with store.transaction():
@@ -147,7 +145,7 @@ def change_track(workspace: Path, track_id: str, **changes: Any) -> tuple[Track,
     sha is None when the track already had these values: nothing is written or committed.
     If the commit fails the file is put back as it was, so running the command again works.
     """
-    settings = load_settings(workspace)
+    settings = Workspace(workspace).settings
     current = next((t for t in load_tracks(settings.tracks_path) if t.id == track_id), None)
     if current is not None and all(getattr(current, k, None) == v for k, v in changes.items()):
         return current, None
@@ -168,7 +166,7 @@ def edit_committed(workspace: Path, before: bytes, edit: Callable[[Path], object
     if head is None or head == before:
         return None
     with tempfile.TemporaryDirectory() as folder:
-        copy = Path(folder) / "tracks.toml"
+        copy = Path(folder) / PurePosixPath(TRACKS_FILE).name
         copy.write_bytes(head)
         try:
             edit(copy)
@@ -189,7 +187,7 @@ def describe_change(key: str, old: Any, new: Any) -> str:
 
 def create_track(workspace: Path, track: Track) -> tuple[Track, str]:
     """Append a track and commit just the tracks file."""
-    settings = load_settings(workspace)
+    settings = Workspace(workspace).settings
     if track.id in {t.id for t in load_tracks(settings.tracks_path)}:
         raise ConfigError(f"{settings.tracks_path}: a track with id '{track.id}' already exists.")
     before = settings.tracks_path.read_bytes()

@@ -9,6 +9,8 @@ from typing import Any
 
 import jinja2
 
+from agent.workspace import Workspace
+
 
 def shipped_prompts_dir() -> Path:
     """The prompts shipped with the package.
@@ -22,8 +24,8 @@ def shipped_prompts_dir() -> Path:
 def template_dirs(workspace: Path | None) -> list[Path]:
     """Search order: the workspace's prompts/ first, then the shipped ones."""
     dirs = []
-    if workspace is not None and (workspace / "prompts").is_dir():
-        dirs.append(workspace / "prompts")
+    if workspace is not None and Workspace(workspace).prompts_dir.is_dir():
+        dirs.append(Workspace(workspace).prompts_dir)
     shipped = shipped_prompts_dir()
     if shipped not in dirs:
         dirs.append(shipped)

@@ -20,9 +20,10 @@ from agent.results import CycleResult
 from agent.settings import Settings
 from agent.store import Store
 from agent.velocity import store_velocity
+from agent.workspace import CYCLES_INDEX_FILE, KNOWLEDGE_GRAPH_FILE
 
-KNOWLEDGE_GRAPH = "state/knowledge-graph.md"
-CYCLES_INDEX = "cycles/README.md"
+KNOWLEDGE_GRAPH = KNOWLEDGE_GRAPH_FILE
+CYCLES_INDEX = CYCLES_INDEX_FILE
 MEMORY_LIMIT = 300  # papers the graph is built from; it shows at most 8 per track anyway
 INDEX_ROWS = 50
 VIEWS = (KNOWLEDGE_GRAPH, CYCLES_INDEX)

@@ -36,14 +36,14 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the workspace.")],
 ) -> None:
     """Create a workspace: research.toml, example tracks, state/, cycles/, a git repo."""
-    from agent.workspace import init_workspace
+    from agent.workspace import Workspace, init_workspace
 
     path, sha = init_workspace(directory)
     console.print(f"Created workspace [bold]{escape(str(path))}[/] (commit {sha[:8]}).")
     from agent.sources.categories import coverage_lines
     from agent.tracks import load_tracks
 
-    for line in coverage_lines(load_tracks(path / "state" / "tracks.toml")):
+    for line in coverage_lines(load_tracks(Workspace(path).tracks_file)):
         console.print(escape(line))
     console.print("Next: edit state/tracks.toml, then run `research-agent cycle` in it.")
 
@@ -58,9 +58,10 @@ def cycle(
     from agent.cli.render import print_outcome
     from agent.cycle import CycleOptions, Interrupted, run_cycle
     from agent.logs import setup_logging
+    from agent.workspace import Workspace
 
     path = resolve_workspace(workspace)
-    setup_logging(path / "state")  # a cycle by hand leaves its line in state/agent.log too
+    setup_logging(Workspace(path).log_dir)  # a cycle by hand leaves its line in state/agent.log too
     try:
         with console.status("starting the cycle", spinner="dots") as progress:
             outcome = run_cycle(
@@ -169,8 +170,9 @@ def triage(
     from agent.rank import triage as rank_triage
     from agent.sources.jsonl import read_papers_jsonl
     from agent.tracks import active_tracks, load_tracks
+    from agent.workspace import Workspace
 
-    tracks_file = tracks or resolve_workspace(workspace) / "state" / "tracks.toml"
+    tracks_file = tracks or Workspace(resolve_workspace(workspace)).tracks_file
     chosen = active_tracks(load_tracks(tracks_file))
     ranking = rank_triage(chosen, read_papers_jsonl(papers), top=top)
     typer.echo(json.dumps(ranking, ensure_ascii=False))

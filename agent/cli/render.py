@@ -9,6 +9,7 @@ from rich.table import Table
 
 from agent import journal
 from agent.cli import console, errors, escape
+from agent.workspace import Workspace
 
 
 def print_outcome(outcome: Any) -> None:
@@ -61,8 +62,9 @@ def print_status(report: dict[str, Any]) -> None:
 
 def print_demo_end(workspace: Path) -> None:
     """Where the demo's notes are, and its git log."""
-    notes = sorted(p.relative_to(workspace) for p in (workspace / "cycles").rglob("*-*.md"))
-    console.print(f"\nNotes in {escape(str(workspace / 'cycles'))}:")
+    cycles = Workspace(workspace).cycles_dir
+    notes = sorted(p.relative_to(workspace) for p in cycles.rglob("*-*.md"))
+    console.print(f"\nNotes in {escape(str(cycles))}:")
     for note in notes:
         console.print(f"  {escape(str(note))}")
     console.print("\n[bold]git log --oneline[/]")

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from agent.changes import stored_papers
-from agent.config import load_settings
 from agent.errors import AgentError, ConfigError
-from agent.store import CycleRecord, Store, open_reader
+from agent.store import CycleRecord
 from agent.text import strip_controls
+from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +26,10 @@ _SINCE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
 REFUSAL_KEY = "last_refusal"  # store meta: the latest cycle that could not start, as JSON
 
 
-def open_store(workspace: Path) -> Store:
-    return Store(load_settings(workspace).database_url)
-
-
 def cycle_log(workspace: Path, limit: int = 20) -> list[dict[str, Any]]:
     """The latest cycles, newest first, as plain rows (JSON-ready); the latest cycle that could
     not start (no number) among them in time order."""
-    with open_reader(load_settings(workspace).database_url) as store:
+    with Workspace(workspace).open_reader() as store:
         rows = [cycle_row(record) for record in store.recent_cycles(limit=limit)]
         refusal = store.get_meta(REFUSAL_KEY)
     if refusal:
@@ -91,7 +87,7 @@ class Note:
 def note_files(workspace: Path) -> dict[int, Path]:
     """The cycle notes in the workspace by number (files, not the store: the DB is not in git)."""
     found: dict[int, Path] = {}
-    for path in (workspace / "cycles").glob("*/*/*.md"):
+    for path in Workspace(workspace).cycles_dir.glob("*/*/*.md"):
         match = NOTE_FILE.match(path.name)
         if match and path.is_file() and not path.is_symlink():
             found[int(match.group(1))] = path
@@ -117,7 +113,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 def read_note(workspace: Path, number: int | None = None) -> Note:
     """The note of cycle `number`, or of the latest cycle that wrote one."""
     files = note_files(workspace)
-    cycles = workspace / "cycles"
+    cycles = Workspace(workspace).cycles_dir
     if not files:
         raise AgentError(f"{cycles} holds no cycle notes yet. Run `research-agent cycle` first.")
     number = max(files) if number is None else number

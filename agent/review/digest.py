@@ -11,13 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.changes import cycle_summary
-from agent.config import load_settings
 from agent.models import Match, Paper, Track
 from agent.notes import arxiv_link, format_time
 from agent.review.cycles import parse_since
 from agent.store import CycleRecord, Store
 from agent.text import escape_md
 from agent.tracks import load_tracks
+from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +74,13 @@ def digest_cycle(
 
 def digest(workspace: Path, since: str, now: datetime | None = None) -> str:
     """One Markdown page summarising every cycle since `since` (see `parse_since`)."""
-    settings = load_settings(workspace)
+    space = Workspace(workspace)
+    settings = space.settings
     now = now or datetime.now(UTC)
     zone = settings.schedule.timezone
     start = parse_since(since, now, zone)
-    tracks = load_tracks(settings.tracks_path)
-    with Store(settings.database_url) as store:
+    tracks = load_tracks(space.tracks_file)
+    with space.open_store() as store:
         records = cycles_since(store, start, now)
         new = store.first_seen_in([r.number for r in records])
         relevance = store.matches_for([pid for ids in new.values() for pid in ids])

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from agent.models import Match, Paper
 from agent.notes import surname
-from agent.review.cycles import open_store
 from agent.review.papers import paper_json
 from agent.sources.ids import is_versionless_id
 from agent.store import PAPER_STATUSES
 from agent.text import clean_text
+from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class ExportRecord:
 def export_records(workspace: Path, everything: bool = False) -> list[ExportRecord]:
     """The papers to export, by id: the radar's finds, or every stored paper."""
     statuses = PAPER_STATUSES if everything else EXPORTED_STATUSES
-    with open_store(workspace) as store:
+    with Workspace(workspace).open_store() as store:
         pairs = [(p, s) for s in statuses for p in store.papers_with_status([s])]
         matches = store.matches_for([p.id for p, _ in pairs])
     pairs.sort(key=lambda pair: pair[0].id)

@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.config import load_settings
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Match, Paper, Track
-from agent.review.cycles import note_files, open_store
+from agent.review.cycles import note_files
 from agent.sources.ids import is_versionless_id, normalize_arxiv_id
-from agent.store import Store, open_reader
 from agent.tracks import load_tracks
 from agent.velocity import TrackVelocity, store_velocity
+from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +22,9 @@ logger = logging.getLogger(__name__)
 def track_rows(workspace: Path) -> list[dict[str, Any]]:
     """Each track of tracks.toml: id, name, priority, active, papers found, last hit, and its
     velocity (relevant papers in the last 2, 6 and 12 weeks, up or down on the span before)."""
-    settings = load_settings(workspace)
-    tracks = load_tracks(settings.tracks_path)
-    with open_reader(settings.database_url) as store:
+    space = Workspace(workspace)
+    tracks = load_tracks(space.tracks_file)
+    with space.open_reader() as store:
         hits = store.relevant_per_track()  # one grouped count, not every relevant paper
         last = {track: cycle for track, (_, cycle) in hits.items() if cycle}
         started = {n: store.get_cycle(n) for n in set(last.values())}
@@ -59,7 +58,7 @@ def search_papers(workspace: Path, text: str, limit: int = 20) -> list[dict[str,
 
     if not text.split() or not parse_query(text).terms:
         raise ConfigError("papers search needs a few words, e.g. \"sparse autoencoder\".")
-    with open_store(workspace) as store:
+    with Workspace(workspace).open_store() as store:
         found = store.search_ranked(text, limit=limit)
         matches = store.matches_for([p.id for p, _ in found])
         statuses = {p.id: store.paper_status(p.id) for p, _ in found}
@@ -79,9 +78,9 @@ def search_papers(workspace: Path, text: str, limit: int = 20) -> list[dict[str,
 def paper_report(workspace: Path, text: str) -> dict[str, Any]:
     """All we know of a paper: metadata, status, scores, analyses, ratings, queue, notes."""
     paper_id, _ = normalize_arxiv_id(text)
-    settings = load_settings(workspace)
-    names = {t.id: t for t in load_tracks(settings.tracks_path)}
-    with Store(settings.database_url) as store:
+    space = Workspace(workspace)
+    names = {t.id: t for t in load_tracks(space.tracks_file)}
+    with space.open_store() as store:
         paper = store.get_paper(paper_id)
         if paper is None:
             raise UnknownPaperError(
