@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.config import load_settings
 from agent.cycle import CycleOptions, CycleOutcome, record_refusal, run_cycle
 from agent.daemon import DaemonOutcome, parse_every, run_daemon
 from agent.errors import AgentError
@@ -21,6 +20,7 @@ from agent.lock import WorkspaceLock
 from agent.logs import setup_logging
 from agent.store import Store
 from agent.tracks import load_tracks
+from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def run_forever(
     report: Callable[[CycleOutcome], None] | None = None,
 ) -> int:
     """Run cycles on a schedule until stopped or `max_cycles` ran; returns the exit status."""
-    settings = load_settings(workspace)
+    settings = Workspace(workspace).settings
     load_tracks(settings.tracks_path)  # refuse to start on a broken tracks file
     setup_logging(settings.state_dir)
     interval = (
