@@ -14,7 +14,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from agent.text import hide_userinfo
+from agent.text import hide_userinfo, plural, shorten
 
 LOG_NAME = "agent.log"
 LOG_MAX_BYTES = 1_000_000
@@ -174,18 +174,16 @@ def log_cycle_line(
     status: str,
 ) -> None:
     """Log the one line that sums up a cycle, at a level that matches its status."""
-    reason = " ".join(reason.split())
-    if len(reason) > 160:
-        reason = reason[:159] + "…"
+    reason = shorten(reason, 160)
     short_sha = sha[:7] if sha else "-"
     level = {"failed": logging.ERROR, "aborted": logging.WARNING}.get(status, logging.INFO)
     logger.log(
         level,
-        "cycle %d %s: %s, %d papers, %s tokens, %.1fs, commit %s (%s)",
+        "cycle %d %s: %s, %s, %s tokens, %.1fs, commit %s (%s)",
         number,
         status,
         action,
-        papers,
+        plural(papers, "paper"),
         f"{tokens:,}",
         duration_s,
         short_sha,

@@ -51,6 +51,11 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 paper', '3 papers', '1,500 papers'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def cut(text: str, limit: int = 300) -> str:
     """`text` cut to `limit` characters, saying how many were left out (for logs and errors)."""
     if len(text) <= limit:

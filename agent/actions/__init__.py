@@ -10,7 +10,7 @@ it reads, and `memory`, the earlier papers they relate to) and `deep_read`.
 
 from __future__ import annotations
 
-from agent.actions.context import Cancelled, Context, plural
+from agent.actions.context import Cancelled, Context
 from agent.actions.deep_read import deep_read
 from agent.actions.learn import learn, queue_worthy
 from agent.actions.pick import (
@@ -25,6 +25,7 @@ from agent.errors import AgentError
 from agent.models import QueueItem
 from agent.rank.worth import reading_order
 from agent.results import CycleResult
+from agent.text import plural
 
 __all__ = [
     "Cancelled",

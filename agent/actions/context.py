@@ -55,6 +55,3 @@ class Context:
         return Ranker(self.tracks, ratings=ratings, rated_papers=list(rated.values()))
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 paper', '3 papers'."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"

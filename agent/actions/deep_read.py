@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.actions.context import Context, plural
+from agent.actions.context import Context
 from agent.actions.memory import recall_related
 from agent.analyst import Candidate
 from agent.errors import AgentError
 from agent.models import FullText, Paper
 from agent.results import CycleResult, PaperSection
+from agent.text import plural
 
 
 def deep_read(ctx: Context) -> CycleResult:

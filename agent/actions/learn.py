@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from agent.actions.context import Context, plural
+from agent.actions.context import Context
 from agent.actions.memory import recall_related
 from agent.actions.pick import JUDGE_BAR, choose_for_learning, rated_up
 from agent.analyst import Candidate
@@ -13,6 +13,7 @@ from agent.analyst.schemas import Judgement, PaperSummary
 from agent.models import MemoryItem, QueueItem
 from agent.rank.worth import reading_order
 from agent.results import CycleResult, PaperSection
+from agent.text import plural
 from agent.velocity import store_velocity
 
 

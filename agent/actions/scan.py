@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.actions.context import Context, plural
+from agent.actions.context import Context
 from agent.models import Match, Paper, Track
 from agent.results import CycleResult, PaperSection, ScanStats
+from agent.text import plural
 
 
 def scan(ctx: Context) -> CycleResult:

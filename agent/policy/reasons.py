@@ -9,6 +9,7 @@ from agent.policy.facts import Facts, value_of
 from agent.policy.inputs import PolicySettings, QueuedInfo, Snapshot, backoff_until
 from agent.rank.worth import reading_order
 from agent.schedule import load_timezone as zone_of
+from agent.text import plural
 
 
 def rest_facts(f: Facts, scan_fact: str) -> list[str]:
@@ -93,8 +94,6 @@ def backoff_fact(s: Snapshot, now: datetime, settings: PolicySettings) -> str | 
     )
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def describe_snapshot(snapshot: Snapshot, timezone: str = "UTC") -> str:
