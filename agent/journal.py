@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import git
 
+from agent.commits import (  # noqa: F401 (re-exported: part of the journal's API)
+    TITLE_LIMIT,
+    check_path,
+    check_writable,
+    clean_message,
+    commit_message,
+    trailer_cycle,
+    with_trailer,
+)
 from agent.errors import JournalError
 from agent.files import lock_within, unlock
 from agent.text import clean_text
@@ -32,8 +40,6 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = "research-agent.git.lock"
 DEFAULT_NAME = "research-agent"
 DEFAULT_EMAIL = "research-agent@localhost"
-TITLE_LIMIT = 100
-TRAILER = re.compile(r"^Cycle: (\d+)[ \t]*$", re.MULTILINE)
 
 
 @contextmanager
@@ -292,65 +298,10 @@ def open_journal(workspace: Path) -> Iterator[Journal]:
         repo.close()
 
 
-def check_writable(workspace: Path, path: str) -> None:
-    """JournalError naming `path` (or the folder in its way) if it could not be written."""
-    target = workspace / path
-    if target.is_dir():
-        raise JournalError(f"{target} is a folder: a cycle needs to write a file there.")
-    if os.path.lexists(target):
-        if not os.access(target, os.W_OK):
-            raise JournalError(f"{target} is read-only: make it writable (chmod u+w).")
-        return
-    folder = target.parent
-    while not folder.exists() and folder != workspace:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise JournalError(f"{folder} is not a folder: a cycle writes {path} there.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise JournalError(f"{folder} is read-only: make it writable (chmod u+w) for {path}.")
-
-
 def check_can_commit(workspace: Path, paths: Sequence[str]) -> None:
     """JournalError naming the file if committing `paths` in `workspace` could not happen now."""
     with open_journal(workspace) as journal:
         journal.check_can_commit(paths)
-
-
-def check_path(path: str) -> str:
-    """A workspace-relative posix path as given, or JournalError if it could leave the workspace."""
-    pure = PurePosixPath(str(path))
-    if not str(path) or pure.is_absolute() or ".." in pure.parts or pure.parts[:1] == (".git",):
-        raise JournalError(f"{path!r}: journal paths must be relative to the workspace, inside it.")
-    return pure.as_posix()
-
-
-def clean_message(message: str) -> str:
-    """Each line stripped of control characters; no blank lines at either end."""
-    lines = [clean_text(line) for line in str(message).splitlines()]
-    return "\n".join(lines).strip() or "research-agent commit"
-
-
-def commit_message(cycle: int, action: str, summary: str) -> str:
-    """`cycle N: action — summary` on one capped line, then the trailer `Cycle: N`."""
-    title = f"cycle {int(cycle)}: {clean_text(action, 20)}"
-    summary = clean_text(summary)
-    if summary:
-        title = clean_text(f"{title} — {summary}", TITLE_LIMIT)
-    return f"{title}\n\nCycle: {int(cycle)}"
-
-
-def with_trailer(message: str, cycle: int | None) -> str:
-    """The message with `Cycle: N` appended unless it already carries that trailer."""
-    if cycle is None or trailer_cycle(message) == cycle:
-        return message
-    return f"{message}\n\nCycle: {int(cycle)}"
-
-
-def trailer_cycle(message: str) -> int | None:
-    """The cycle number of a message's `Cycle: N` trailer (in its last paragraph), if any."""
-    last = message.strip().split("\n\n")[-1]
-    found = TRAILER.findall(last)
-    return int(found[-1]) if found else None
 
 
 def init_repo(workspace: Path, paths: Sequence[str], message: str) -> str:
