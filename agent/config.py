@@ -5,14 +5,15 @@ Reads `research.toml` and `state/tracks.toml`; never touches the database.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import fields
+from functools import cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any, get_type_hints
+
+from pydantic import AllowInfNan, TypeAdapter, ValidationError
 
 from agent.errors import ConfigError, WorkspaceError
 from agent.logs import register_secret
@@ -168,130 +169,107 @@ def build_section(
     origin: str = SETTINGS_FILE,
     origins: Mapping[str, str] | None = None,
 ) -> Any:
-    """One settings dataclass, with values coerced to the field types (env gives strings)."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    defaults = cls()
-    kwargs: dict[str, Any] = {}
-    where = {key: (origins or {}).get(f"{section}.{key}", origin) for key in fields}
-    for key, value in values.items():
-        if key not in fields:
-            raise ConfigError(
-                f"{origin}: unknown setting '{section}.{key}'. "
-                f"Known in [{section}]: {', '.join(sorted(fields))}."
-            )
+    """One settings dataclass, validated by pydantic against the rules on its fields (settings.py);
+    strings from the environment become numbers. Errors name the origin, setting and range."""
+    where = {f.name: (origins or {}).get(f"{section}.{f.name}", origin) for f in fields(cls)}
+    try:
+        built = adapter(cls).validate_python(values)
+    except ValidationError as exc:
+        raise section_error(exc.errors()[0], cls, section, where, origin) from None
+    for key, parse in PARSERS.get(section, {}).items():
         try:
-            kwargs[key] = coerce(value, getattr(defaults, key), f"{where[key]}: {section}.{key}")
+            parse(getattr(built, key))
         except ConfigError as exc:
-            rule = RULES.get(f"{section}.{key}")
-            raise ConfigError(f"{exc} Allowed: {rule[0]}." if rule else str(exc)) from None
-    built = cls(**kwargs)
-    check_section(built, section, where)
+            raise ConfigError(f"{where[key]}: {section}.{key}: {exc}") from None
     return built
 
 
-def check_section(values: Any, section: str, where: Mapping[str, str]) -> None:
-    """Refuse values out of range, URLs that are not http(s), unknown zones and bad schedules."""
-    for field in dataclasses.fields(values):
-        name = f"{section}.{field.name}"
-        value = getattr(values, field.name)
-        origin = where[field.name]
-        rule = RULES.get(name)
-        if rule is not None and value is not None and not rule[1](value):
-            raise ConfigError(f"{origin}: {name} = {value!r} must be {rule[0]}.")
-        if is_number(value) and not math.isfinite(value):
-            raise ConfigError(f"{origin}: {name} = {value!r} must be a finite number.")
-        parse = PARSERS.get(name)
-        if parse is not None:
-            try:
-                parse(value)
-            except ConfigError as exc:
-                raise ConfigError(f"{origin}: {name}: {exc}") from None
+def section_error(
+    error: Any, cls: type, section: str, where: Mapping[str, str], origin: str
+) -> ConfigError:
+    """Today's message for pydantic's first error: file or variable, setting, value, range."""
+    key = str(error["loc"][0]) if error["loc"] else ""
+    name, value = f"{section}.{key}", error["input"]
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden") or key not in where:
+        return ConfigError(
+            f"{origin}: unknown setting '{name}'. "
+            f"Known in [{section}]: {', '.join(sorted(where))}."
+        )
+    rule = numeric_rules().get(name)
+    if error["type"] == "value_error":  # a rule with its own words (an http(s) URL)
+        return ConfigError(f"{where[key]}: {name} = {value!r} must be {error['ctx']['error']}.")
+    if rule is not None and error["type"] in OUT_OF_RANGE:
+        return ConfigError(f"{where[key]}: {name} = {value!r} must be {rule[0]}.")
+    default = getattr(cls(), key)
+    kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
+        type(default), "a string"
+    )
+    allowed = f" Allowed: {rule[0]}." if rule else ""
+    return ConfigError(f"{where[key]}: {name} = {value!r} must be {kind}.{allowed}")
 
 
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+@cache
+def adapter(kind: Any) -> TypeAdapter[Any]:
+    """A pydantic validator for a settings dataclass or one field's type, built on first use."""
+    return TypeAdapter(kind)
 
 
-def is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+OUT_OF_RANGE = {"greater_than", "greater_than_equal", "less_than_equal", "finite_number"}
 
 
-def within(low: float, high: float, *, open_low: bool = False) -> Rule:
-    """A number from `low` (exclusive with open_low) to `high`: every numeric setting has a
-    ceiling, so `inf`, `1e12` or a typo'd extra digit is refused instead of overflowing later."""
+@cache
+def numeric_rules() -> dict[str, Rule]:
+    """"section.field" -> (what it must be, test), read from the `Field` bounds in settings.py,
+    for messages; the test validates through pydantic, as loading does."""
+    rules: dict[str, Rule] = {}
+    for section, cls in SECTIONS.items():
+        hints = get_type_hints(cls, include_extras=True)
+        for item in fields(cls):
+            bounds = {
+                name: getattr(meta, name)
+                for info in getattr(hints[item.name], "__metadata__", ())
+                for meta in getattr(info, "metadata", ())
+                for name in ("gt", "ge", "le")
+                if hasattr(meta, name)
+            }
+            if "le" in bounds:
+                rules[f"{section}.{item.name}"] = (describe(bounds), field_test(hints[item.name]))
+    return rules
+
+
+def describe(bounds: Mapping[str, float]) -> str:
+    open_low = "gt" in bounds
+    low, high = bounds.get("gt", bounds.get("ge", 0)), bounds["le"]
     first = f"greater than {low:g}" if open_low else f"at least {low:g}"
     bracket = "(" if open_low else "["
-    text = f"{first} and at most {high:g} (a number in {bracket}{low:g}, {high:g}])"
+    return f"{first} and at most {high:g} (a number in {bracket}{low:g}, {high:g}])"
 
+
+def field_test(hint: Any) -> Callable[[Any], bool]:
     def test(value: Any) -> bool:
-        if not is_number(value) or not math.isfinite(value):
-            return not is_number(value)  # a non-number is the coercion's business
-        return (value > low if open_low else value >= low) and value <= high
+        try:
+            adapter(Annotated[hint, AllowInfNan(False)]).validate_python(value)
+        except ValidationError:
+            return False
+        return True
 
-    return text, test
+    return test
 
 
 Rule = tuple[str, Callable[[Any], bool]]
-HOUR = 3600.0
-HTTP_URL = ("an http:// or https:// URL", is_http_url)
-# "section.field" -> (what it must be, test); checked for research.toml and the merged settings.
-# Every int/float setting has a rule with a ceiling (tests/test_settings.py checks that).
-RULES: dict[str, Rule] = {
-    "arxiv.api_url": HTTP_URL,
-    "arxiv.html_url": HTTP_URL,
-    "arxiv.pdf_url": HTTP_URL,
-    "arxiv.delay_seconds": within(0, 60),
-    "arxiv.timeout_seconds": within(0, 600, open_low=True),
-    "arxiv.max_retries": within(0, 10),
-    "arxiv.overlap_days": within(0, 30),
-    "arxiv.backfill_days": within(1, 365),
-    "arxiv.max_results": within(1, 10_000),
-    "arxiv.page_size": within(1, 2000),
-    "llm.base_url": HTTP_URL,
-    "llm.timeout_seconds": within(0, HOUR, open_low=True),
-    "llm.max_retries": within(0, 10),
-    "llm.concurrency": within(1, 64),
-    "llm.daily_token_budget": within(0, 1_000_000_000),
-    "llm.cycle_token_budget": within(0, 1_000_000_000),
-    "learn.max_papers": within(1, 1000),
-    "learn.queue_threshold": within(0, 1),
-    "learn.queue_per_cycle": within(0, 100),
-    "learn.memory_papers": within(0, 1000),
-    "fulltext.max_bytes": within(1, 1 << 30),
-    "fulltext.deadline_seconds": within(0, HOUR, open_low=True),
-    "fulltext.section_tokens": within(100, 100_000),
-    "fulltext.max_sections": within(1, 1000),
-    "schedule.shutdown_grace": within(0, HOUR),
-    "schedule.cycle_deadline": within(0, 24 * HOUR, open_low=True),  # when it is a number
-}
-PARSERS: dict[str, Callable[[Any], object]] = {
-    "schedule.timezone": load_timezone,
-    "schedule.active_hours": parse_active_hours,
-    "schedule.every": parse_every,
-}
 
 
-def coerce(value: Any, default: Any, name: str) -> Any:
-    """Convert a setting to the type of its default, with an error naming the setting."""
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                return value.strip().lower() in {"1", "true", "yes", "on"}
-            return bool(value)
-        if isinstance(default, int) and not isinstance(value, bool):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except (TypeError, ValueError, OverflowError) as exc:  # int(inf) overflows
-        kind = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(
-            type(default).__name__, type(default).__name__
-        )
-        raise ConfigError(f"{name} = {value!r} must be {kind}.") from exc
-    return (
-        None
-        if value is None
-        else str(value)
-        if default is None or isinstance(default, str)
-        else value
-    )
+def __getattr__(name: str) -> Any:
+    """`RULES`, read from settings.py on first use (keeps `import agent.config` cheap).
+    Every int/float setting has a range with a ceiling (tests/test_settings.py checks that)."""
+    if name == "RULES":
+        return numeric_rules()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Settings whose text is parsed further (by the same functions the scheduler uses).
+PARSERS: dict[str, dict[str, Callable[[Any], object]]] = {
+    "schedule": {
+        "timezone": load_timezone,
+        "active_hours": parse_active_hours,
+        "every": parse_every,
+    },
+}

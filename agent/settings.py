@@ -1,40 +1,77 @@
 """The resolved settings of one workspace: plain frozen data (config.py builds it).
 
-Names mirror research.toml sections: `settings.arxiv.api_url` is `[arxiv] api_url`.
+Names mirror research.toml sections: `settings.arxiv.api_url` is `[arxiv] api_url`. Each field's
+allowed values sit on its type (pydantic `Field` bounds, the URL check); config.py validates
+research.toml, the environment and flags against them. Built directly, as tests do, the
+dataclasses stay plain and unchecked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, ConfigDict, Field
 
 DEFAULT_MODEL = "gpt-4.1-mini"
+HOUR = 3600.0
+HTTP_URL_RULE = "an http:// or https:// URL"
+# Strings from the environment become numbers; nan/inf are refused; unknown keys are refused.
+VALIDATION = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+
+
+def within(low: float, high: float, *, open_low: bool = False) -> Any:
+    """A number from `low` (exclusive with open_low) to `high`: every numeric setting has a
+    ceiling, so `inf`, `1e12` or a typo'd extra digit is refused instead of overflowing later."""
+    return Field(gt=low, le=high) if open_low else Field(ge=low, le=high)
+
+
+def http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(HTTP_URL_RULE)
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(http_url)]
 
 
 @dataclass(frozen=True)
 class ArxivSettings:
-    api_url: str = "https://export.arxiv.org/api/query"
-    html_url: str = "https://arxiv.org/html/"
-    pdf_url: str = "https://arxiv.org/pdf/"
-    delay_seconds: float = 3.0  # arXiv's terms: one request every three seconds
-    timeout_seconds: float = 60.0  # total deadline per request (a 2,000-paper page is ~5 MB)
-    max_retries: int = 4  # on 429/503/timeouts/non-feed answers, with exponential backoff
-    overlap_days: int = 3  # re-read this far behind the cursor: moderation delays papers
-    backfill_days: int = 3  # the first scan of a workspace reads the listing this far back
-    max_results: int = 200  # per keyword search for older work (discovery)
-    page_size: int = 2000  # papers per request (arXiv's maximum)
+    __pydantic_config__ = VALIDATION
+    api_url: HttpUrl = "https://export.arxiv.org/api/query"
+    html_url: HttpUrl = "https://arxiv.org/html/"
+    pdf_url: HttpUrl = "https://arxiv.org/pdf/"
+    # arXiv's terms: one request every three seconds
+    delay_seconds: Annotated[float, within(0, 60)] = 3.0
+    # total deadline per request (a 2,000-paper page is ~5 MB)
+    timeout_seconds: Annotated[float, within(0, 600, open_low=True)] = 60.0
+    # on 429/503/timeouts/non-feed answers, with exponential backoff
+    max_retries: Annotated[int, within(0, 10)] = 4
+    # re-read this far behind the cursor: moderation delays papers
+    overlap_days: Annotated[int, within(0, 30)] = 3
+    # the first scan of a workspace reads the listing this far back
+    backfill_days: Annotated[int, within(1, 365)] = 3
+    # per keyword search for older work (discovery)
+    max_results: Annotated[int, within(1, 10_000)] = 200
+    page_size: Annotated[int, within(1, 2000)] = 2000  # papers per request (arXiv's maximum)
 
 
 @dataclass(frozen=True)
 class LLMSettings:
-    base_url: str | None = None  # None: the OpenAI API
+    __pydantic_config__ = VALIDATION
+    base_url: HttpUrl | None = None  # None: the OpenAI API
     api_key: str | None = field(default=None, repr=False)  # never written anywhere
     model: str = DEFAULT_MODEL
-    timeout_seconds: float = 120.0  # per request, whole answer (a trickled one too)
-    max_retries: int = 2
-    concurrency: int = 8  # calls in flight at once: a learn's summaries go out together
-    daily_token_budget: int = 400_000
-    cycle_token_budget: int = 120_000
+    # per request, whole answer (a trickled one too)
+    timeout_seconds: Annotated[float, within(0, HOUR, open_low=True)] = 120.0
+    max_retries: Annotated[int, within(0, 10)] = 2
+    # calls in flight at once: a learn's summaries go out together
+    concurrency: Annotated[int, within(1, 64)] = 8
+    daily_token_budget: Annotated[int, within(0, 1_000_000_000)] = 400_000
+    cycle_token_budget: Annotated[int, within(0, 1_000_000_000)] = 120_000
 
     @property
     def enabled(self) -> bool:
@@ -44,28 +81,36 @@ class LLMSettings:
 
 @dataclass(frozen=True)
 class LearnSettings:
-    max_papers: int = 5  # papers summarised per learn cycle
-    queue_threshold: float = 0.8  # learn queues papers scoring above this for a deep read
-    queue_per_cycle: int = 2  # at most this many of them per learn cycle (deep reads are costly)
-    memory_papers: int = 8  # earlier papers recalled into a field update
+    __pydantic_config__ = VALIDATION
+    max_papers: Annotated[int, within(1, 1000)] = 5  # papers summarised per learn cycle
+    # learn queues papers scoring above this for a deep read
+    queue_threshold: Annotated[float, within(0, 1)] = 0.8
+    # at most this many of them per learn cycle (deep reads are costly)
+    queue_per_cycle: Annotated[int, within(0, 100)] = 2
+    # earlier papers recalled into a field update
+    memory_papers: Annotated[int, within(0, 1000)] = 8
 
 
 @dataclass(frozen=True)
 class FulltextSettings:
-    max_bytes: int = 25 * 1024 * 1024
-    deadline_seconds: float = 120.0  # per request, whole download, not per read
-    section_tokens: int = 3000  # per map step of a deep read
-    max_sections: int = 40
+    __pydantic_config__ = VALIDATION
+    max_bytes: Annotated[int, within(1, 1 << 30)] = 25 * 1024 * 1024
+    # per request, whole download, not per read
+    deadline_seconds: Annotated[float, within(0, HOUR, open_low=True)] = 120.0
+    section_tokens: Annotated[int, within(100, 100_000)] = 3000  # per map step of a deep read
+    max_sections: Annotated[int, within(1, 1000)] = 40
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
+    __pydantic_config__ = VALIDATION
     every: str = "1h"  # or a cron expression in `cron`
     cron: str | None = None
     timezone: str = "UTC"
     active_hours: str = "22-07"  # when deep work happens (the researcher sleeps)
-    shutdown_grace: float = 10.0
-    cycle_deadline: float = 1800.0  # seconds; past it a cycle is abandoned like on SIGTERM
+    shutdown_grace: Annotated[float, within(0, HOUR)] = 10.0
+    # seconds; past it a cycle is abandoned like on SIGTERM
+    cycle_deadline: Annotated[float, within(0, 24 * HOUR, open_low=True)] = 1800.0
 
 
 @dataclass(frozen=True)
