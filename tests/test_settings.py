@@ -256,3 +256,29 @@ def test_a_count_that_is_not_a_whole_number_names_its_range(workspace: Path) -> 
     write_settings(workspace, '[arxiv]\nmax_results = "many"\n')
     with pytest.raises(ConfigError, match=r"arxiv.max_results .*whole number.*at most 10000"):
         load_settings(workspace, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[arxiv]\nmax_results = 1.5\n", "arxiv.max_results = 1.5 must be a whole number"),
+        ("[llm]\nmodel = [1]\n", "llm.model = [1] must be a string"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_refused_not_truncated(
+    workspace: Path, text: str, message: str
+) -> None:
+    write_settings(workspace, text)
+    with pytest.raises(ConfigError, match=r"research\.toml: ") as caught:
+        load_settings(workspace, environ={})
+    assert message in str(caught.value)
+
+
+def test_validated_settings_are_the_same_frozen_dataclasses(workspace: Path) -> None:
+    import dataclasses
+
+    write_settings(workspace, "[arxiv]\ndelay_seconds = 5\n")
+    settings = load_settings(workspace, environ={"ARXIV_DELAY_SECONDS": "7"})
+    assert type(settings.arxiv) is ArxivSettings and settings.arxiv.delay_seconds == 7.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.arxiv.delay_seconds = 1  # type: ignore[misc]
