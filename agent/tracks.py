@@ -1,7 +1,8 @@
 """`state/tracks.toml`: load and validate the researcher's tracks; edit them keeping comments.
 
 The file is the source of truth and is re-read every cycle. A broken file stops the command with
-a message naming the file, the track and the field; nothing is changed.
+a message naming the file, the track and the field; nothing is changed. The rules are the pydantic
+model `TrackEntry`; `track_problem` puts its errors in those words.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_origin
 
 import tomlkit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tomlkit.items import AoT, Table
 
 from agent.errors import ConfigError
@@ -20,8 +22,6 @@ from agent.files import write_atomic
 from agent.models import Track
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-REQUIRED = {"id": str, "name": str, "priority": int, "description": str, "keywords": list}
-OPTIONAL = {"active": bool, "exclude": list, "categories": list}
 CATEGORY = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
 
 
@@ -59,74 +59,94 @@ def parse_tracks(text: str, path: Path | str = "tracks.toml") -> list[Track]:
     return tracks
 
 
+class TrackEntry(BaseModel):
+    """One [[track]] table as written: TOML types exactly (strict), unknown fields refused.
+    `description` on a field is what the message says it must be."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    id: Annotated[
+        str, Field(pattern=SLUG.pattern, description="a slug (lowercase letters, digits, '-')")
+    ]
+    name: str
+    priority: Annotated[int, Field(ge=1, le=5, description="1 (background) .. 5 (top)")]
+    description: str
+    keywords: list[str]
+    active: bool = True
+    exclude: list[str] = []
+    categories: list[Annotated[str, Field(pattern=CATEGORY.pattern)]] = []
+
+    @field_validator("name", "description")
+    @classmethod
+    def not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def some_keyword(cls, value: list[str]) -> list[str]:
+        if not any(k.strip() for k in value):
+            raise ValueError("needs at least one keyword")
+        return value
+
+    def track(self) -> Track:
+        """The Track the agent works with: text trimmed, blank keywords dropped."""
+        return Track(
+            id=self.id,
+            name=self.name.strip(),
+            description=" ".join(self.description.split()),
+            keywords=tuple(k.strip() for k in self.keywords if k.strip()),
+            priority=self.priority,
+            exclude=tuple(k.strip() for k in self.exclude if k.strip()),
+            categories=tuple(self.categories),
+            active=self.active,
+        )
+
+
+KINDS: dict[Any, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    list: "a list of strings",
+}
+OUT_OF_RULE = {"string_pattern_mismatch", "greater_than_equal", "less_than_equal"}
+
+
 def validate_track(entry: Any, index: int, path: Path | str) -> Track:
     """One [[track]] table as a Track, or a ConfigError naming the track and the field."""
     label = f"[[track]] #{index}"
     if isinstance(entry, dict) and isinstance(entry.get("id"), str):
         label = f"track '{entry['id']}'"
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{path}: {label} must be a table.")
-    for key in entry:
-        if key not in REQUIRED and key not in OPTIONAL:
-            known = ", ".join([*REQUIRED, *OPTIONAL])
-            raise ConfigError(f"{path}: {label}: unknown field '{key}'. Known fields: {known}.")
-    for key, kind in {**REQUIRED, **OPTIONAL}.items():
-        if key not in entry:
-            if key in REQUIRED:
-                raise ConfigError(f"{path}: {label}: missing field '{key}'.")
-            continue
-        check_type(entry[key], kind, key, label, path)
-    check_values(entry, label, path)
-    return Track(
-        id=entry["id"],
-        name=entry["name"].strip(),
-        description=" ".join(entry["description"].split()),
-        keywords=tuple(k.strip() for k in entry["keywords"] if k.strip()),
-        priority=entry["priority"],
-        exclude=tuple(k.strip() for k in entry.get("exclude", []) if k.strip()),
-        categories=tuple(entry.get("categories", [])),
-        active=entry.get("active", True),
-    )
+    try:
+        return TrackEntry.model_validate(entry).track()
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise ConfigError(f"{path}: {label}{track_problem(errors[0], entry)}") from None
 
 
-def check_type(value: Any, kind: type, key: str, label: str, path: Path | str) -> None:
-    """Raise unless `value` has the expected TOML type (lists must hold strings)."""
-    wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-    if kind is list and not wrong:
-        wrong = not all(isinstance(item, str) for item in value)
-    if wrong:
-        expected = {
-            str: "a string",
-            int: "an integer",
-            bool: "true or false",
-            list: "a list of strings",
-        }[kind]
-        raise ConfigError(f"{path}: {label}: field '{key}' must be {expected}, got {value!r}.")
-
-
-def check_values(entry: dict[str, Any], label: str, path: Path | str) -> None:
-    """Value rules beyond types: slug ids, priority range, non-empty text, category shape."""
-    if not SLUG.match(entry["id"]):
-        raise ConfigError(
-            f"{path}: {label}: field 'id' must be a slug (lowercase letters, digits, '-'), "
-            f"got {entry['id']!r}."
+def track_problem(error: Any, entry: Any) -> str:
+    """Pydantic's error in today's words (after "path: track 'id'")."""
+    key = str(error["loc"][0]) if error["loc"] else ""
+    kind, value = error["type"], error["input"]
+    if not key:
+        return " must be a table."
+    if kind == "extra_forbidden":
+        return f": unknown field '{key}'. Known fields: {', '.join(TrackEntry.model_fields)}."
+    if kind == "missing":
+        return f": missing field '{key}'."
+    if kind == "value_error":
+        return f": field '{key}' {error['ctx']['error']}."
+    if kind in OUT_OF_RULE and key == "categories":
+        return (
+            f": field 'categories' has {value!r}, not an arXiv category like 'cs.CL' or 'eess.AS'."
         )
-    if not 1 <= entry["priority"] <= 5:
-        raise ConfigError(
-            f"{path}: {label}: field 'priority' must be 1 (background) .. 5 (top), "
-            f"got {entry['priority']}."
-        )
-    for key in ("name", "description"):
-        if not entry[key].strip():
-            raise ConfigError(f"{path}: {label}: field '{key}' is empty.")
-    if not any(k.strip() for k in entry["keywords"]):
-        raise ConfigError(f"{path}: {label}: field 'keywords' needs at least one keyword.")
-    for category in entry.get("categories", []):
-        if not CATEGORY.match(category):
-            raise ConfigError(
-                f"{path}: {label}: field 'categories' has {category!r}, not an arXiv category "
-                "like 'cs.CL' or 'eess.AS'."
-            )
+    rule = TrackEntry.model_fields[key].description
+    if kind in OUT_OF_RULE and rule:
+        return f": field '{key}' must be {rule}, got {value!r}."
+    annotation = TrackEntry.model_fields[key].annotation
+    expected = KINDS[get_origin(annotation) or annotation]
+    return f": field '{key}' must be {expected}, got {entry[key]!r}."
 
 
 def active_tracks(tracks: Sequence[Track]) -> list[Track]:

@@ -95,3 +95,19 @@ def test_shipped_example_tracks_are_valid() -> None:
 
     tracks = parse_tracks(default_file("tracks.toml"))
     assert len(tracks) >= 2 and len({t.id for t in tracks}) == len(tracks)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ('id = "listen-vs-guess"', 'id = "listen-vs-guess\\n"', "field 'id' must be a slug"),
+        ("priority = 5", "priority = true", "field 'priority' must be an integer, got True"),
+        ('name = "Listen vs Guess"', 'name = "  "', "field 'name' is empty"),
+        ('["audio grounding"]', '[" "]', "field 'keywords' needs at least one keyword"),
+        ("priority = 5", 'priority = 5\ncategories = ["cs CL"]', "'cs CL', not an arXiv category"),
+    ],
+)
+def test_each_track_rule_names_the_field(old: str, new: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match="tracks.toml: track 'listen-vs-guess") as caught:
+        parse_tracks(GOOD.replace(old, new))
+    assert fragment in str(caught.value)
