@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, get_origin
+from typing import Annotated, Any, cast, get_origin
 
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -205,7 +205,7 @@ def find_table(document: Any, track_id: str, path: Path) -> Table:
     tables = document.get("track") or []
     for table in tables:
         if table.get("id") == track_id:
-            return table
+            return cast(Table, table)  # document is tomlkit's, untyped
     known = ", ".join(str(t.get("id")) for t in tables)
     raise ConfigError(f"{path}: no track with id '{track_id}'. Known ids: {known}.")
 
