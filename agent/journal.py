@@ -22,14 +22,14 @@ from pathlib import Path
 
 import git
 
-from agent.commits import (  # noqa: F401 (re-exported: part of the journal's API)
-    TITLE_LIMIT,
-    check_path,
-    check_writable,
-    clean_message,
-    commit_message,
-    trailer_cycle,
-    with_trailer,
+from agent.commits import (  # re-exported: part of the journal's API
+    TITLE_LIMIT as TITLE_LIMIT,
+    check_path as check_path,
+    check_writable as check_writable,
+    clean_message as clean_message,
+    commit_message as commit_message,
+    trailer_cycle as trailer_cycle,
+    with_trailer as with_trailer,
 )
 from agent.errors import JournalError
 from agent.files import lock_within, unlock

@@ -7,8 +7,7 @@ from datetime import datetime
 
 from agent.policy.inputs import CandidateInfo, PolicySettings, Snapshot
 from agent.rank.worth import worth
-from agent.schedule import in_active_hours
-from agent.schedule import load_timezone as zone_of
+from agent.schedule import in_active_hours, load_timezone as zone_of
 
 
 @dataclass(frozen=True)

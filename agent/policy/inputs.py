@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from agent.schedule import failure_backoff, parse_active_hours
-from agent.schedule import load_timezone as zone_of
+from agent.schedule import failure_backoff, load_timezone as zone_of, parse_active_hours
 
 if TYPE_CHECKING:
     from agent.settings import Settings
