@@ -103,3 +103,14 @@ def test_cycle_line(caplog):
     assert first.levelno == logging.INFO
     assert second.levelno == logging.ERROR and "commit -" in second.getMessage()
     assert "\n" not in second.getMessage() and len(second.getMessage()) < 250
+
+
+def test_cycle_line_counts_in_words(caplog):
+    """'1 paper' and '1,500 papers', as a person writes them."""
+    log = logging.getLogger("agent.cycle")
+    with caplog.at_level(logging.INFO, logger="agent.cycle"):
+        log_cycle_line(log, 3, "deep-read", "r", 1, 0, 1.0, None, "committed")
+        log_cycle_line(log, 4, "scan", "r", 1500, 0, 1.0, None, "committed")
+    first, second = (r.getMessage() for r in caplog.records)
+    assert "deep-read, 1 paper, 0 tokens" in first
+    assert "scan, 1,500 papers, 0 tokens" in second

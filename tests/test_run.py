@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_LINE = re.compile(
-    r"cycle (\d+) (committed|rested|failed|aborted): ([a-z-]+), (\d+) papers, ([\d,]+) tokens, "
+    r"cycle (\d+) (committed|rested|failed|aborted): ([a-z-]+), ([\d,]+) papers?, ([\d,]+) tokens, "
     r"(\d+\.\d)s, commit ([0-9a-f]{7}|-) \((.+)\)$"
 )
 
@@ -170,7 +170,7 @@ def test_run_makes_three_committed_cycles_and_logs_one_line_each(
         ("1", "committed", "scan"), ("2", "committed", "learn"), ("3", "committed", actions[2])]
     for match, (_, _, _, sha, _) in zip(lines, records, strict=True):
         assert sha.startswith(match.group(7))  # type: ignore[union-attr]
-        assert int(match.group(4)) > 0 and match.group(8)  # papers, and the policy's reason
+        assert int(match.group(4).replace(",", "")) > 0 and match.group(8)  # papers, and the policy's reason
     assert int(lines[1].group(5).replace(",", "")) > 0  # a learn cycle spent LLM tokens
     assert "cycle 3 committed" in daemon.stderr()  # stderr gets the same lines
 
