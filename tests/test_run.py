@@ -170,7 +170,8 @@ def test_run_makes_three_committed_cycles_and_logs_one_line_each(
         ("1", "committed", "scan"), ("2", "committed", "learn"), ("3", "committed", actions[2])]
     for match, (_, _, _, sha, _) in zip(lines, records, strict=True):
         assert sha.startswith(match.group(7))  # type: ignore[union-attr]
-        assert int(match.group(4).replace(",", "")) > 0 and match.group(8)  # papers, and the policy's reason
+        papers = int(match.group(4).replace(",", ""))
+        assert papers > 0 and match.group(8)  # papers, and the policy's reason
     assert int(lines[1].group(5).replace(",", "")) > 0  # a learn cycle spent LLM tokens
     assert "cycle 3 committed" in daemon.stderr()  # stderr gets the same lines
 
