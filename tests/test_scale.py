@@ -11,10 +11,9 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.actions import Context, choose_for_learning, rerank_pick, stored_pick
+from agent.actions import choose_for_learning, rerank_pick, stored_pick
 from agent.changes import RANK_FINGERPRINT, cycle_summary, load_changes
 from agent.config import load_settings
 from agent.cycle import CycleOptions, run_cycle
@@ -22,25 +21,9 @@ from agent.models import Match, Paper, Rating
 from agent.review import cycle_log
 from agent.review.digest import digest_cycle
 from agent.store import PAPER_STATUSES, Store, sqlite_url
-from agent.tracks import active_tracks, load_tracks
+from tests.context import context
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class NoSource:
-    """A source with nothing older to discover (learn must choose from the store)."""
-
-    name = "sample"
-
-    def search(self, track, limit):  # type: ignore[no-untyped-def]
-        return []
-
-
-def context(store: Store, workspace: Path) -> Context:
-    settings = load_settings(workspace)
-    tracks = active_tracks(load_tracks(settings.tracks_path))
-    return Context(settings=settings, tracks=tracks, store=store, source=NoSource(),  # type: ignore[arg-type]
-                   analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
 
 
 def ids(candidates) -> list[str]:  # type: ignore[no-untyped-def]
