@@ -10,7 +10,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.cycle import CycleOptions, CycleOutcome, record_refusal, run_cycle
@@ -18,11 +18,26 @@ from agent.daemon import DaemonOutcome, parse_every, run_daemon
 from agent.errors import AgentError
 from agent.lock import WorkspaceLock
 from agent.logs import setup_logging
+from agent.settings import ScheduleSettings
 from agent.store import Store
 from agent.tracks import load_tracks
 from agent.workspace import Workspace
 
 logger = logging.getLogger(__name__)
+
+
+def choose_schedule(
+    every: str | None, cron: str | None, schedule: ScheduleSettings
+) -> tuple[timedelta | None, str | None]:
+    """(interval, cron line) to run on: a flag wins over research.toml, and within the file a
+    `cron` line wins over `every` (the CLI refuses --every together with --cron)."""
+    if every:
+        return parse_every(every), None
+    if cron:
+        return None, cron
+    if schedule.cron:
+        return None, schedule.cron
+    return parse_every(schedule.every), None
 
 
 def run_forever(
@@ -38,11 +53,7 @@ def run_forever(
     settings = Workspace(workspace).settings
     load_tracks(settings.tracks_path)  # refuse to start on a broken tracks file
     setup_logging(settings.state_dir)
-    interval = (
-        parse_every(every or settings.schedule.every)
-        if not (cron or settings.schedule.cron)
-        else None
-    )
+    interval, cron = choose_schedule(every, cron, settings.schedule)
     with WorkspaceLock(settings.state_dir):
 
         def run_one(stop: threading.Event) -> DaemonOutcome:
@@ -60,7 +71,7 @@ def run_forever(
         return run_daemon(
             run_one,
             every=interval,
-            cron=None if interval else (cron or settings.schedule.cron),
+            cron=cron,
             timezone=settings.schedule.timezone,
             max_cycles=max_cycles,
             shutdown_grace=settings.schedule.shutdown_grace,
