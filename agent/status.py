@@ -43,9 +43,11 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
             {"id": q.paper_id, "priority": q.priority, "added_by": q.added_by, "title": q.title}
             for q in store.queue_list()
         ]
-        # relevant to a track and not yet read: what the policy weighs (all ranked papers would
-        # count every off-topic paper a scan stored)
-        report["candidates"] = store.count_candidates(("ranked",), relevant_only=True)
+        # relevant to an active track and not yet read: what the policy weighs (all ranked papers
+        # would count every off-topic paper a scan stored; a paused track's papers wait unread)
+        report["candidates"] = store.count_candidates(
+            ("ranked",), relevant_only=True, tracks=active_track_ids(space)
+        )
         report["papers"] = store.count_papers()
         tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))
         report["tokens_today"] = {
@@ -56,3 +58,15 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
         report["analyst"] = "llm" if settings.llm.enabled else "offline"
         report["model"] = settings.llm.model if settings.llm.enabled else None
     return report
+
+
+def active_track_ids(space: Workspace) -> list[str] | None:
+    """The active tracks' ids, or None (count every track) when tracks.toml cannot be read:
+    `status` must still answer while the researcher mends the file."""
+    from agent.errors import AgentError
+    from agent.tracks import load_tracks
+
+    try:
+        return [t.id for t in load_tracks(space.settings.tracks_path) if t.active]
+    except AgentError:
+        return None

@@ -40,7 +40,10 @@ class Reader(Protocol):
     def queue_list(self) -> list[QueueItem]: ...
     def count_papers(self, statuses: Sequence[str] | None = None) -> int: ...
     def count_candidates(
-        self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False
+        self,
+        statuses: Sequence[str] = ("ranked",),
+        relevant_only: bool = False,
+        tracks: Sequence[str] | None = None,
     ) -> int: ...
     def tokens_since(self, since: datetime) -> tuple[int, int]: ...
     def relevant_per_track(self) -> dict[str, tuple[int, int | None]]: ...
@@ -157,13 +160,22 @@ class QuickReader(Closing):
         return self.count_candidates(statuses)
 
     def count_candidates(
-        self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False
+        self,
+        statuses: Sequence[str] = ("ranked",),
+        relevant_only: bool = False,
+        tracks: Sequence[str] | None = None,
     ) -> int:
         marks = ", ".join("?" for _ in statuses)
         sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks})"
-        if relevant_only:
+        params: list[Any] = list(statuses)
+        if relevant_only and tracks is not None:
+            track_marks = ", ".join("?" for _ in tracks) or "NULL"
+            sql += (" AND id IN (SELECT paper_id FROM scores WHERE relevant = 1"
+                    f" AND track_id IN ({track_marks}))")
+            params += list(tracks)
+        elif relevant_only:
             sql += " AND best_relevant IS NOT NULL"
-        return int(self._all(sql, list(statuses))[0][0])
+        return int(self._all(sql, params)[0][0])
 
     def tokens_since(self, since: datetime) -> tuple[int, int]:
         sql = (

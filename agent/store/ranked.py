@@ -93,12 +93,21 @@ class RankedStore(PaperStore):
         return ids
 
     def count_candidates(
-        self, statuses: Sequence[str] = ("ranked",), relevant_only: bool = False
+        self,
+        statuses: Sequence[str] = ("ranked",),
+        relevant_only: bool = False,
+        tracks: Sequence[str] | None = None,
     ) -> int:
-        """How many papers `candidates()` would return without a limit (a COUNT, no rows)."""
+        """How many papers `candidates()` would return without a limit (a COUNT, no rows);
+        with `tracks`, only papers relevant to one of those tracks count as relevant."""
         check_statuses(statuses)
         query = sa.select(sa.func.count()).select_from(PAPERS).where(PAPERS.c.status.in_(statuses))
-        if relevant_only:
+        if relevant_only and tracks is not None:
+            relevant = sa.select(SCORES.c.paper_id).where(
+                SCORES.c.relevant.is_(True), SCORES.c.track_id.in_(list(tracks))
+            )
+            query = query.where(PAPERS.c.id.in_(relevant))
+        elif relevant_only:
             query = query.where(PAPERS.c.best_relevant.is_not(None))
         return int(self._rows(query)[0][0])
 
