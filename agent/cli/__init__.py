@@ -42,6 +42,16 @@ JSON_HELP = "Print JSON for scripts."
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]  # every command's --json
 
 
+def group_workspace(ctx: typer.Context, workspace: Path | None) -> Path:
+    """The subcommand's --workspace, else its group's: `tracks -w X add` works as
+    `tracks add -w X` (a -w before the subcommand was silently ignored)."""
+    from agent.config import resolve_workspace
+
+    if workspace is None and ctx.parent is not None:
+        workspace = ctx.parent.params.get("workspace")
+    return resolve_workspace(workspace)
+
+
 def print_json(data: Any) -> None:
     """What every --json prints: JSON on stdout, unstyled and unwrapped, whatever the terminal."""
     from agent.text import escape_invisible

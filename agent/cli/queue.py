@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agent.cli import JsonOption, WorkspaceOption, app, console, escape, print_json
+from agent.cli import JsonOption, WorkspaceOption, app, console, escape, group_workspace, print_json
 from agent.config import resolve_workspace
 
 queue_app = typer.Typer(
@@ -54,6 +54,7 @@ def queue_list(
 
 @queue_app.command("add")
 def queue_add(
+    ctx: typer.Context,
     paper: Annotated[
         str,
         typer.Argument(help="arXiv id or URL (2602.15307, …/abs/2602.15307v2, hep-th/9901001)."),
@@ -66,19 +67,20 @@ def queue_add(
     """Queue a paper for a deep read (your entries outrank the agent's at equal priority)."""
     from agent.steer import queue_add as add
 
-    item = add(resolve_workspace(workspace), paper, priority=priority, note=note, source=source)
+    item = add(group_workspace(ctx, workspace), paper, priority=priority, note=note, source=source)
     console.print(f"queued {item.paper_id} (priority {item.priority}): {escape(item.title)}")
 
 
 @queue_app.command("drop")
 def queue_drop(
+    ctx: typer.Context,
     paper: Annotated[str, typer.Argument(help="arXiv id or URL.")],
     workspace: WorkspaceOption = None,
 ) -> None:
     """Remove a paper from the queue."""
     from agent.steer import queue_drop as drop
 
-    if drop(resolve_workspace(workspace), paper):
+    if drop(group_workspace(ctx, workspace), paper):
         console.print(f"dropped {escape(paper)}")
     else:
         console.print(f"{escape(paper)} was not in the queue")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from agent.cli import JsonOption, WorkspaceOption, app, console, escape, print_json
+from agent.cli import JsonOption, WorkspaceOption, app, console, escape, group_workspace, print_json
 from agent.config import resolve_workspace
 
 tracks_app = typer.Typer(help="Your research tracks (state/tracks.toml).",
@@ -47,6 +47,7 @@ def tracks_list(
 
 @tracks_app.command("set-priority")
 def set_priority(
+    ctx: typer.Context,
     track_id: Annotated[str, typer.Argument(help="Track id.")],
     priority: Annotated[int, typer.Argument(help="1 (background) .. 5 (top).")],
     workspace: WorkspaceOption = None,
@@ -54,27 +55,27 @@ def set_priority(
     """Change a track's priority (committed on its own; the next cycle obeys it)."""
     from agent.steer import change_track
 
-    track, sha = change_track(resolve_workspace(workspace), track_id, priority=priority)
+    track, sha = change_track(group_workspace(ctx, workspace), track_id, priority=priority)
     console.print(f"{track.id}: priority {track.priority} ({committed(sha)})")
 
 
 @tracks_app.command("pause")
-def pause(track_id: Annotated[str, typer.Argument(help="Track id.")],
+def pause(ctx: typer.Context, track_id: Annotated[str, typer.Argument(help="Track id.")],
           workspace: WorkspaceOption = None) -> None:
     """Pause a track: the agent ignores it until resumed."""
     from agent.steer import change_track
 
-    track, sha = change_track(resolve_workspace(workspace), track_id, active=False)
+    track, sha = change_track(group_workspace(ctx, workspace), track_id, active=False)
     console.print(f"{track.id}: paused ({committed(sha)})")
 
 
 @tracks_app.command("resume")
-def resume(track_id: Annotated[str, typer.Argument(help="Track id.")],
+def resume(ctx: typer.Context, track_id: Annotated[str, typer.Argument(help="Track id.")],
            workspace: WorkspaceOption = None) -> None:
     """Resume a paused track."""
     from agent.steer import change_track
 
-    track, sha = change_track(resolve_workspace(workspace), track_id, active=True)
+    track, sha = change_track(group_workspace(ctx, workspace), track_id, active=True)
     console.print(f"{track.id}: active ({committed(sha)})")
 
 
@@ -93,6 +94,7 @@ REQUIRED = {  # flag -> what the guided prompt asks
 
 @tracks_app.command("add")
 def add(
+    ctx: typer.Context,
     track_id: Annotated[str | None, typer.Option("--id", help="Slug, e.g. listen-vs-guess.",
                                                  show_default=False)] = None,
     name: Annotated[str | None, typer.Option(help="Display name.", show_default=False)] = None,
@@ -135,7 +137,7 @@ def add(
                   description=str(given["--description"]).strip(),
                   keywords=split(given["--keywords"]), categories=split(categories),
                   priority=3 if priority is None else priority)
-    created, sha = create_track(resolve_workspace(workspace), track)
+    created, sha = create_track(group_workspace(ctx, workspace), track)
     console.print(f"added track {created.id} (commit {sha[:8]})")
     if not created.categories:
         from agent.sources.categories import coverage_lines
