@@ -85,7 +85,7 @@ ARXIV_ADAPTER = AGENT / "sources" / "arxiv_http.py"
 def private_vendor_uses(path: Path) -> list[str]:
     """`obj._name` uses and `def _name` overrides of the listed vendor internals.
 
-    `self._name` and `cls._name` are the module's own attributes (the store's `_session()`), so
+    `self._name` and `cls._name` are the module's own attributes (the store's `_db_session()`), so
     they do not count; `self.client._session` does.
     """
     tree = ast.parse(path.read_text(encoding="utf-8"))

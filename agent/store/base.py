@@ -65,11 +65,11 @@ class StoreBase(Closing):
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group every store call inside into one atomic transaction; nested blocks join it."""
-        with self._session(write=True):
+        with self._db_session(write=True):
             yield
 
     @contextmanager
-    def _session(self, write: bool = False) -> Iterator[Session]:
+    def _db_session(self, write: bool = False) -> Iterator[Session]:
         """The session of the enclosing transaction, or a short one committed on exit."""
         current: Session | None = getattr(self._local, "session", None)
         if current is not None:
@@ -94,7 +94,7 @@ class StoreBase(Closing):
 
     def _execute(self, statement: sa.Executable) -> None:
         """Run one Core statement (bulk update/delete) in the current transaction."""
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             session.exec(statement)  # type: ignore[call-overload]
 
 

@@ -52,7 +52,7 @@ class CycleStore(StoreBase):
     """Queries over cycles, LLM calls, cursors and meta."""
 
     def next_cycle_number(self) -> int:
-        with self._session() as session:
+        with self._db_session() as session:
             highest = session.exec(select(sa.func.max(CycleRow.number))).one()
         return (highest or 0) + 1
 
@@ -65,7 +65,7 @@ class CycleStore(StoreBase):
         pid: int | None = None,
     ) -> int:
         """Record a running cycle and return its number (the next free one unless given)."""
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             if number is None:
                 number = self.next_cycle_number()
             elif session.get(CycleRow, number) is not None:
@@ -78,7 +78,7 @@ class CycleStore(StoreBase):
     def update_cycle(self, number: int, **fields: Any) -> None:
         """Set some of: status, step, note_path, commit_sha, tokens, error, ended, result_json."""
         check_cycle_fields(fields)
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             row = session.get(CycleRow, number)
             if row is None:
                 raise ValueError(f"no cycle {number} to update")
@@ -86,14 +86,14 @@ class CycleStore(StoreBase):
                 setattr(row, name, value)
 
     def get_cycle(self, number: int) -> CycleRecord | None:
-        with self._session() as session:
+        with self._db_session() as session:
             row = session.get(CycleRow, number)
             return cycle_from_row(row) if row else None
 
     def recent_cycles(self, limit: int = 20) -> list[CycleRecord]:
         """The latest cycles, newest first."""
         query = select(CycleRow).order_by(col(CycleRow.number).desc()).limit(limit)
-        with self._session() as session:
+        with self._db_session() as session:
             return [cycle_from_row(row) for row in session.exec(query)]
 
     def last_cycle(
@@ -103,14 +103,14 @@ class CycleStore(StoreBase):
         query = select(CycleRow).where(col(CycleRow.status).in_(statuses))
         if action is not None:
             query = query.where(CycleRow.action == action)
-        with self._session() as session:
+        with self._db_session() as session:
             row = session.exec(query.order_by(col(CycleRow.number).desc()).limit(1)).first()
             return cycle_from_row(row) if row else None
 
     def unfinished_cycles(self) -> list[CycleRecord]:
         """Cycles still running or with a note written but not committed, oldest first."""
         query = select(CycleRow).where(col(CycleRow.status).in_(UNFINISHED))
-        with self._session() as session:
+        with self._db_session() as session:
             return [
                 cycle_from_row(row) for row in session.exec(query.order_by(col(CycleRow.number)))
             ]
@@ -124,7 +124,7 @@ class CycleStore(StoreBase):
 
     def record_llm_call(self, call: LLMCall) -> None:
         row = LLMCallRow(**{**asdict(call), "started": call.started or self._now()})
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             session.add(row)
 
     def tokens_since(self, since: datetime) -> tuple[int, int]:
@@ -140,7 +140,7 @@ class CycleStore(StoreBase):
             sa.func.coalesce(sa.func.sum(LLMCallRow.tokens_in), 0),
             sa.func.coalesce(sa.func.sum(LLMCallRow.tokens_out), 0),
         ).where(condition)
-        with self._session() as session:
+        with self._db_session() as session:
             tokens_in, tokens_out = session.exec(query).one()
         return int(tokens_in), int(tokens_out)
 
@@ -152,10 +152,10 @@ class CycleStore(StoreBase):
         self._put(MetaRow(key=key, value=value))
 
     def _get(self, table: type[KeyValue], key: str) -> KeyValue | None:
-        with self._session() as session:
+        with self._db_session() as session:
             return session.get(table, key)
 
     def _put(self, row: CursorRow | MetaRow) -> None:
         """Insert the row, or update the one with its key (cursors and meta are key → value)."""
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             session.merge(row)

@@ -79,7 +79,7 @@ class PaperStore(StoreBase):
         if not incoming:
             return 0, 0
         now = self._now()
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             conn = session.connection()
             known = self._versions(conn, list(incoming))
             new = sum(1 for pid in incoming if pid not in known)
@@ -110,7 +110,7 @@ class PaperStore(StoreBase):
 
     def _paper_rows(self, ids: Sequence[str]) -> dict[str, Paper]:
         found: dict[str, Paper] = {}
-        with self._session() as session:
+        with self._db_session() as session:
             conn = session.connection()
             for chunk in chunks(sorted(set(ids))):
                 query = sa.select(*PAPER_COLUMNS).where(PAPERS.c.id.in_(chunk))
@@ -127,7 +127,7 @@ class PaperStore(StoreBase):
     def paper_statuses(self, ids: Sequence[str]) -> dict[str, str]:
         """The status of each known paper among `ids`."""
         found: dict[str, str] = {}
-        with self._session() as session:
+        with self._db_session() as session:
             conn = session.connection()
             for chunk in chunks(sorted(set(ids))):
                 query = sa.select(PAPERS.c.id, PAPERS.c.status).where(PAPERS.c.id.in_(chunk))
@@ -135,7 +135,7 @@ class PaperStore(StoreBase):
         return found
 
     def paper_status(self, paper_id: str) -> str | None:
-        with self._session() as session:
+        with self._db_session() as session:
             return session.exec(select(PaperRow.status).where(PaperRow.id == paper_id)).first()
 
     def set_status(self, paper_ids: Iterable[str], status: str) -> None:
@@ -166,7 +166,7 @@ class PaperStore(StoreBase):
 
     def _rows(self, query: sa.Executable) -> list[Any]:
         """Plain result rows of a Core query (no ORM objects)."""
-        with self._session() as session:
+        with self._db_session() as session:
             return list(session.connection().execute(query))
 
     def search_papers(self, text: str, limit: int = 20) -> list[Paper]:
@@ -183,7 +183,7 @@ class PaperStore(StoreBase):
         return [paper_from_row(row) for row in self._rows(query.limit(limit))]
 
     def first_seen_cycle(self, paper_id: str) -> int | None:
-        with self._session() as session:
+        with self._db_session() as session:
             query = select(PaperRow.first_seen_cycle).where(PaperRow.id == paper_id)
             return session.exec(query).first()
 
@@ -191,7 +191,7 @@ class PaperStore(StoreBase):
         """The papers each of `cycles` stored first (the papers new in that cycle), by cycle."""
         found: dict[int, list[str]] = {n: [] for n in cycles}
         numbers = sorted(found)
-        with self._session() as session:
+        with self._db_session() as session:
             for start in range(0, len(numbers), 500):
                 chunk = numbers[start : start + 500]
                 query = select(PaperRow.id, PaperRow.first_seen_cycle).where(
@@ -216,7 +216,7 @@ class PaperStore(StoreBase):
             self.dialect, SCORES, ["paper_id", "track_id"], ["score", "relevant", "terms",
                                                              "updated_at"]
         )
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             conn = session.connection()
             for batch in batches(rows):
                 conn.execute(statement, list(batch))
@@ -252,7 +252,7 @@ class PaperStore(StoreBase):
             payload=json.dumps(payload, ensure_ascii=False, default=str),
             created_at=self._now(),
         )
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             session.add(row)
 
     def analyses_for(self, paper_id: str, kind: str | None = None) -> list[dict[str, Any]]:
@@ -260,7 +260,7 @@ class PaperStore(StoreBase):
         query = select(AnalysisRow).where(AnalysisRow.paper_id == paper_id)
         if kind is not None:
             query = query.where(AnalysisRow.kind == kind)
-        with self._session() as session:
+        with self._db_session() as session:
             rows = list(session.exec(query.order_by(col(AnalysisRow.id))))
         return [
             {
@@ -278,7 +278,7 @@ class PaperStore(StoreBase):
         query = select(AnalysisRow.paper_id, AnalysisRow.payload).where(
             AnalysisRow.kind == "judgement"
         )
-        with self._session() as session:
+        with self._db_session() as session:
             rows = list(session.exec(query.order_by(col(AnalysisRow.id))))
         scores: dict[str, int] = {}
         for paper_id, payload in rows:  # oldest first: a later verdict replaces an earlier one
@@ -295,7 +295,7 @@ class PaperStore(StoreBase):
             .join(PaperRow, col(PaperRow.id) == ScoreRow.paper_id)
             .where(col(ScoreRow.relevant).is_(True), col(PaperRow.published).is_not(None))
         )
-        with self._session() as session:
+        with self._db_session() as session:
             pairs = [(p, t, when) for p, t, when in session.exec(relevant) if when is not None]
             oldest = session.exec(select(sa.func.min(PaperRow.published))).one()
         return pairs, oldest
@@ -311,7 +311,7 @@ class PaperStore(StoreBase):
         if exclude:
             query = query.where(col(AnalysisRow.paper_id).not_in(list(exclude)))
         latest: dict[str, tuple[AnalysisRow, PaperRow]] = {}
-        with self._session() as session:
+        with self._db_session() as session:
             for analysis, paper in session.exec(query):
                 latest.setdefault(paper.id, (analysis, paper))
                 if len(latest) >= limit:

@@ -28,7 +28,7 @@ class QueueStore(StoreBase):
         """
         if item.added_by not in QUEUE_ADDERS:
             raise ValueError(f"added_by must be one of {QUEUE_ADDERS}, not {item.added_by!r}")
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             row = session.get(QueueRow, item.paper_id)
             if row is None:
                 session.add(
@@ -65,7 +65,7 @@ class QueueStore(StoreBase):
                 col(QueueRow.paper_id),
             )
         )
-        with self._session() as session:
+        with self._db_session() as session:
             return [queue_item_from_row(row, title) for row, title in session.exec(query)]
 
     def queue_drop(self, paper_id: str, added_before: datetime | None = None) -> bool:
@@ -74,7 +74,7 @@ class QueueStore(StoreBase):
         With `added_before`, an entry added at or after that time is kept: a cycle that read the
         paper must not drop what the researcher queued again while it ran.
         """
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             row = session.get(QueueRow, paper_id)
             if row is None:
                 return False
@@ -96,7 +96,7 @@ class QueueStore(StoreBase):
             value=rating.value,
             created_at=self._now(),
         )
-        with self._session(write=True) as session:
+        with self._db_session(write=True) as session:
             session.add(row)
 
     def ratings(self, track_id: str | None = None) -> list[Rating]:
@@ -110,7 +110,7 @@ class QueueStore(StoreBase):
                 sa.or_(col(RatingRow.track_id) == track_id, col(RatingRow.track_id).is_(None))
             )
         latest: dict[tuple[str, str | None], RatingRow] = {}
-        with self._session() as session:
+        with self._db_session() as session:
             for row in session.exec(query):
                 latest.pop((row.paper_id, row.track_id), None)  # re-insert: keep latest order
                 latest[(row.paper_id, row.track_id)] = row

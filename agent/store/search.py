@@ -76,7 +76,7 @@ class SearchStore(PaperStore):
             "ORDER BY score DESC, id LIMIT :limit"
         )
         match = "{title abstract} : (" + fts5_query(query) + ")"
-        with self._session() as session:
+        with self._db_session() as session:
             rows = session.connection().execute(statement, {"match": match, "limit": limit})
             return [(str(r.id), float(r.score)) for r in rows]
 
@@ -89,14 +89,14 @@ class SearchStore(PaperStore):
             f"FROM papers, (SELECT {' || '.join(parts)} AS q) AS search "
             f"WHERE {PG_VECTOR} @@ search.q ORDER BY score DESC, id LIMIT :limit"
         )
-        with self._session() as session:
+        with self._db_session() as session:
             rows = session.connection().execute(statement.columns(), params)
             return [(str(r.id), float(r.score) * 10) for r in rows]
 
     def _search_plain(self, query: Query, limit: int) -> list[tuple[str, float]]:
         """Other databases: papers holding any term, by how many terms (title counts double)."""
         found: dict[str, float] = {}
-        with self._session() as session:
+        with self._db_session() as session:
             for term in query.terms:
                 phrase = " ".join(term)
                 statement = select(PaperRow.id, PaperRow.title).where(sa.or_(
