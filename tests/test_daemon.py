@@ -400,7 +400,7 @@ class Child:
         self.lines: list[str] = []
         self._buffer = b""
 
-    def wait_for(self, line: str, timeout: float = 10) -> None:
+    def wait_for(self, line: str, timeout: float = 60) -> None:
         assert self.proc.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(self.proc.stdout, selectors.EVENT_READ)
@@ -414,7 +414,7 @@ class Child:
             *done, self._buffer = self._buffer.split(b"\n")
             self.lines += [d.decode() for d in done]
 
-    def terminate_and_wait(self, timeout: float = 12) -> tuple[int, float, str]:
+    def terminate_and_wait(self, timeout: float = 90) -> tuple[int, float, str]:
         started = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         _, err = self.proc.communicate(timeout=timeout)
@@ -445,7 +445,7 @@ def test_sigterm_while_idle_exits_zero_promptly(child, tmp_path: Path):
     info = json.loads((tmp_path / "daemon.json").read_text())
     assert info["pid"] == daemon.proc.pid and info["every"] == "1h"
     status, elapsed, _ = daemon.terminate_and_wait()
-    assert status == 0 and elapsed < 10
+    assert status == 0 and elapsed < 60  # not the hour it would sleep
     assert "cycle" not in daemon.lines
     assert not (tmp_path / "daemon.json").exists()
     assert not (tmp_path / "abandoned").exists()
@@ -455,7 +455,7 @@ def test_sigterm_during_a_blocked_cycle_abandons_it_and_exits_zero(child, tmp_pa
     daemon = child("block")
     daemon.wait_for("cycle")
     status, elapsed, _ = daemon.terminate_and_wait()
-    assert status == 0 and elapsed < 10
+    assert status == 0 and elapsed < 60  # the cycle itself never returns
     assert (tmp_path / "abandoned").read_text() == "yes"  # on_abandon ran
     assert not (tmp_path / "daemon.json").exists()
 
@@ -464,18 +464,18 @@ def test_cycle_stuck_in_a_non_daemon_thread_still_exits(child, tmp_path: Path):
     daemon = child("pool")
     daemon.wait_for("cycle")
     status, elapsed, err = daemon.terminate_and_wait()
-    assert status == 0 and elapsed < 10
+    assert status == 0 and elapsed < 60  # the thread never ends
     assert (tmp_path / "abandoned").exists()
     assert "forcing exit" in err  # the watchdog, not a clean interpreter exit, ended it
 
 
 def test_second_signal_cuts_the_grace_short(child, tmp_path: Path):
-    daemon = child("block", grace=60)
+    daemon = child("block", grace=600)
     daemon.wait_for("cycle")
     started = time.monotonic()
     daemon.proc.send_signal(signal.SIGTERM)
     daemon.wait_for("stopping")
     daemon.proc.send_signal(signal.SIGINT)
-    daemon.proc.communicate(timeout=12)
-    assert daemon.proc.returncode == 0 and time.monotonic() - started < 10
+    daemon.proc.communicate(timeout=90)
+    assert daemon.proc.returncode == 0 and time.monotonic() - started < 60  # not the 600 s grace
     assert (tmp_path / "abandoned").exists()

@@ -344,7 +344,7 @@ def test_a_trickled_html_fails_by_the_deadline_and_the_pdf_is_read(fulltext_serv
     report = fetch_full_text_with_report(
         PAPER, settings, FulltextSettings(deadline_seconds=0.5), tmp_path
     )
-    assert time.monotonic() - started < 0.5 + 2.0
+    assert time.monotonic() - started < len(page) * 0.05 / 4  # well before the trickle would end
     assert report.text.source == "pdf"
     assert report.notes[0] == "HTML could not be downloaded (ReadTimeout)"
 
@@ -360,5 +360,5 @@ def test_a_trickled_pdf_after_a_missing_html_is_a_retryable_failure(fulltext_ser
         fetch_full_text_with_report(
             PAPER, settings, FulltextSettings(deadline_seconds=0.5), tmp_path
         )
-    assert time.monotonic() - started < 0.5 + 2.0
+    assert time.monotonic() - started < len(pdf) * 0.05 / 4  # well before the trickle would end
     assert caught.value.retryable and "ReadTimeout" in str(caught.value)

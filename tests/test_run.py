@@ -3,7 +3,9 @@
 The daemon is a subprocess (`python -m agent run ...`); the outside world is the loopback arXiv
 and LLM servers running in this test process, which the subprocess reaches through
 ARXIV_API_URL and OPENAI_BASE_URL. Nothing sleeps for a fixed time: every wait polls a condition
-(a request reached the fake LLM, the process exited) against a deadline.
+(a request reached the fake LLM, the process exited) against a deadline. The deadlines are
+generous safety nets (120 s) that only a broken feature reaches, never a figure a passing run must
+beat: a loaded CI machine must not fail these tests, and no test asserts how long something took.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ LOG_LINE = re.compile(
 )
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
+def wait_for(condition: Callable[[], object], timeout: float = 120.0, what: str = "") -> None:
     """Poll `condition` until it is true; fail the test naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -82,7 +84,7 @@ class Agent:
     def stderr(self) -> str:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
-    def wait(self, timeout: float = 30.0) -> int:
+    def wait(self, timeout: float = 120.0) -> int:
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -139,7 +141,7 @@ def start_learning(start_agent, workspace: Path, openai_server, *args: str) -> A
 
     Every 1s: the scan just ended, and a daemon waits one interval after the last cycle.
     """
-    openai_server.delay_next(60.0)
+    openai_server.delay_next(600.0)  # held until the test calls release()
     daemon = start_agent(workspace, "run", "-w", str(workspace), "--every", "1s", *args)
     wait_for(lambda: openai_server.requests or daemon.proc.poll() is not None,
              what="the daemon's first LLM request")
@@ -208,10 +210,9 @@ def test_sigterm_during_a_slow_llm_call_exits_cleanly_and_numbering_goes_on(
     arxiv, llm = servers
     head = git(scanned, "rev-parse", "HEAD").strip()
     daemon = start_learning(start_agent, scanned, llm)
-    started = time.monotonic()
     daemon.proc.send_signal(signal.SIGTERM)
-    assert daemon.wait(15) == 0, daemon.stderr()
-    assert time.monotonic() - started < 15
+    assert daemon.wait() == 0, daemon.stderr()
+    assert llm.held == 1  # it exited without waiting for the LLM's answer
     assert git(scanned, "status", "--porcelain") == ""
     assert git(scanned, "rev-parse", "HEAD").strip() == head
     assert cycles(scanned)[-1][:3] == (2, "learn", "aborted")

@@ -17,7 +17,8 @@ Fixture `openai_server` yields a `FakeOpenAIServer` listening on 127.0.0.1 (port
   `retry-after-ms: 1` header, so the SDK's retries do not sleep noticeably).
 - `server.finish_reason_next("length", times=1)`: the next answers carry that finish_reason.
 - `server.delay_next(seconds=10.0, times=1)`: the next requests wait on an Event for up to `seconds`
-  before answering; `server.release()` lets them go at once (the fixture releases on teardown).
+  before answering; `server.release()` lets them go at once (the fixture releases on teardown);
+  `server.held` counts those still waiting, unanswered.
 - `server.trickle_next(interval=0.05, times=1)`: the next answers send their headers at once, then
   the body one byte per `interval` (stopping when the client goes away or the fixture ends).
 - `server.raw_next(body, content_type="text/html", times=1)`: the next answers are HTTP 200 with
@@ -144,6 +145,7 @@ class FakeOpenAIServer:
         self._finish_reasons: list[str] = []
         self._delays: list[float] = []
         self._release = threading.Event()
+        self._held = 0  # delayed requests still waiting for release() (or their delay)
         self.closing = threading.Event()  # set at teardown: trickles stop
         self.httpd: ThreadingHTTPServer | None = None
 
@@ -193,6 +195,12 @@ class FakeOpenAIServer:
             raw = self._raw.pop(0) if self._raw else None
         return trickle, raw
 
+    @property
+    def held(self) -> int:
+        """How many delayed requests are waiting right now, unanswered."""
+        with self._lock:
+            return self._held
+
     def release(self) -> None:
         """Let every delayed request answer now."""
         self._release.set()
@@ -210,7 +218,13 @@ class FakeOpenAIServer:
             delay = self._delays.pop(0) if self._delays else 0.0
         try:
             if delay:
-                self._release.wait(delay)
+                with self._lock:
+                    self._held += 1
+                try:
+                    self._release.wait(delay)
+                finally:
+                    with self._lock:
+                        self._held -= 1
             if status != 200:
                 return status, {"error": {"message": f"fake failure {status}", "type": "server"}}
             return 200, self.answer(request)
