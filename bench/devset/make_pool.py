@@ -5,18 +5,24 @@
 Pool per track = top 40 of tf-idf, BM25 and our ranker, plus up to 40 hits of a hand-written
 regular expression (different words from the track's keywords), ordered by paper id so the
 reader cannot tell which method proposed a paper.
+
+`write_pools` is shared with `heldout2/make_pool.py`. The January pools were read with the first
+version of our ranker, a January-only corpus and a hand-made BM25; rerun today this script uses
+the systems of `ranking_quality.py` (full sample ranked, bm25s, the current ranker), so it no
+longer reproduces those pools exactly.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ranking_quality import (  # noqa: E402
-    bm25_rank,
+    bm25s_rank,
     load_papers,
     load_tracks,
     ours_rank,
@@ -41,36 +47,52 @@ FILTERS = {
 }
 
 
-def main(out_dir: Path) -> None:
-    """Write the pools."""
-    tracks = load_tracks()
-    january, everything = load_papers()
-    runs = [
-        tfidf_rank(tracks, january, everything),
-        bm25_rank(tracks, january, everything),
-        ours_rank(tracks, january, everything),
-    ]
-    by_id = {p.id: p for p in january}
-    order = runs[1]
+def write_pools(
+    tracks_path: Path,
+    filters: Mapping[str, Sequence[str]],
+    month: str,
+    out_dir: Path,
+    top: int = 40,
+    new_regex_hits_only: bool = False,
+) -> dict[str, int]:
+    """Write OUT_DIR/<track>.txt per track: the pool of `month`'s papers, listed by id.
+
+    Every system ranks the whole sample (as `ranking_quality.py` does); the pool takes each
+    system's first `top` papers of `month`, plus up to `top` papers of `month` matching every
+    pattern of the track's filter (case-insensitive, title + abstract), in BM25 order. With
+    `new_regex_hits_only` those are the first `top` matches not already pooled by a system.
+    """
+    tracks = load_tracks(tracks_path)
+    papers, months = load_papers()
+    runs = [rank(tracks, papers, papers) for rank in (tfidf_rank, bm25s_rank, ours_rank)]
+    by_id = {p.id: p for p in papers if months[p.id] == month}
     out_dir.mkdir(parents=True, exist_ok=True)
+    sizes = {}
     for track in tracks:
-        pool = set()
-        for run in runs:
-            pool.update(run[track.id][:40])
-        first, second = (re.compile(f, re.I) for f in FILTERS[track.id])
+        ranked = [[pid for pid in run[track.id] if pid in by_id] for run in runs]
+        pool = {pid for run in ranked for pid in run[:top]}
+        patterns = [re.compile(f, re.I) for f in filters[track.id]]
         hits = [
-            pid for pid in order[track.id]
-            if first.search(by_id[pid].title + " " + by_id[pid].abstract)
-            and second.search(by_id[pid].title + " " + by_id[pid].abstract)
+            pid for pid in ranked[1]
+            if all(p.search(f"{by_id[pid].title} {by_id[pid].abstract}") for p in patterns)
+            and not (new_regex_hits_only and pid in pool)
         ]
-        pool.update(hits[:40])
+        pool.update(hits[:top])
         lines = []
         for pid in sorted(pool):
             paper = by_id[pid]
             lines.append(f"{pid} [{','.join(paper.categories)}] {paper.title}\n    "
                          f"{paper.abstract[:420]}\n")
         (out_dir / f"{track.id}.txt").write_text("".join(lines))
-        print(track.id, len(pool))
+        sizes[track.id] = len(pool)
+    return sizes
+
+
+def main(out_dir: Path) -> None:
+    """Write the January pools."""
+    for track_id, size in write_pools(Path(__file__).parent / "tracks.toml", FILTERS, "2026-01",
+                                      out_dir).items():
+        print(track_id, size)
 
 
 if __name__ == "__main__":
