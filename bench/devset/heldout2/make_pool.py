@@ -50,6 +50,13 @@ FILTERS = {
         r"trigger|inaudible|malicious|unsafe|harmful|privacy|adversarial",
         r"speech|voice|audio|speaker|spoken|\basr\b|whisper",
     ),
+    # Added with the sixth track (tracks.toml), after the five pools above were graded.
+    "clinical-speech": (
+        r"alzheimer|dementia|cognitive (decline|impairment)|\bmci\b|parkinson|\bals\b|"
+        r"amyotrophic|stutter|stammer|aphasia|depress|cerebral palsy|impair|disorder|patholog|"
+        r"clinical|patient|diagnos|screening|health",
+        r"speech|voice|spoken|acoustic|audio|utterance",
+    ),
 }
 
 
