@@ -34,7 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.analyst import Candidate  # noqa: E402
+from agent.analyst import Brief, Candidate  # noqa: E402
+from agent.analyst.backends import AnalystSetup  # noqa: E402
 from agent.analyst.budget import TokenBudget  # noqa: E402
 from agent.analyst.llm import LLMAnalyst  # noqa: E402
 from agent.config import load_settings  # noqa: E402
@@ -170,11 +171,11 @@ def deep_read_tokens(
     from agent.settings import LLMSettings
 
     settings = LLMSettings(base_url=base_url, api_key="bench", max_retries=0)
-    analyst = LLMAnalyst(settings, calls.append, budget=TokenBudget(120_000, 400_000))
+    analyst = LLMAnalyst(AnalystSetup(settings, calls.append, budget=TokenBudget(120_000, 400_000)))
     paper = papers[0]
     text = FullText(paper.id, "html", [(p.title[:60], p.abstract) for p in papers[:sections]])
-    analyst.deep_read(Candidate(paper, [Match(paper.id, tracks[0].id, 0.9, True)]), text, [],
-                      tracks)
+    analyst.deep_read(Candidate(paper, [Match(paper.id, tracks[0].id, 0.9, True)]), text,
+                      Brief(tracks))
     analyst.close()
     return len(calls), sum(c.tokens_in for c in calls), sum(c.tokens_out for c in calls)
 

@@ -208,7 +208,7 @@ def learn_probe(workspace: Path, edit_track: bool) -> None:
     class Probe:
         name, label, model = "llm", "llm", "probe"
 
-        def judge(self, candidates, tracks):  # type: ignore[no-untyped-def]
+        def judge(self, candidates, brief):  # type: ignore[no-untyped-def]
             reached.append(time.perf_counter() - clock)
             raise FirstCall(f"{len(candidates)} candidates")
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.analyst import Candidate
+from agent.analyst import Brief, Candidate
+from agent.analyst.backends import AnalystSetup
 from agent.analyst.llm import LLMAnalyst
 from agent.models import LLMCall, Match, Paper, Track
 from agent.settings import LLMSettings
@@ -19,6 +20,7 @@ TRACKS = [
     Track("sae", "Audio SAEs", "Sparse autoencoders on audio models", ("sparse autoencoder",), 5),
     Track("listen", "Listen vs guess", "Do audio LMs use the audio?", ("grounding",), 3),
 ]
+BRIEF = Brief(TRACKS)
 
 
 def make_candidate(paper_id: str, abstract: str = "", track: str = "sae") -> Candidate:
@@ -36,4 +38,4 @@ def make_analyst(server: FakeOpenAIServer, calls: list[LLMCall], **settings: Any
     options: dict[str, Any] = {"max_retries": 0, "timeout_seconds": 5.0, **settings}
     budget = options.pop("budget", None)
     llm = LLMSettings(base_url=server.base_url, api_key=SECRET, model="fake-model", **options)
-    return LLMAnalyst(llm, calls.append, researcher="Leo", budget=budget)
+    return LLMAnalyst(AnalystSetup(llm, calls.append, researcher="Leo", budget=budget))

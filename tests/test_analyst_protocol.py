@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.analyst import Analyst, Candidate
+from agent.analyst import Analyst, Brief, Candidate
 from agent.analyst.backends import BACKENDS, AnalystSetup, backend_for, get_analyst
 from agent.analyst.fallback import FallbackAnalyst
 from agent.analyst.offline import OfflineAnalyst
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.errors import ConfigError
-from agent.models import FullText, MemoryItem, Track
+from agent.models import FullText, Track
 from agent.settings import LLMSettings
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 
@@ -36,29 +36,21 @@ class ScriptedAnalyst(Analyst):
         self.notices = list(notices)
         self.calls: list[str] = []
 
-    def summarize(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
-    ) -> list[PaperSummary]:
+    def summarize(self, candidates: Sequence[Candidate], brief: Brief) -> list[PaperSummary]:
         self.calls.append("summarize")
-        return self.offline.summarize(candidates, tracks)
+        return self.offline.summarize(candidates, brief)
 
-    def synthesize(
-        self, summaries: Sequence[PaperSummary], memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> FieldUpdate:
+    def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
         self.calls.append("synthesize")
-        return self.offline.synthesize(summaries, memory, tracks)
+        return self.offline.synthesize(summaries, brief)
 
-    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+    def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         self.calls.append("judge")
-        return self.offline.judge(candidates, tracks)
+        return self.offline.judge(candidates, brief)
 
-    def deep_read(
-        self, candidate: Candidate, text: FullText, memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> DeepRead:
+    def deep_read(self, candidate: Candidate, text: FullText, brief: Brief) -> DeepRead:
         self.calls.append("deep_read")
-        return self.offline.deep_read(candidate, text, memory, tracks)
+        return self.offline.deep_read(candidate, text, brief)
 
     def close(self) -> None:
         self.calls.append("close")
@@ -98,8 +90,8 @@ def test_the_backend_follows_the_settings_and_an_unknown_one_is_named() -> None:
 def test_defaults_fill_in_what_a_simple_backend_leaves_out() -> None:
     offline = OfflineAnalyst()
     candidates = [Candidate(paper) for paper in read_papers_jsonl(SAMPLE_PATH)[:2]]
-    tracks = [Track("asr", "Speech recognition", "d", ("speech",), 5)]
-    assert offline.summarize_each(candidates, tracks) == offline.summarize(candidates, tracks)
+    brief = Brief([Track("asr", "Speech recognition", "d", ("speech",), 5)])
+    assert offline.summarize_each(candidates, brief) == offline.summarize(candidates, brief)
     assert offline.label == "offline" and list(offline.notices) == []
     offline.close()  # nothing to release, and no error
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.analyst import Candidate
+from agent.analyst import Brief, Candidate
+from agent.analyst.backends import AnalystSetup
 from agent.analyst.budget import TokenBudget
 from agent.analyst.llm import LLMAnalyst
 from agent.errors import BudgetExceeded
@@ -260,7 +261,7 @@ def test_concurrent_calls_reserve_their_worst_case_so_together_they_cannot_overs
     settings = LLMSettings(base_url=openai_server.base_url, api_key=SECRET, model="fake",
                            concurrency=4, max_retries=0, timeout_seconds=10.0)
     budget = TokenBudget(cycle_limit=1, daily_limit=10**9)
-    analyst = LLMAnalyst(settings, record, budget=budget)
+    analyst = LLMAnalyst(AnalystSetup(settings, record, budget=budget))
     one = budget.estimate("\n".join(m["content"] for m in analyst.messages(
         tracks, analyst.render("summarize.md.j2", paper=paper_context(candidates[0]),
                                matches=candidates[0].matches))), 1500)
@@ -268,7 +269,7 @@ def test_concurrent_calls_reserve_their_worst_case_so_together_they_cannot_overs
     openai_server.delay_next(seconds=10.0, times=4)  # hold every answer until released
     results: list[Any] = []
     worker = threading.Thread(target=lambda: results.extend(
-        analyst.summarize_each(candidates, tracks)))
+        analyst.summarize_each(candidates, Brief(tracks))))
     worker.start()
     try:
         assert stopped.wait(10.0), "two calls must be refused while two are in flight"

@@ -16,7 +16,7 @@ from agent.analyst.fallback import FallbackAnalyst
 from agent.analyst.offline import OfflineAnalyst
 from agent.errors import AnalystError
 from agent.models import LLMCall
-from tests.analysts import TRACKS, make_analyst, make_candidate
+from tests.analysts import BRIEF, make_analyst, make_candidate
 from tests.fakes.openai_server import FakeOpenAIServer, prompt_text
 
 DEADLINE = 0.5  # seconds; a trickled answer below would take a minute
@@ -35,7 +35,7 @@ def test_a_trickled_answer_times_out_within_the_deadline(openai_server, calls):
     analyst = make_analyst(openai_server, calls, timeout_seconds=DEADLINE)
     started = time.monotonic()
     with pytest.raises(AnalystError, match="timed out"):
-        analyst.summarize([make_candidate("2602.00001")], TRACKS)
+        analyst.summarize([make_candidate("2602.00001")], BRIEF)
     assert time.monotonic() - started < 15  # the trickle alone would take a minute
     assert [c.outcome for c in calls] == ["timeout"]
 
@@ -43,7 +43,7 @@ def test_a_trickled_answer_times_out_within_the_deadline(openai_server, calls):
 def test_a_trickled_answer_is_retried_like_a_timeout(openai_server, calls):
     openai_server.trickle_next(interval=0.05)  # the retry gets a normal answer
     analyst = make_analyst(openai_server, calls, timeout_seconds=DEADLINE, max_retries=1)
-    [summary] = analyst.summarize([make_candidate("2602.00001")], TRACKS)
+    [summary] = analyst.summarize([make_candidate("2602.00001")], BRIEF)
     assert summary.paper_id == "2602.00001"
     assert len(openai_server.requests) == 2 and [c.outcome for c in calls] == ["ok"]
 
@@ -52,7 +52,7 @@ def test_a_trickled_answer_hands_over_to_the_offline_analyst(openai_server, call
     openai_server.trickle_next(interval=0.05)
     llm = make_analyst(openai_server, calls, timeout_seconds=DEADLINE)
     analyst = FallbackAnalyst(llm, OfflineAnalyst())
-    [summary] = analyst.summarize([make_candidate("2602.00001")], TRACKS)
+    [summary] = analyst.summarize([make_candidate("2602.00001")], BRIEF)
     assert summary.paper_id == "2602.00001" and analyst.label == "llm+offline"
     assert "timed out" in analyst.notices[0]
 
@@ -72,14 +72,14 @@ def test_a_200_that_is_not_a_chat_completion_is_a_failed_call(
 ):
     openai_server.raw_next(body, content_type)
     with pytest.raises(AnalystError, match="not a chat completion|not JSON"):
-        make_analyst(openai_server, calls).summarize([make_candidate("2602.00001")], TRACKS)
+        make_analyst(openai_server, calls).summarize([make_candidate("2602.00001")], BRIEF)
     assert [(c.outcome, c.tokens_in, c.tokens_out) for c in calls] == [("error", 0, 0)]
 
 
 def test_an_html_200_hands_over_to_the_offline_analyst(openai_server, calls):
     openai_server.raw_next(PROXY_PAGE, "text/html")
     analyst = FallbackAnalyst(make_analyst(openai_server, calls), OfflineAnalyst())
-    [summary] = analyst.summarize([make_candidate("2602.00001")], TRACKS)
+    [summary] = analyst.summarize([make_candidate("2602.00001")], BRIEF)
     assert summary.paper_id == "2602.00001" and analyst.label == "llm+offline"
     assert "nginx" not in analyst.notices[0]  # the proxy's page is data, never quoted
 
@@ -99,7 +99,7 @@ def test_impossible_usage_is_refused_and_never_unlocks_budget(openai_server, cal
     budget = TokenBudget(cycle_limit=100_000, daily_limit=200_000, spent_today=50_000)
     analyst = make_analyst(openai_server, calls, budget=budget)
     with pytest.raises(AnalystError, match="impossible token usage"):
-        analyst.summarize([make_candidate("2602.00001")], TRACKS)
+        analyst.summarize([make_candidate("2602.00001")], BRIEF)
     [call] = calls
     request = openai_server.requests[0]
     assert call.outcome == "error"
@@ -121,7 +121,7 @@ def test_impossible_usage_is_stored_as_a_plain_failed_call(openai_server, tmp_pa
 
         analyst = FallbackAnalyst(make_analyst(openai_server, []), OfflineAnalyst())
         analyst.primary.client._usage_sink = record  # type: ignore[attr-defined]
-        analyst.summarize([make_candidate("2602.00001")], TRACKS)
+        analyst.summarize([make_candidate("2602.00001")], BRIEF)
         tokens_in, tokens_out = store.tokens_for_cycle(cycle)
     assert 0 < tokens_in < 10_000 and 0 < tokens_out < 10_000
 
@@ -134,7 +134,7 @@ def test_an_unreachable_endpoint_records_zero_tokens(calls):
     server.httpd = type("Addr", (), {"server_address": ("127.0.0.1", port)})()  # type: ignore
     budget = TokenBudget(cycle_limit=100_000, daily_limit=200_000)
     with pytest.raises(AnalystError, match="could not be reached"):
-        make_analyst(server, calls, budget=budget).summarize([make_candidate("2602.00001")], TRACKS)
+        make_analyst(server, calls, budget=budget).summarize([make_candidate("2602.00001")], BRIEF)
     assert [(c.outcome, c.tokens_in, c.tokens_out) for c in calls] == [("error", 0, 0)]
     assert (budget.spent_cycle, budget.reserved) == (0, 0)
 
@@ -142,7 +142,7 @@ def test_an_unreachable_endpoint_records_zero_tokens(calls):
 def test_an_error_status_records_zero_tokens(openai_server, calls):
     openai_server.fail_next(500)
     with pytest.raises(AnalystError, match="HTTP 500"):
-        make_analyst(openai_server, calls).summarize([make_candidate("2602.00001")], TRACKS)
+        make_analyst(openai_server, calls).summarize([make_candidate("2602.00001")], BRIEF)
     assert [(c.outcome, c.tokens_in, c.tokens_out) for c in calls] == [("error", 0, 0)]
 
 
@@ -150,7 +150,7 @@ def test_no_call_is_made_once_the_cycle_deadline_has_passed(openai_server, calls
     analyst = make_analyst(openai_server, calls)
     analyst.client.stop_at = analyst.client.clock() - 1
     with pytest.raises(AnalystError, match="deadline"):
-        analyst.summarize([make_candidate("2602.00001")], TRACKS)
+        analyst.summarize([make_candidate("2602.00001")], BRIEF)
     assert openai_server.requests == [] and calls == []
 
 
@@ -160,7 +160,7 @@ def test_a_call_in_flight_ends_at_the_cycle_deadline(openai_server, calls):
     analyst.client.stop_at = analyst.client.clock() + DEADLINE
     started = time.monotonic()
     with pytest.raises(AnalystError, match="timed out"):
-        analyst.summarize([make_candidate("2602.00001")], TRACKS)
+        analyst.summarize([make_candidate("2602.00001")], BRIEF)
     assert time.monotonic() - started < 15  # the trickle alone would take a minute
     assert len(openai_server.requests) == 1
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from agent.actions.context import Context
 from agent.actions.memory import recall_related
-from agent.analyst import Candidate
+from agent.analyst import Brief, Candidate
 from agent.errors import AgentError
 from agent.models import FullText, Paper
 from agent.results import CycleResult, PaperSection
@@ -41,7 +41,7 @@ def deep_read(ctx: Context) -> CycleResult:
     candidate = Candidate(paper, matches)
     result = CycleResult(action="deep-read", summary_line=f"arXiv:{paper.id} ({text.source})")
     ctx.step(f"reading {plural(len(text.sections), 'section')} of arXiv:{paper.id}")
-    result.deep_read = ctx.analyst.deep_read(candidate, text, memory, ctx.tracks)
+    result.deep_read = ctx.analyst.deep_read(candidate, text, Brief(ctx.tracks, memory))
     result.full_text = text
     result.papers = [PaperSection(paper=paper, matches=matches, related=memory)]
     result.memory = memory

@@ -8,7 +8,7 @@ from dataclasses import replace
 from agent.actions.context import Context
 from agent.actions.memory import recall_related
 from agent.actions.pick import JUDGE_BAR, choose_for_learning, rated_up
-from agent.analyst import Candidate
+from agent.analyst import Brief, Candidate
 from agent.analyst.schemas import Judgement, PaperSummary
 from agent.models import MemoryItem, QueueItem
 from agent.rank.worth import reading_order
@@ -43,14 +43,14 @@ def learn(ctx: Context) -> CycleResult:
         return result
     ctx.checkpoint()
     ctx.step(f"reading {plural(len(chosen), 'paper')} ({ctx.analyst.name} analyst)")
-    summaries = ctx.analyst.summarize(chosen, ctx.tracks)
+    summaries = ctx.analyst.summarize(chosen, Brief(ctx.tracks))
     ctx.checkpoint()
     own = {c.paper.id: c.matches for c in chosen}
     memory = recall_related(ctx, ranker, [c.paper for c in chosen], own)
     result.papers = build_sections(chosen, summaries, judgements, memory)
     result.memory = list(unique_memory(result.papers))
     ctx.step("writing the field update")
-    result.field_update = ctx.analyst.synthesize(summaries, result.memory, ctx.tracks)
+    result.field_update = ctx.analyst.synthesize(summaries, Brief(ctx.tracks, result.memory))
     result.velocity = store_velocity(ctx.store, ctx.tracks, ctx.now)
     result.matches += [m for c in chosen for m in c.matches]
     result.queued = queue_worthy(ctx, chosen)
@@ -91,7 +91,7 @@ def judge_candidates(
     if not ctx.analyst.judges_first:
         return chosen, {}, []
     ctx.step(f"judging {plural(len(chosen), 'candidate')}")
-    judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, ctx.tracks)}
+    judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, Brief(ctx.tracks))}
     wanted = rated_up(ctx)  # else a paper rated up but judged low would be re-judged every cycle
 
     def passes(candidate: Candidate) -> bool:

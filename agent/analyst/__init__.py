@@ -25,9 +25,23 @@ class Candidate:
     matches: list[Match] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Brief:
+    """What every reading is done against: the researcher's tracks (highest priority first)
+    and the earlier papers remembered as bearing on this cycle's (none before they are recalled).
+    """
+
+    tracks: Sequence[Track]
+    memory: Sequence[MemoryItem] = ()
+
+    def __post_init__(self) -> None:  # frozen all the way down: callers may pass lists
+        object.__setattr__(self, "tracks", tuple(self.tracks))
+        object.__setattr__(self, "memory", tuple(self.memory))
+
+
 @runtime_checkable
 class Analyst(Protocol):
-    """Reads papers against the researcher's tracks.
+    """Reads papers against the researcher's tracks, each call given the cycle's `Brief`.
 
     `name` is "llm" or "offline" (or a test's own); `model` names the model, or None offline.
     Implementations report every LLM call through the `UsageSink` they were built with.
@@ -49,36 +63,24 @@ class Analyst(Protocol):
         return None
 
     def summarize_each(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+        self, candidates: Sequence[Candidate], brief: Brief
     ) -> list[PaperSummary | AnalystError]:
         """Like `summarize`, but a paper that fails gives its error and the others go on."""
-        return [*self.summarize(candidates, tracks)]
+        return [*self.summarize(candidates, brief)]
 
-    def summarize(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
-    ) -> list[PaperSummary]:
-        """One summary per candidate, in the same order."""
+    def summarize(self, candidates: Sequence[Candidate], brief: Brief) -> list[PaperSummary]:
+        """One summary per candidate, in the same order; connections only to the brief's tracks."""
         ...
 
-    def synthesize(
-        self,
-        summaries: Sequence[PaperSummary],
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> FieldUpdate:
-        """A field update across this cycle's summaries and the remembered papers."""
+    def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
+        """A field update across this cycle's summaries and the brief's remembered papers."""
         ...
 
-    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+    def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         """Score each (candidate, its best track) 0-10 with a one-line reason."""
         ...
 
-    def deep_read(
-        self,
-        candidate: Candidate,
-        text: FullText,
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> DeepRead:
-        """A structured reading of the full text, section by section within a token budget."""
+    def deep_read(self, candidate: Candidate, text: FullText, brief: Brief) -> DeepRead:
+        """A structured reading of the full text, section by section within a token budget,
+        related to the brief's tracks and remembered papers."""
         ...

@@ -28,6 +28,7 @@ class AnalystSetup:
     researcher: str = "the researcher"
     budget: TokenBudget | None = None
     stop_at: float | None = None  # time.monotonic: no LLM request outlives it (the deadline)
+    section_tokens: int = 3000  # a deep read's map step reads about this many tokens at once
 
 
 def offline_analyst(setup: AnalystSetup) -> Analyst:
@@ -39,15 +40,7 @@ def llm_analyst(setup: AnalystSetup) -> Analyst:
     """The LLM analyst, with the offline one ready to do the rest of the cycle if it fails."""
     from agent.analyst.llm import LLMAnalyst  # imports openai only when it is used
 
-    llm = LLMAnalyst(
-        setup.settings,
-        setup.usage_sink,
-        workspace=setup.workspace,
-        researcher=setup.researcher,
-        budget=setup.budget,
-        stop_at=setup.stop_at,
-    )
-    return FallbackAnalyst(llm, offline_analyst(setup))
+    return FallbackAnalyst(LLMAnalyst(setup), offline_analyst(setup))
 
 
 BACKENDS: dict[str, Callable[[AnalystSetup], Analyst]] = {

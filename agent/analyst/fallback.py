@@ -10,11 +10,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from agent.analyst import Analyst, Candidate
+from agent.analyst import Analyst, Brief, Candidate
 from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.errors import AnalystError, BudgetExceeded
 from agent.logs import redact_secrets
-from agent.models import FullText, MemoryItem, Track
+from agent.models import FullText
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,21 +48,19 @@ class FallbackAnalyst(Analyst):
         self.failed = True
         self.notices.append(notice)
 
-    def summarize(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
-    ) -> list[PaperSummary]:
+    def summarize(self, candidates: Sequence[Candidate], brief: Brief) -> list[PaperSummary]:
         results = self.call(
             "summaries",
-            lambda: self.primary.summarize_each(candidates, tracks),
-            lambda: self.fallback.summarize_each(candidates, tracks),
+            lambda: self.primary.summarize_each(candidates, brief),
+            lambda: self.fallback.summarize_each(candidates, brief),
         )
-        return self.summarize_partly(results, candidates, tracks)
+        return self.summarize_partly(results, candidates, brief)
 
     def summarize_partly(
         self,
         results: list[PaperSummary | AnalystError],
         candidates: Sequence[Candidate],
-        tracks: Sequence[Track],
+        brief: Brief,
     ) -> list[PaperSummary]:
         """Keep the LLM's summaries; the offline analyst summarises the papers it could not."""
         done = [r for r in results if isinstance(r, PaperSummary)]
@@ -75,39 +73,28 @@ class FallbackAnalyst(Analyst):
         self.fail(failure_notice("summaries", error, f"summarised {ids} and did the rest of "
                                  "this cycle"))
         self.used_fallback = True
-        offline = iter(self.fallback.summarize(missing, tracks))
+        offline = iter(self.fallback.summarize(missing, brief))
         return [r if isinstance(r, PaperSummary) else next(offline) for r in results]
 
-    def synthesize(
-        self,
-        summaries: Sequence[PaperSummary],
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> FieldUpdate:
+    def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
         return self.call(
             "the field update",
-            lambda: self.primary.synthesize(summaries, memory, tracks),
-            lambda: self.fallback.synthesize(summaries, memory, tracks),
+            lambda: self.primary.synthesize(summaries, brief),
+            lambda: self.fallback.synthesize(summaries, brief),
         )
 
-    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+    def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         return self.call(
             "judging",
-            lambda: self.primary.judge(candidates, tracks),
-            lambda: self.fallback.judge(candidates, tracks),
+            lambda: self.primary.judge(candidates, brief),
+            lambda: self.fallback.judge(candidates, brief),
         )
 
-    def deep_read(
-        self,
-        candidate: Candidate,
-        text: FullText,
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> DeepRead:
+    def deep_read(self, candidate: Candidate, text: FullText, brief: Brief) -> DeepRead:
         return self.call(
             "the deep read",
-            lambda: self.primary.deep_read(candidate, text, memory, tracks),
-            lambda: self.fallback.deep_read(candidate, text, memory, tracks),
+            lambda: self.primary.deep_read(candidate, text, brief),
+            lambda: self.fallback.deep_read(candidate, text, brief),
         )
 
     def close(self) -> None:

@@ -11,13 +11,12 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from agent.analyst import Analyst, Candidate, UsageSink
-from agent.analyst.budget import TokenBudget
+from agent.analyst import Analyst, Brief, Candidate
+from agent.analyst.backends import AnalystSetup
 from agent.analyst.chunks import Chunk, plan_chunks
 from agent.analyst.llm_client import ChatClient, Message
 from agent.analyst.schemas import (
@@ -30,7 +29,6 @@ from agent.analyst.schemas import (
 )
 from agent.errors import AnalystError
 from agent.models import FullText, MemoryItem, Paper, Track
-from agent.settings import LLMSettings
 from agent.templates import render_template
 
 logger = logging.getLogger(__name__)
@@ -134,39 +132,29 @@ class LLMAnalyst(Analyst):
 
     name = "llm"
 
-    def __init__(
-        self,
-        settings: LLMSettings,
-        usage_sink: UsageSink,
-        workspace: Path | None = None,
-        researcher: str = "the researcher",
-        budget: TokenBudget | None = None,
-        section_tokens: int = 3000,
-        max_map_calls: int = 12,
-        judge_batch: int = 10,
-        stop_at: float | None = None,
-    ):
-        self.model: str | None = settings.model
-        self.settings = settings
-        self.workspace = workspace
-        self.researcher = researcher
-        self.section_tokens = section_tokens
-        self.max_map_calls = max_map_calls
-        self.judge_batch = judge_batch
-        self.client = ChatClient(settings, usage_sink, budget, stop_at=stop_at)
+    max_map_calls = 12  # parts of a paper read (map steps) in one deep read
+    judge_batch = 10  # papers judged per request
+
+    def __init__(self, setup: AnalystSetup):
+        self.model: str | None = setup.settings.model
+        self.settings = setup.settings
+        self.workspace = setup.workspace
+        self.researcher = setup.researcher
+        self.section_tokens = setup.section_tokens
+        self.client = ChatClient(
+            setup.settings, setup.usage_sink, setup.budget, stop_at=setup.stop_at
+        )
 
     def close(self) -> None:
         """Release the endpoint's HTTP connections."""
         self.client.close()
 
-    def summarize(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
-    ) -> list[PaperSummary]:
+    def summarize(self, candidates: Sequence[Candidate], brief: Brief) -> list[PaperSummary]:
         """One summary per candidate, in input order, at most `concurrency` calls at once."""
-        return self.run_bounded(lambda c: self.summarize_one(c, tracks), candidates)
+        return self.run_bounded(lambda c: self.summarize_one(c, brief.tracks), candidates)
 
     def summarize_each(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
+        self, candidates: Sequence[Candidate], brief: Brief
     ) -> list[PaperSummary | AnalystError]:
         """Like `summarize`, but a paper that fails gives its error and the others go on.
 
@@ -175,7 +163,7 @@ class LLMAnalyst(Analyst):
 
         def attempt(candidate: Candidate) -> PaperSummary | AnalystError:
             try:
-                return self.summarize_one(candidate, tracks)
+                return self.summarize_one(candidate, brief.tracks)
             except AnalystError as exc:  # BudgetExceeded included
                 return exc
 
@@ -196,29 +184,26 @@ class LLMAnalyst(Analyst):
         summary.connections = keep_known_tracks(summary.connections, tracks)
         return summary
 
-    def synthesize(
-        self,
-        summaries: Sequence[PaperSummary],
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> FieldUpdate:
+    def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
         """A field update across this cycle's summaries and remembered papers."""
         prompt = self.render(
             "synthesize.md.j2",
             summaries=[{"paper_id": s.paper_id, "block": summary_block(s)} for s in summaries],
-            memory=[memory_context(item) for item in memory],
+            memory=[memory_context(item) for item in brief.memory],
         )
         return self.client.ask(
-            "synthesize", self.messages(tracks, prompt), FieldUpdate, max_tokens=1500
+            "synthesize", self.messages(brief.tracks, prompt), FieldUpdate, max_tokens=1500
         )
 
-    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+    def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         """One judgement per candidate (its best track), asked `judge_batch` papers at a time."""
         batches = [
             list(candidates[i : i + self.judge_batch])
             for i in range(0, len(candidates), self.judge_batch)
         ]
-        results = self.run_bounded(lambda batch: self.judge_batch_of(batch, tracks), batches)
+        results = self.run_bounded(
+            lambda batch: self.judge_batch_of(batch, brief.tracks), batches
+        )
         return [judgement for batch in results for judgement in batch]
 
     def judge_batch_of(
@@ -254,14 +239,9 @@ class LLMAnalyst(Analyst):
             item = item.model_copy(update={"track_id": fallback or next(iter(known), "")})
         return item
 
-    def deep_read(
-        self,
-        candidate: Candidate,
-        text: FullText,
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> DeepRead:
+    def deep_read(self, candidate: Candidate, text: FullText, brief: Brief) -> DeepRead:
         """Map each part of the paper to notes, then combine them; skipped parts are named."""
+        tracks = brief.tracks
         chunks = plan_chunks(text.sections, self.section_tokens * 4)
         read, skipped = chunks[: self.max_map_calls], chunks[self.max_map_calls :]
         skipped_titles = [title for chunk in skipped for title in chunk.titles]
@@ -282,7 +262,7 @@ class LLMAnalyst(Analyst):
                 {"titles": c.titles, "block": notes_block(n)}
                 for c, n in zip(read, notes, strict=True)
             ],
-            memory=[memory_context(item) for item in memory],
+            memory=[memory_context(item) for item in brief.memory],
             skipped=[quote_data(t) for t in skipped_titles],
         )
         result = self.client.ask(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.analyst import Analyst, Candidate
+from agent.analyst import Analyst, Brief, Candidate
 from agent.analyst.extract import (
     ADDRESS_RE,
     AIM_RE,
@@ -175,11 +175,9 @@ class OfflineAnalyst(Analyst):
         self._matches: dict[str, list[Match]] = {}
         self._models: dict[str, list[str]] = {}
 
-    def summarize(
-        self, candidates: Sequence[Candidate], tracks: Sequence[Track]
-    ) -> list[PaperSummary]:
+    def summarize(self, candidates: Sequence[Candidate], brief: Brief) -> list[PaperSummary]:
         """The abstract's own sentences: contribution, results, limitation; matched terms."""
-        return [self.summarize_one(candidate, tracks) for candidate in candidates]
+        return [self.summarize_one(candidate, brief.tracks) for candidate in candidates]
 
     def summarize_one(self, candidate: Candidate, tracks: Sequence[Track]) -> PaperSummary:
         """Headline, method, findings and gap: each a different sentence of the abstract."""
@@ -205,16 +203,12 @@ class OfflineAnalyst(Analyst):
             tags=tags[:5],
         )
 
-    def synthesize(
-        self,
-        summaries: Sequence[PaperSummary],
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> FieldUpdate:
+    def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
         """What the papers share: tracks, matched terms, models, earlier papers on the same track.
 
         No open question: the offline reader cannot see one, so it does not invent one."""
-        groups = self.group_by_track(summaries, tracks)
+        memory = brief.memory
+        groups = self.group_by_track(summaries, brief.tracks)
         count = f"{len(summaries)} paper{'' if len(summaries) == 1 else 's'}"
         if not groups:
             return FieldUpdate(
@@ -321,9 +315,9 @@ class OfflineAnalyst(Analyst):
         steps += [f"Skim {ids[0]} for '{t.name}'." for t, ids in groups[1:3]]
         return steps
 
-    def judge(self, candidates: Sequence[Candidate], tracks: Sequence[Track]) -> list[Judgement]:
+    def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         """Score = 10 × the best match score; the reason names the matched terms."""
-        return [self.judge_one(candidate, tracks) for candidate in candidates]
+        return [self.judge_one(candidate, brief.tracks) for candidate in candidates]
 
     @staticmethod
     def judge_one(candidate: Candidate, tracks: Sequence[Track]) -> Judgement:
@@ -346,13 +340,7 @@ class OfflineAnalyst(Analyst):
             reason=f"{terms} of '{by_id[best.track_id].name}' (score {best.score:.2f}).",
         )
 
-    def deep_read(
-        self,
-        candidate: Candidate,
-        text: FullText,
-        memory: Sequence[MemoryItem],
-        tracks: Sequence[Track],
-    ) -> DeepRead:
+    def deep_read(self, candidate: Candidate, text: FullText, brief: Brief) -> DeepRead:
         """The full text's own sentences, sorted by what their section is for; each sentence
         quoted once, and a part with nothing to quote left empty (the note leaves it out)."""
         by_kind = self.sentences_by_kind(text)
@@ -373,8 +361,8 @@ class OfflineAnalyst(Analyst):
         limits = pick(by_kind["limits"], LIMITATION_RE, 4, exclude=said) or pick(
             every, LIMITATION_RE, 2, exclude=said
         )
-        by_id = {t.id: t for t in tracks}
-        matches = relevant_matches(candidate.matches, tracks)
+        by_id = {t.id: t for t in brief.tracks}
+        matches = relevant_matches(candidate.matches, brief.tracks)
         cited = find_arxiv_ids(" ".join(every), exclude=candidate.paper.id)
         return DeepRead(
             paper_id=candidate.paper.id,
