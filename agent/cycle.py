@@ -290,6 +290,7 @@ def make_analyst(run: CycleRun, record: Callable[[LLMCall], None]) -> Analyst:
         settings.researcher,
         budget,
         stop_at=stop_at(options),
+        section_tokens=settings.fulltext.section_tokens,
     )
     return get_analyst(backend_for(settings.llm), setup)
 

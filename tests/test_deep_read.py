@@ -243,6 +243,28 @@ def test_the_llm_analyst_is_sent_the_sections(
     assert stored_status(workspace, "2602.15307") == "read"
 
 
+def test_the_llm_reads_parts_as_large_as_fulltext_section_tokens(
+    workspace: Path,
+    net,
+    openai_server,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`[fulltext] section_tokens` sizes each map step: small parts, one call each."""
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    config = workspace / "research.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("# section_tokens = 3000", "section_tokens = 100"), "utf-8")
+    _, fulltext = net
+    fulltext.add_html("2602.15307v1", make_latexml_html(NEURONS.title, SECTIONS))
+    deep_read(workspace, capsys)
+
+    maps = [p for p in map(prompt_text, openai_server.requests) if "notes on part " in p]
+    assert len(maps) > 2, maps  # at the default 3000 tokens this paper is one part
+    assert any(f"part {len(maps)} of {len(maps)} of one paper" in p for p in maps)
+
+
 @pytest.mark.disable_socket
 def test_a_sample_paper_is_read_offline_from_its_abstract(
     workspace: Path, capsys: pytest.CaptureFixture[str]
