@@ -41,7 +41,7 @@ from agent.analyst.llm import LLMAnalyst  # noqa: E402
 from agent.config import load_settings  # noqa: E402
 from agent.cycle import CycleOptions, run_cycle  # noqa: E402
 from agent.models import FullText, LLMCall, Match, Paper, Track  # noqa: E402
-from agent.sources import FetchResult  # noqa: E402
+from agent.sources import FetchResult, ScanRequest  # noqa: E402
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl  # noqa: E402
 from agent.tracks import active_tracks, load_tracks  # noqa: E402
 from agent.workspace import init_workspace  # noqa: E402
@@ -68,7 +68,7 @@ class ReplaySource:
     def __init__(self, papers: Sequence[Paper]):
         self.papers = list(papers)
 
-    def fetch_new(self, tracks: Sequence[Track], since: datetime | None, **_: Any) -> FetchResult:
+    def fetch_new(self, request: ScanRequest) -> FetchResult:
         papers, self.papers = self.papers, []
         return FetchResult(papers, datetime.now(UTC), ["bench replay"])
 

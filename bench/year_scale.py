@@ -167,7 +167,7 @@ def scan_probe(workspace: Path, start: int) -> None:
     class OneDay:
         name = "sample"
 
-        def fetch_new(self, tracks, since):  # type: ignore[no-untyped-def]
+        def fetch_new(self, request):  # type: ignore[no-untyped-def]
             return FetchResult(day, cursor=datetime.now(UTC), queries=["one synthetic day"])
 
         def search(self, track, max_results):  # type: ignore[no-untyped-def]

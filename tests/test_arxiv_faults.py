@@ -15,6 +15,7 @@ from agent.cycle import CycleOptions, run_cycle
 from agent.errors import SourceError
 from agent.models import Paper, Track
 from agent.settings import ArxivSettings
+from agent.sources import ScanRequest
 from agent.sources.arxiv_api import ArxivSource
 from agent.sources.arxiv_http import BoundedSession, Response, attach_session
 from agent.sources.arxiv_query import QueryTooLong
@@ -62,7 +63,7 @@ def test_a_200_that_is_not_a_feed_is_retried_then_fails(arxiv_server, body):
         arxiv_server.serve_bytes(body, "text/html")
     source, sleeps = source_for(arxiv_server.url)
     with pytest.raises(SourceError, match="not a feed") as info:
-        source.fetch_new([CL], since=None, now=NOW)
+        source.fetch_new(ScanRequest([CL], now=NOW))
     assert info.value.retryable and sleeps == [2.0, 4.0] and len(arxiv_server.requests) == 3
 
 
@@ -71,7 +72,7 @@ def test_a_real_feed_cut_short_is_retried_not_half_read(arxiv_server):
     arxiv_server.serve_bytes(real[: len(real) // 2])  # a connection dropped mid-body
     arxiv_server.add_papers([paper(1)])
     source, sleeps = source_for(arxiv_server.url)
-    result = source.fetch_new([CL], since=None, now=NOW)  # the retry gets a whole feed
+    result = source.fetch_new(ScanRequest([CL], now=NOW))  # the retry gets a whole feed
     assert [p.id for p in result.papers] == ["2603.00001"] and sleeps == [2.0]
 
 
@@ -98,7 +99,7 @@ def test_entries_with_invalid_ids_are_skipped_and_their_neighbours_kept(arxiv_se
     arxiv_server.serve_bytes(text.encode())
     source, _ = source_for(arxiv_server.url)
     with caplog.at_level(logging.WARNING):
-        result = source.fetch_new([CL], since=None, now=NOW)
+        result = source.fetch_new(ScanRequest([CL], now=NOW))
     assert [p.id for p in result.papers] == ["2603.00001", "2603.00005"]
     assert "etc/passwd" in caplog.text and "javascript:alert(1)" in caplog.text
 
@@ -110,12 +111,12 @@ def test_a_future_dated_entry_does_not_stop_the_next_scan(arxiv_server):
     future = paper(9, published=datetime(2099, 1, 1, tzinfo=UTC))
     arxiv_server.serve_bytes(feed([future, paper(1)]).encode())
     source, _ = source_for(arxiv_server.url)
-    first = source.fetch_new([CL], since=None, now=NOW)
+    first = source.fetch_new(ScanRequest([CL], now=NOW))
     assert first.cursor is not None and first.cursor <= NOW + timedelta(hours=1)
     assert all(p.published and p.published <= NOW for p in first.papers)
     arxiv_server.add_papers([paper(2, hours_ago=-20)])  # announced the next day
     later = NOW + timedelta(days=1)
-    second = source.fetch_new([CL], since=first.cursor, now=later)
+    second = source.fetch_new(ScanRequest([CL], since=first.cursor, now=later))
     assert "2603.00002" in [p.id for p in second.papers]
 
 
@@ -123,7 +124,7 @@ def test_several_silent_announcement_days_are_reported(arxiv_server, caplog):
     source, _ = source_for(arxiv_server.url)
     since = NOW - timedelta(days=6)  # Thursday to Wednesday: 4 weekdays
     with caplog.at_level(logging.WARNING):
-        result = source.fetch_new([CL], since=since, now=NOW)
+        result = source.fetch_new(ScanRequest([CL], since=since, now=NOW))
     assert result.papers == [] and result.cursor == since
     [notice] = result.notices
     assert "no new paper in the watched categories for 4 announcement days" in notice
@@ -139,7 +140,7 @@ def test_a_trickled_or_silent_api_ends_by_the_deadline(trickle_server, mode):
     source, sleeps = source_for(server.url + "api/query", timeout_seconds=0.5, max_retries=1)
     started = time.monotonic()
     with pytest.raises(SourceError, match="timed out") as info:
-        source.fetch_new([CL], since=None, now=NOW)
+        source.fetch_new(ScanRequest([CL], now=NOW))
     assert time.monotonic() - started < 20  # 2 × 0.5 s deadlines; the trickle would take 200 s
     assert info.value.retryable and sleeps == [2.0]
 
@@ -151,7 +152,7 @@ def test_a_track_with_50k_keywords_is_refused_naming_it(arxiv_server, caplog):
     huge = Track("huge", "Huge", "", tuple(f"keyword {n}" for n in range(50_000)), 3)
     source, _ = source_for(arxiv_server.url)
     with pytest.raises(QueryTooLong) as info:
-        source.fetch_new([CL, huge], since=None, now=NOW)
+        source.fetch_new(ScanRequest([CL, huge], now=NOW))
     message = str(info.value)
     assert "track 'huge' (50,000 keywords)" in message and len(message) < 600
     with pytest.raises(QueryTooLong, match="track 'huge'"):

@@ -24,6 +24,7 @@ import pytest
 
 from agent.config import load_settings
 from agent.cycle import make_source
+from agent.sources import ScanRequest
 from agent.tracks import active_tracks, load_tracks
 from tests.cli import run_cli
 from tests.repo import git
@@ -82,7 +83,7 @@ def first_listing(workspace: Path) -> set[str]:
     """The ids the first sample scan of this workspace fetches (what a crash must not lose)."""
     settings = load_settings(workspace)
     tracks = active_tracks(load_tracks(settings.tracks_path))
-    return {p.id for p in make_source(settings, "sample").fetch_new(tracks, None).papers}
+    return {p.id for p in make_source(settings, "sample").fetch_new(ScanRequest(tracks)).papers}
 
 
 def assert_consistent(workspace: Path) -> None:

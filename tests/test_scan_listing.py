@@ -12,6 +12,7 @@ import pytest
 from agent.cycle import CycleOptions, run_cycle
 from agent.models import Paper, Track
 from agent.settings import ArxivSettings
+from agent.sources import ScanRequest
 from agent.sources.arxiv_api import ArxivSource
 from tests.repo import git
 
@@ -136,7 +137,7 @@ def test_a_track_without_categories_is_covered_by_its_own_keyword_query(arxiv_se
         ]
     )
     source = ArxivSource(ArxivSettings(api_url=arxiv_server.url, delay_seconds=0))
-    result = source.fetch_new([speech, quantum], since=None, now=NOW)
+    result = source.fetch_new(ScanRequest([speech, quantum], now=NOW))
     assert sorted(p.id for p in result.papers) == ["2603.00001", "2603.00003"]
     assert result.categories == ["eess.AS"] and result.keyword_tracks == ["quantum"]
     keyword_query = arxiv_server.requests[1]["search_query"]
@@ -166,7 +167,7 @@ def test_a_failed_page_is_resumed_at_the_offset_reached(arxiv_server):
     sleeps: list[float] = []
     settings = ArxivSettings(api_url=arxiv_server.url, delay_seconds=0, page_size=5)
     result = ArxivSource(settings, sleep=sleeps.append).fetch_new(
-        [Track("t", "T", "", (), 3, categories=WATCHED)], since=None, now=NOW
+        ScanRequest([Track("t", "T", "", (), 3, categories=WATCHED)], now=NOW)
     )
     assert len(result.papers) == 23 and sleeps == [2.0]
     assert [r["start"] for r in arxiv_server.requests] == ["0", "5", "10", "10", "15", "20"]
@@ -176,7 +177,7 @@ def test_a_failed_page_is_resumed_at_the_offset_reached(arxiv_server):
 def test_a_short_quiet_spell_is_not_reported(arxiv_server, days):
     source = ArxivSource(ArxivSettings(api_url=arxiv_server.url, delay_seconds=0))
     track = Track("t", "T", "", (), 3, categories=("cs.CL",))
-    result = source.fetch_new([track], since=NOW - timedelta(days=days), now=NOW)
+    result = source.fetch_new(ScanRequest([track], since=NOW - timedelta(days=days), now=NOW))
     assert result.notices == []
 
 
@@ -185,7 +186,7 @@ def test_a_long_backfill_is_asked_for_in_windows_of_a_week(arxiv_server):
     arxiv_server.add_papers([paper(1, hours_ago=24), paper(2, hours_ago=20 * 24)])
     settings = ArxivSettings(api_url=arxiv_server.url, delay_seconds=0, backfill_days=30)
     result = ArxivSource(settings).fetch_new(
-        [Track("t", "T", "", (), 3, categories=("cs.CL",))], since=None, now=NOW
+        ScanRequest([Track("t", "T", "", (), 3, categories=("cs.CL",))], now=NOW)
     )
     assert sorted(p.id for p in result.papers) == ["2603.00001", "2603.00002"]
     windows = [r["search_query"].split("submittedDate:")[1] for r in arxiv_server.requests]

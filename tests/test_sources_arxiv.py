@@ -11,6 +11,7 @@ import pytest
 from agent.errors import SourceError, UnknownPaperError
 from agent.models import Paper, Track
 from agent.settings import ArxivSettings
+from agent.sources import ScanRequest
 from agent.sources.arxiv_api import ArxivSource, build_query, get_client, keep_newest
 from agent.sources.arxiv_http import Response
 from agent.sources.arxiv_retry import parse_retry_after
@@ -129,7 +130,7 @@ def test_recorded_2016_legacy_layout_parses(arxiv_server):
 def test_fetch_new_pages_through_the_listing_newest_first(arxiv_server):
     arxiv_server.add_papers(make_paper(n) for n in range(1, 8))
     source, _ = make_source(arxiv_server, page_size=3, backfill_days=6)
-    result = source.fetch_new([SPEECH], since=None, now=DAY0 + timedelta(days=7))
+    result = source.fetch_new(ScanRequest([SPEECH], now=DAY0 + timedelta(days=7)))
     assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(7, 0, -1)]
     assert [(r["start"], r["max_results"]) for r in arxiv_server.requests] == [
         ("0", "3"),
@@ -150,7 +151,7 @@ def test_fetch_new_reads_back_to_since_minus_overlap(arxiv_server):
     arxiv_server.add_papers(make_paper(n) for n in range(1, 17))
     source, _ = make_source(arxiv_server, page_size=3, overlap_days=3)
     since = DAY0 + timedelta(days=13)
-    result = source.fetch_new([SPEECH], since=since, now=DAY0 + timedelta(days=16))
+    result = source.fetch_new(ScanRequest([SPEECH], since=since, now=DAY0 + timedelta(days=16)))
     # floor = day 10: papers 10..16 are kept, 9 and older are not even asked for
     assert [p.id for p in result.papers] == [f"2602.{n:05d}" for n in range(16, 9, -1)]
     assert len(arxiv_server.requests) == 3  # 7 papers in pages of 3
@@ -162,9 +163,9 @@ def test_cursor_stays_at_since_when_nothing_is_new(arxiv_server):
     arxiv_server.add_papers([make_paper(1)])
     source, _ = make_source(arxiv_server, backfill_days=40)
     since = DAY0 + timedelta(days=30)
-    result = source.fetch_new([SPEECH], since=since, now=NOW)
+    result = source.fetch_new(ScanRequest([SPEECH], since=since, now=NOW))
     assert result.papers == [] and result.cursor == since
-    assert source.fetch_new([SPEECH], since=None, now=NOW).cursor == DAY0 + timedelta(days=1)
+    assert source.fetch_new(ScanRequest([SPEECH], now=NOW)).cursor == DAY0 + timedelta(days=1)
 
 
 def test_keep_newest_never_replaces_with_an_older_version():
@@ -177,7 +178,7 @@ def test_keep_newest_never_replaces_with_an_older_version():
 def test_inactive_tracks_are_not_queried(arxiv_server):
     source, _ = make_source(arxiv_server)
     idle = Track("idle", "Idle", "", ("x",), 1, active=False, categories=("cs.CL",))
-    result = source.fetch_new([idle], since=DAY0, now=NOW)
+    result = source.fetch_new(ScanRequest([idle], since=DAY0, now=NOW))
     assert result.papers == [] and result.queries == [] and arxiv_server.requests == []
     assert result.cursor == DAY0
 
@@ -264,7 +265,7 @@ def test_gives_up_after_max_retries_naming_the_url(arxiv_server):
     arxiv_server.fail_next(503, times=4)
     source, sleeps = make_source(arxiv_server, max_retries=3)
     with pytest.raises(SourceError) as info:
-        source.fetch_new([SPEECH], since=None)
+        source.fetch_new(ScanRequest([SPEECH]))
     error = info.value
     assert error.retryable
     assert error.url.startswith(arxiv_server.url + "?")
@@ -307,7 +308,7 @@ def test_an_unreachable_host_is_reported_once_without_retries(caplog):
     )
     sleeps = Sleeps()
     with pytest.raises(SourceError) as info:
-        ArxivSource(settings, sleep=sleeps).fetch_new([SPEECH], since=None, now=NOW)
+        ArxivSource(settings, sleep=sleeps).fetch_new(ScanRequest([SPEECH], now=NOW))
     message = str(info.value)
     assert f"Could not reach the arXiv API host 127.0.0.1:{port}" in message
     assert "--source sample" in message

@@ -8,6 +8,7 @@ import pytest
 
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Track
+from agent.sources import ScanRequest
 from agent.sources.jsonl import SAMPLE_PATH
 from agent.sources.sample import SampleSource
 
@@ -48,16 +49,16 @@ def midnight(day: str) -> datetime:
 
 def test_replays_one_listing_day_at_a_time(sample_file):
     source = SampleSource(sample_file)
-    first = source.fetch_new([SPEECH, LLM], since=None)
+    first = source.fetch_new(ScanRequest([SPEECH, LLM]))
     # SPEECH watches eess.AS (nothing that day); LLM has no categories: its keywords list paper 2.
     # Paper 1 matches SPEECH's keywords but is in cs.SD only: not in the watched listing.
     assert [p.id for p in first.papers] == ["2601.00002"]  # not the graph paper
     assert first.categories == ["eess.AS"] and first.keyword_tracks == ["llm"]
     assert first.cursor == midnight("2026-01-05")
-    second = source.fetch_new([SPEECH, LLM], since=first.cursor)
+    second = source.fetch_new(ScanRequest([SPEECH, LLM], since=first.cursor))
     assert [p.id for p in second.papers] == ["2601.00004"]  # by category overlap
     assert second.cursor == midnight("2026-01-07")
-    third = source.fetch_new([SPEECH, LLM], since=second.cursor)
+    third = source.fetch_new(ScanRequest([SPEECH, LLM], since=second.cursor))
     assert [p.id for p in third.papers] == ["2601.00005"]  # by keyword, case-insensitive
     assert third.cursor == midnight("2026-01-09")
     assert third.queries[0] == "sample replay: every paper in eess.AS"
@@ -66,7 +67,7 @@ def test_replays_one_listing_day_at_a_time(sample_file):
 
 def test_a_replayed_day_is_the_whole_listing_of_the_watched_categories(sample_file):
     cs_cl = Track("cl", "CL", "", ("nothing matches this",), 3, categories=("cs.CL", "math.CO"))
-    result = SampleSource(sample_file).fetch_new([cs_cl], since=None)
+    result = SampleSource(sample_file).fetch_new(ScanRequest([cs_cl]))
     # every paper of the day in cs.CL or math.CO, keywords or not
     assert [p.id for p in result.papers] == ["2601.00002", "2601.00003"]
 
@@ -74,33 +75,34 @@ def test_a_replayed_day_is_the_whole_listing_of_the_watched_categories(sample_fi
 def test_exhausted_replay_returns_nothing_and_keeps_the_cursor(sample_file):
     source = SampleSource(sample_file)
     last = midnight("2026-01-09")
-    result = source.fetch_new([SPEECH], since=last)
+    result = source.fetch_new(ScanRequest([SPEECH], since=last))
     assert result.papers == [] and result.cursor == last
 
 
 def test_days_per_fetch_and_start(sample_file):
     source = SampleSource(sample_file, days_per_fetch=2, start=date(2026, 1, 6))
-    result = source.fetch_new([SPEECH, LLM], since=None)
+    result = source.fetch_new(ScanRequest([SPEECH, LLM]))
     assert [p.id for p in result.papers] == ["2601.00004", "2601.00005"]
     assert result.cursor == midnight("2026-01-09")
 
 
 def test_since_between_days_moves_to_the_next_listing_day(sample_file):
     source = SampleSource(sample_file)
-    result = source.fetch_new([SPEECH], since=datetime(2026, 1, 6, 18, 30))  # naive = UTC
+    naive = datetime(2026, 1, 6, 18, 30)  # taken as UTC
+    result = source.fetch_new(ScanRequest([SPEECH], since=naive))
     assert result.cursor == midnight("2026-01-07")
 
 
 def test_inactive_tracks_match_nothing(sample_file):
     idle = Track("idle", "Idle", "", ("language model",), 1, active=False)
-    result = SampleSource(sample_file).fetch_new([idle], since=None)
+    result = SampleSource(sample_file).fetch_new(ScanRequest([idle]))
     assert result.papers == [] and result.cursor == midnight("2026-01-05")
 
 
 def test_search_only_sees_papers_listed_up_to_the_cursor(sample_file):
     source = SampleSource(sample_file, cursor=midnight("2026-01-05"))
     assert [p.id for p in source.search(LLM, 10)] == ["2601.00002"]
-    source.fetch_new([LLM], since=midnight("2026-01-07"))  # the cursor moves with the replay
+    source.fetch_new(ScanRequest([LLM], since=midnight("2026-01-07")))  # the cursor moves too
     assert [p.id for p in source.search(LLM, 10)] == ["2601.00002", "2601.00005"]
     assert [p.id for p in source.search(LLM, 1)] == ["2601.00002"]  # most keyword hits first
 
@@ -124,7 +126,7 @@ def test_bad_listing_date_names_the_file(tmp_path):
     bad = {**record(1, "5 January", "T"), "published": "2026-01-05", "updated": "2026-01-05"}
     path.write_text(json.dumps(bad) + "\n", "utf-8")
     with pytest.raises(ConfigError, match="bad.jsonl.*first_listing_date"):
-        SampleSource(path).fetch_new([LLM], since=None)
+        SampleSource(path).fetch_new(ScanRequest([LLM]))
 
 
 def test_bundled_sample_replays_real_papers():
@@ -133,7 +135,7 @@ def test_bundled_sample_replays_real_papers():
     days = source.listing_days()
     assert days[0] == date(2025, 5, 19) and days[-1] == date(2026, 2, 27)
     nlp = Track("nlp", "NLP", "", ("language model",), 3, categories=("cs.CL",))
-    result = SampleSource(start=date(2026, 1, 5)).fetch_new([nlp], since=None)
+    result = SampleSource(start=date(2026, 1, 5)).fetch_new(ScanRequest([nlp]))
     assert result.cursor == midnight("2026-01-05")
     assert 20 < len(result.papers) <= 55
     assert all(p.published and p.title and p.abstract for p in result.papers)

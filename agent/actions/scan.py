@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from agent.actions.context import Context
 from agent.models import Match, Paper, Track
 from agent.results import CycleResult, PaperSection, ScanStats
+from agent.sources import ScanRequest
 from agent.text import plural
 
 
@@ -19,7 +20,7 @@ def scan(ctx: Context) -> CycleResult:
         ctx.checkpoint()
         ctx.step(message)
 
-    fetched = ctx.source.fetch_new(ctx.tracks, since, now=ctx.now, progress=page)
+    fetched = ctx.source.fetch_new(ScanRequest(ctx.tracks, since, ctx.now, progress=page))
     ctx.step(f"ranking {plural(len(fetched.papers), 'paper')}")
     ctx.checkpoint()
     known = store.get_papers([p.id for p in fetched.papers])

@@ -27,21 +27,33 @@ class FetchResult:
     notices: list[str] = field(default_factory=list)  # for the note (e.g. days of silence)
 
 
+@dataclass(frozen=True)
+class ScanRequest:
+    """What a scan asks a source for: the papers listed for these tracks after `since`."""
+
+    tracks: Sequence[Track]
+    since: datetime | None = None  # the stored cursor; None: the first scan (a backfill)
+    now: datetime | None = None  # None: the clock (tests pin it; the sample replay has its own)
+    progress: Callable[[str], None] | None = None  # hears of each page (where a stop may cut in)
+
+    def __post_init__(self) -> None:  # frozen all the way down: callers may pass a list
+        object.__setattr__(self, "tracks", tuple(self.tracks))
+
+    def report(self, message: str) -> None:
+        """Tell `progress` what the source is doing now, if anyone listens."""
+        if self.progress is not None:
+            self.progress(message)
+
+
 class Source(Protocol):
     """A source of paper metadata."""
 
     name: str  # "arxiv" or "sample": cursors are kept per source name
 
-    def fetch_new(
-        self,
-        tracks: Sequence[Track],
-        since: datetime | None,
-        *,
-        now: datetime | None = None,
-        progress: Callable[[str], None] | None = None,
-    ) -> FetchResult:
-        """Every paper listed in the active tracks' categories after `since` (minus an overlap),
-        plus keyword matches of tracks without categories; `progress` hears of each page."""
+    def fetch_new(self, request: ScanRequest) -> FetchResult:
+        """Every paper listed in the request's tracks' categories after its `since` (minus an
+        overlap), plus keyword matches of tracks without categories; `progress` hears of each
+        page."""
         ...
 
     def search(self, track: Track, max_results: int) -> list[Paper]:

@@ -21,7 +21,7 @@ import httpx
 from agent.errors import SourceError
 from agent.models import Paper, Track
 from agent.settings import ArxivSettings
-from agent.sources import FetchResult
+from agent.sources import FetchResult, ScanRequest
 from agent.sources.arxiv_http import FeedError, error_feed_message
 from agent.sources.arxiv_listing import (
     FUTURE_MARGIN,
@@ -64,27 +64,21 @@ class ArxivSource:
         self.sleep = sleep  # tests pass a recorder: backoff never sleeps for real there
         self._shared = get_client(self.settings)
 
-    def fetch_new(
-        self,
-        tracks: Sequence[Track],
-        since: datetime | None,
-        *,
-        now: datetime | None = None,
-        progress: Progress | None = None,
-    ) -> FetchResult:
+    def fetch_new(self, request: ScanRequest) -> FetchResult:
         """Every paper in the watched categories submitted since `since` minus the overlap.
 
         Tracks without categories are covered by their own keyword query over the same window.
         """
-        now = as_utc(now) or datetime.now(UTC)
-        since = as_utc(since)
+        tracks = request.tracks
+        now = as_utc(request.now) or datetime.now(UTC)
+        since = as_utc(request.since)
         days = self.settings.overlap_days if since else self.settings.backfill_days
         floor = (since or now) - timedelta(days=days)
         asks = self._listing_asks(tracks, floor, now + FUTURE_MARGIN)
         calls = self._shared.session.calls
         papers: dict[str, Paper] = {}
         for ask in asks:
-            for paper in self._collect(ask, None, progress, now):
+            for paper in self._collect(ask, None, request.progress, now):
                 keep_newest(papers, paper)
         found = list(papers.values())
         result = FetchResult(

@@ -11,14 +11,14 @@ re-listed as new versions) never arrive as new, but search() and lookup() find t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from agent.errors import ConfigError
 from agent.models import Paper, Track
-from agent.sources import FetchResult
+from agent.sources import FetchResult, ScanRequest
 from agent.sources.arxiv_query import uncategorised, watched_categories
 from agent.sources.ids import normalize_arxiv_id
 from agent.sources.jsonl import SAMPLE_PATH, iter_records
@@ -59,18 +59,11 @@ class SampleSource:
         self.start = start
         self._listed: list[_Listed] | None = None
 
-    def fetch_new(
-        self,
-        tracks: Sequence[Track],
-        since: datetime | None,
-        *,
-        now: datetime | None = None,
-        progress: Callable[[str], None] | None = None,
-    ) -> FetchResult:
+    def fetch_new(self, request: ScanRequest) -> FetchResult:
         """Every paper of the next `days_per_fetch` listing days after `since` in the watched
         categories, plus keyword matches of tracks without categories (`now` is not used: the
         replay has its own time)."""
-        since = _as_utc(since)
+        tracks, since = request.tracks, _as_utc(request.since)
         days = self._next_days(since)
         categories = watched_categories(tracks)
         by_keywords = [t for t in uncategorised(tracks) if t.keywords]
@@ -81,8 +74,7 @@ class SampleSource:
         if not days:
             logger.info("Sample replay exhausted after %s", since)
             return result
-        if progress is not None:
-            progress(f"replaying the sample's listing of {days[0]}..{days[-1]}")
+        request.report(f"replaying the sample's listing of {days[0]}..{days[-1]}")
         watched = set(categories)
         result.papers = [
             item.paper
