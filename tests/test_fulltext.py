@@ -72,8 +72,7 @@ def fetch(
         settings,
         limits or FulltextSettings(),
         cache_dir,
-        clock=time.clock,
-        sleep=time.sleep,
+        spacer=RequestSpacer(settings.delay_seconds, time.clock, time.sleep),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -256,7 +255,7 @@ def test_a_shared_rate_limiter_spaces_requests_across_papers(fulltext_server, tm
     settings = ArxivSettings(html_url=fulltext_server.html_url, pdf_url=fulltext_server.pdf_url)
     for paper in (PAPER, other):
         fetch_full_text_with_report(
-            paper, settings, FulltextSettings(), tmp_path, rate_limiter=spacer
+            paper, settings, FulltextSettings(), tmp_path, spacer=spacer
         )
     assert time.sleeps == [3.0]
 

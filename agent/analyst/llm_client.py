@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
@@ -44,6 +44,18 @@ Message = dict[str, str]
 Check = Callable[[Any], None]  # raises ValueError when a parsed reply is unusable
 # Exceptions meaning the request never reached the server: nothing can have been spent.
 NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.UnsupportedProtocol)
+
+
+@dataclass(frozen=True)
+class Question(Generic[ModelT]):
+    """One structured question: what it is for, the messages, the answer's schema and size,
+    and a `check` of the parsed answer. A repair asks it again with the invalid reply."""
+
+    purpose: str
+    messages: list[Message]
+    model: type[ModelT]
+    max_tokens: int
+    check: Check | None = None
 
 
 @dataclass
@@ -171,6 +183,7 @@ class ChatClient:
         check: Check | None = None,
     ) -> ModelT:
         """One structured answer; one repair round on invalid output, then AnalystError."""
+        question = Question(purpose, messages, model, max_tokens, check)
         completion = self.complete(purpose, messages, model, max_tokens)
         try:
             parsed = parse_reply(completion.content, model, check)
@@ -182,23 +195,14 @@ class ChatClient:
                 self.model,
                 type(exc).__name__,
             )
-            return self.repair(purpose, messages, completion.content, exc, model, max_tokens, check)
+            return self.repair(question, completion.content, exc)
         self.report(purpose, completion, "ok")
         return parsed
 
-    def repair(
-        self,
-        purpose: str,
-        messages: list[Message],
-        bad_reply: str,
-        error: Exception,
-        model: type[ModelT],
-        max_tokens: int,
-        check: Check | None,
-    ) -> ModelT:
+    def repair(self, question: Question[ModelT], bad_reply: str, error: Exception) -> ModelT:
         """Send the validation error back once and ask for corrected JSON only."""
         retry = [
-            *messages,
+            *question.messages,
             {"role": "assistant", "content": bad_reply},
             {
                 "role": "user",
@@ -207,15 +211,15 @@ class ChatClient:
                 "no prose and no code fences.",
             },
         ]
-        completion = self.complete("repair", retry, model, max_tokens)
+        completion = self.complete("repair", retry, question.model, question.max_tokens)
         try:
-            parsed = parse_reply(completion.content, model, check)
+            parsed = parse_reply(completion.content, question.model, question.check)
         except ValueError as exc:
             self.report("repair", completion, "invalid")
             raise AnalystError(
                 f"The LLM at {self.shown_url} ({self.model}) answered invalid output for "
-                f"{purpose} twice ({describe_error(exc)[:200]}). Try a stronger model or a server "
-                "that supports structured outputs."
+                f"{question.purpose} twice ({describe_error(exc)[:200]}). Try a stronger model or "
+                "a server that supports structured outputs."
             ) from None
         self.report("repair", completion, "ok")
         return parsed

@@ -99,11 +99,12 @@ def fetch_full_text_with_report(
     cache_dir: Path,
     *,
     client: httpx.Client | None = None,
-    clock: Clock = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    rate_limiter: RateLimiter | None = None,
+    spacer: RequestSpacer | None = None,
 ) -> FetchReport:
     """The paper's full text and how it was got; a cached text is reused without network.
+
+    `spacer` keeps arXiv's delay between requests (pass one to space several papers' requests;
+    by default a new one at `settings.delay_seconds`); its clock also times each download.
 
     Raises UnknownPaperError for a malformed id, and SourceError (retryable) when the PDF could
     not be downloaded for a reason that may pass (network, timeout, 429/5xx): a deep read of the
@@ -113,9 +114,9 @@ def fetch_full_text_with_report(
     cached = read_cached(path)
     if cached is not None:
         return FetchReport(cached, [f"read the cached {cached.source.upper()} text"])
-    limiter = rate_limiter or RequestSpacer(settings.delay_seconds, clock, sleep)
+    spacer = spacer or RequestSpacer(settings.delay_seconds)
     with open_client(client, limits.deadline_seconds, settings.timeout_seconds) as http:
-        downloader = Downloader(http, limits, timeout_for(settings, limits), clock, limiter)
+        downloader = Downloader(http, limits, timeout_for(settings, limits), spacer.clock, spacer)
         text, notes = read_first_available(paper, settings, limits, downloader)
     if text.source != "abstract":
         write_cached(path, text)
