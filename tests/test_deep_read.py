@@ -219,20 +219,22 @@ def test_a_refused_body_is_named_in_the_note(
     assert "login page" not in note
 
 
-def test_the_llm_analyst_is_sent_the_sections(
-    workspace: Path,
-    net,
-    openai_server,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def llm_reads_html(net, openai_server, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The LLM analyst (the loopback OpenAI server, returned) and the paper's HTML full text."""
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     _, fulltext = net
     fulltext.add_html("2602.15307v1", make_latexml_html(NEURONS.title, SECTIONS))
+    return openai_server
+
+
+def test_the_llm_analyst_is_sent_the_sections(
+    workspace: Path, llm_reads_html, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
     note = deep_read(workspace, capsys)
 
-    prompts = [prompt_text(request) for request in openai_server.requests]
+    prompts = [prompt_text(request) for request in llm_reads_html.requests]
     assert any(METHOD_ONLY_IN_FULL_TEXT in p for p in prompts)
     assert any(RESULT_ONLY_IN_FULL_TEXT in p and "Limitations" in p for p in prompts)
     assert not any("Clutter" in p for p in prompts)
@@ -244,23 +246,15 @@ def test_the_llm_analyst_is_sent_the_sections(
 
 
 def test_the_llm_reads_parts_as_large_as_fulltext_section_tokens(
-    workspace: Path,
-    net,
-    openai_server,
-    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch,
+    workspace: Path, llm_reads_html, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
 ) -> None:
     """`[fulltext] section_tokens` sizes each map step: small parts, one call each."""
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     config = workspace / "research.toml"
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("# section_tokens = 3000", "section_tokens = 100"), "utf-8")
-    _, fulltext = net
-    fulltext.add_html("2602.15307v1", make_latexml_html(NEURONS.title, SECTIONS))
     deep_read(workspace, capsys)
 
-    maps = [p for p in map(prompt_text, openai_server.requests) if "notes on part " in p]
+    maps = [p for p in map(prompt_text, llm_reads_html.requests) if "notes on part " in p]
     assert len(maps) > 2, maps  # at the default 3000 tokens this paper is one part
     assert any(f"part {len(maps)} of {len(maps)} of one paper" in p for p in maps)
 
