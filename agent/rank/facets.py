@@ -102,12 +102,25 @@ def attach_keywords(
         phrase = tuple(pairs) if pairs else tuple(words)
         if not phrase:
             continue
-        sharing = [f for f in facets if f.words & set(words) or set(f.terms) & {phrase}]
+        sharing = [f for f in facets if _shares_word(f, words) or set(f.terms) & {phrase}]
         if not sharing:
             sharing = _closest(facets, present, has_all(index, phrase))
         for facet in sharing:
             facet.phrases.append(phrase)
     return facets
+
+
+MIN_ROOT = 4  # a facet word this long is the root of longer words ("agent" of "agentic")
+
+
+def _shares_word(facet: Facet, words: list[int], vocabulary: Vocabulary = VOCABULARY) -> bool:
+    """True when a keyword word is one of the facet's words or derived from one: "agentic"
+    is said of the "agent" facet, not of whichever facet its papers happen to mention."""
+    own = facet.words
+    if own & set(words):
+        return True
+    roots = [vocabulary.stems[w] for w in own if len(vocabulary.stems[w]) >= MIN_ROOT]
+    return any(vocabulary.stems[w].startswith(root) for w in words for root in roots)
 
 
 def _mentions(index: Index, facet: Facet, abstract_credit: float = 1.0) -> np.ndarray:
