@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from agent.rank.facets import attach_keywords, grounded_facets, name_facets
+import pytest
+
+from agent.models import Track
+from agent.rank import Ranker
+from agent.rank.facets import attach_keywords, facet_coverage, grounded_facets, name_facets
 from agent.rank.index import Index
 from agent.rank.query import phrase_keys
 from agent.rank.score import build_stats
-from tests.corpus import paper
+from tests.corpus import BACKGROUND, paper
+
+
+def scores_of(matches) -> dict[str, float]:
+    return {m.paper_id: m.score for m in matches}
 
 
 def test_a_derived_keyword_word_joins_its_root_facet_not_the_facet_its_papers_mention():
@@ -29,3 +37,33 @@ def test_a_derived_keyword_word_joins_its_root_facet_not_the_facet_its_papers_me
     assert len(holders) == 1
     assert set(phrase_keys("agent")[0]) <= holders[0].words
     assert not set(phrase_keys("tool")[0]) & holders[0].words
+
+
+def test_a_title_holding_a_compound_names_words_apart_shows_that_facet():
+    # "LLM-as-a-judge" is one aspect; a title that says "Judging ... with LLMs" names it too,
+    # while an abstract that uses both words somewhere does not.
+    facets = grounded_facets(name_facets("Reliability of LLM-as-a-judge"), ("LLM judge",))
+    titled = paper("p.title", "Judging relevance with LLMs: a study of personality",
+                   "Prompts give the model a personality; we measure its confidence.")
+    scattered = paper("p.abstract", "Relevance ranking at web scale",
+                      "An LLM reranks documents. A human judge checks a sample.")
+    adjacent = paper("p.pair", "Bias of the LLM judge", "Position bias in pairwise grading.")
+    pairs = {key for facet in facets for term in facet.terms for key in term}
+    index = Index.of_papers([titled, scattered, adjacent], pairs)
+    stats = build_stats([(index, None)])
+    shown = facet_coverage(index, stats, facets, abstract_credit=0.8, apart_credit=0.9)
+    assert shown.tolist() == pytest.approx([0.9, 0.0, 1.0])
+
+
+def test_ranker_counts_a_title_naming_the_compound_apart():
+    track = Track(id="judge", name="Reliability of LLM-as-a-judge", priority=3,
+                  description="When a language model grades other models' outputs.",
+                  keywords=("LLM-as-a-judge", "LLM judge", "position bias"))
+    titled = paper("p.title", "Judging with personality: LLM relevance assessment",
+                   "We prompt models with personalities and measure their confidence.")
+    # names the compound, but only in passing, as the tool it used
+    passing = paper("p.passing", "Summaries of clinical notes",
+                    "We summarise clinical notes and score the summaries with an LLM judge.")
+    scores = scores_of(Ranker([track], background=BACKGROUND, embedder=None)
+                       .rank([passing, titled])["judge"])
+    assert scores["p.title"] > scores["p.passing"]

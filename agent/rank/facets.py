@@ -123,15 +123,34 @@ def _shares_word(facet: Facet, words: list[int], vocabulary: Vocabulary = VOCABU
     return any(vocabulary.stems[w].startswith(root) for w in words for root in roots)
 
 
-def _mentions(index: Index, facet: Facet, abstract_credit: float = 1.0) -> np.ndarray:
-    """How much each paper of `index` shows the facet: 1 in its title, less in its abstract."""
+def _mentions(
+    index: Index, facet: Facet, abstract_credit: float = 1.0, apart_credit: float = 0.0
+) -> np.ndarray:
+    """How much each paper of `index` shows the facet: 1 in its title, less in its abstract;
+    `apart_credit` when its title holds every word of a compound name term, not side by side
+    ("Judging ... LLM relevance assessment" for "LLM-as-a-judge": a title is a short window)."""
     found = np.zeros(index.n_docs, dtype=bool)
     in_title = np.zeros(index.n_docs, dtype=bool)
     for keys in facet.terms + facet.phrases:
         found |= has_all(index, keys)
         if abstract_credit < 1.0:
             in_title |= has_all(index, keys, title_only=True)
-    return np.where(in_title, 1.0, abstract_credit * found)
+    shown = np.where(in_title, 1.0, abstract_credit * found)
+    if apart_credit > 0:
+        for words in compound_words(facet):
+            apart = has_all(index, words, title_only=True)
+            shown = np.maximum(shown, apart_credit * apart)
+    return shown
+
+
+def compound_words(facet: Facet) -> list[tuple[int, ...]]:
+    """The words of each name term made of word pairs ("low-resource" -> low, resource)."""
+    compounds = []
+    for term in facet.terms:
+        if any(key >= 1 << WORD_BITS for key in term):
+            words = {w for key in term for w in pair_words(key)}
+            compounds.append(tuple(sorted(words)))
+    return compounds
 
 
 def _closest(facets: list[Facet], present: list[np.ndarray], matched: np.ndarray) -> list[Facet]:
@@ -151,6 +170,7 @@ def facet_coverage(
     facets: list[Facet],
     min_idf: float = 0.0,
     abstract_credit: float = 1.0,
+    apart_credit: float = 0.0,
 ) -> np.ndarray:
     """Idf-weighted share of the facets each paper of `index` shows."""
     total = np.zeros(index.n_docs)
@@ -159,6 +179,6 @@ def facet_coverage(
         weight = max(float(stats.idf(np.asarray(t, dtype=np.int64)).max()) for t in facet.terms)
         if weight < min_idf:
             continue  # "model", "use": every paper has them, they tell nothing
-        total += weight * _mentions(index, facet, abstract_credit)
+        total += weight * _mentions(index, facet, abstract_credit, apart_credit)
         mass += weight
     return total / mass if mass else np.ones(index.n_docs)

@@ -24,6 +24,7 @@ from agent.rank.embeddings import Embedder, fuse_with_embeddings, load_embedder
 from agent.rank.facets import (
     Facet,
     attach_keywords,
+    compound_words,
     facet_coverage,
     grounded_facets,
     name_facets,
@@ -55,6 +56,7 @@ class Tuning:
     coverage_floor: float = 0.2
     facet_min_idf: float = 0.7  # facets in more than ~half the papers ("model") are ignored
     abstract_credit: float = 0.8  # a facet named only in the abstract counts this much
+    apart_credit: float = 0.9  # ...and a compound name term whose words a title holds apart
     reference_papers: int = 5  # the track's level: mean of its best background papers
     reference_floor: float = 0.2  # share of the ideal score below which no level is trusted
     half_point: float = 0.45  # share of the level at which the score is 0.5
@@ -163,7 +165,7 @@ class Ranker:
                 keys.update(phrase)
         for track in tracks:
             for facet in self._track_facets(track):
-                for term in facet.terms + facet.phrases:
+                for term in facet.terms + facet.phrases + compound_words(facet):
                     keys.update(term)
         return np.asarray(sorted(keys), dtype=np.int64)
 
@@ -219,7 +221,8 @@ class Ranker:
         raw = raw * self._prior(track, categories)
         tuning = self.tuning
         share = facet_coverage(
-            index, stats, self._track_facets(track), tuning.facet_min_idf, tuning.abstract_credit
+            index, stats, self._track_facets(track), tuning.facet_min_idf,
+            tuning.abstract_credit, tuning.apart_credit,
         )
         raw = raw * (tuning.coverage_floor + (1 - tuning.coverage_floor) * share**tuning.coverage)
         relevance: np.ndarray = raw / ideal
