@@ -6,8 +6,9 @@ import pytest
 
 from agent.models import Track
 from agent.rank import Ranker
+from agent.rank.acronyms import long_forms, written_acronyms
 from agent.rank.facets import attach_keywords, facet_coverage, grounded_facets, name_facets
-from agent.rank.index import Index
+from agent.rank.index import Index, tokenize_papers
 from agent.rank.query import phrase_keys
 from agent.rank.score import build_stats
 from tests.corpus import BACKGROUND, paper
@@ -67,3 +68,35 @@ def test_ranker_counts_a_title_naming_the_compound_apart():
     scores = scores_of(Ranker([track], background=BACKGROUND, embedder=None)
                        .rank([passing, titled])["judge"])
     assert scores["p.title"] > scores["p.passing"]
+
+
+DEFINING = [  # papers that define the acronym, as arXiv abstracts do
+    paper(f"def.{i}", title, f"Large language models (LLMs) {rest}")
+    for i, (title, rest) in enumerate([
+        ("Scaling laws revisited", "grow with data; we fit new scaling laws."),
+        ("Prompt sensitivity", "change answers when a prompt is reworded."),
+        ("Retrieval for QA", "answer better with retrieved passages."),
+        ("Safety tuning", "refuse harmful requests after safety tuning."),
+    ])
+]
+
+
+def test_long_form_of_an_acronym_is_learnt_from_the_background():
+    tokens = tokenize_papers(DEFINING + BACKGROUND)
+    forms = long_forms(written_acronyms("LLM agents that call APIs"), tokens)
+    assert set(forms) == {"llm"}  # "API" is never defined there
+    assert forms["llm"] == tuple(phrase_keys("large language model")[1])
+    assert long_forms(["llm"], tokenize_papers(DEFINING[:2] + BACKGROUND)) == {}  # too rare
+
+
+def test_a_paper_spelling_the_acronym_out_shows_its_facet():
+    track = Track(id="agents", name="LLM agents that use tools", priority=3,
+                  description="Agents that call tools and APIs.",
+                  keywords=("LLM agent", "tool use"))
+    spelt = paper("p.spelt", "Tool use in multimodal large language models",
+                  "Multimodal large language models learn when to call a calculator tool.")
+    acronym = paper("p.acronym", "Tool use in multimodal LLMs",
+                    "Multimodal LLMs learn when to call a calculator tool.")
+    scores = scores_of(Ranker([track], background=DEFINING + BACKGROUND, embedder=None)
+                       .rank([spelt, acronym])["agents"])
+    assert scores["p.spelt"] > 0.7 * scores["p.acronym"]

@@ -110,6 +110,15 @@ def attach_keywords(
     return facets
 
 
+def with_long_forms(facets: list[Facet], forms: dict[int, tuple[int, ...]]) -> list[Facet]:
+    """Facets shown by an acronym ("LLM") are shown by its long form too."""
+    for facet in facets:
+        for word, pairs in forms.items():
+            if (word,) in facet.terms + facet.phrases and pairs not in facet.phrases:
+                facet.phrases.append(pairs)
+    return facets
+
+
 MIN_ROOT = 4  # a facet word this long is the root of longer words ("agent" of "agentic")
 
 

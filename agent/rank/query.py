@@ -38,11 +38,14 @@ class Query:
     weights: dict[int, float] = field(default_factory=dict)
     phrases: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # keyword -> keys
     excludes: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    facet_phrases: list[tuple[int, ...]] = field(default_factory=list)  # indexed, not scored
 
     def pairs(self) -> set[int]:
         """Keys of the word pairs this query needs indexed."""
         keys = set(self.weights)
         for _, phrase_keys in self.phrases + self.excludes:
+            keys.update(phrase_keys)
+        for phrase_keys in self.facet_phrases:
             keys.update(phrase_keys)
         return {key for key in keys if key >= 1 << WORD_BITS}
 

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from agent.models import Match, Paper, Rating, Track
+from agent.rank.acronyms import long_forms, written_acronyms
 from agent.rank.background import TOKENIZER_VERSION, Background, load_background
 from agent.rank.embeddings import Embedder, fuse_with_embeddings, load_embedder
 from agent.rank.facets import (
@@ -28,9 +29,10 @@ from agent.rank.facets import (
     facet_coverage,
     grounded_facets,
     name_facets,
+    with_long_forms,
 )
 from agent.rank.feedback import expand, rated_ids, rocchio
-from agent.rank.index import Index, tokenize_papers
+from agent.rank.index import VOCABULARY, Index, tokenize_papers
 from agent.rank.query import Query, build_query
 from agent.rank.score import (
     Stats,
@@ -57,6 +59,7 @@ class Tuning:
     facet_min_idf: float = 0.7  # facets in more than ~half the papers ("model") are ignored
     abstract_credit: float = 0.8  # a facet named only in the abstract counts this much
     apart_credit: float = 0.9  # ...and a compound name term whose words a title holds apart
+    long_forms: bool = True  # an acronym's long form ("large language model") shows its facet
     reference_papers: int = 5  # the track's level: mean of its best background papers
     reference_floor: float = 0.2  # share of the ideal score below which no level is trusted
     half_point: float = 0.45  # share of the level at which the score is 0.5
@@ -96,6 +99,7 @@ class Ranker:
         self._levels: dict[str, float] = {}
         self._bg_stats: Stats | None = None
         self._expansions: dict[str, Query] = {}
+        self._acronyms: dict[str, dict[int, tuple[int, ...]]] = {}
 
     def rank(self, papers: Sequence[Paper], top: int | None = None) -> dict[str, list[Match]]:
         """Every active track -> a Match for every paper (or its best `top`), best first."""
@@ -175,8 +179,27 @@ class Ranker:
         keep their numbers and need no re-sorting)."""
         if self._queries is None:
             self._load()
-            self._queries = {track.id: build_query(track) for track in self.tracks}
+            self._queries = {track.id: self._with_long_forms(track) for track in self.tracks}
         return self._queries
+
+    def _long_forms(self, track: Track) -> dict[int, tuple[int, ...]]:
+        """The track's acronyms (word id) -> the word pairs of their long form (cached)."""
+        if track.id not in self._acronyms:
+            text = " ".join((track.name, track.description, *track.keywords))
+            found = long_forms(written_acronyms(text), self._load().tokens)
+            self._acronyms[track.id] = {
+                VOCABULARY.stem_id(acronym): pairs for acronym, pairs in found.items()
+            }
+        return self._acronyms[track.id]
+
+    def _with_long_forms(self, track: Track) -> Query:
+        """The track's query, carrying its acronyms' long forms so they get indexed: they show
+        the acronym's facet (see facets.with_long_forms) but add nothing to the score, which
+        lowered nDCG on the dev set when they did."""
+        query = build_query(track)
+        if self.tuning.long_forms:
+            query.facet_phrases.extend(self._long_forms(track).values())
+        return query
 
     def _load(self) -> Background:
         """The background corpus, loaded on first use."""
@@ -255,7 +278,10 @@ class Ranker:
             _, index = self._ensure_background()
             stats = self._background_stats()
             facets = grounded_facets(name_facets(track.name), track.keywords)
-            self._facets[track.id] = attach_keywords(facets, track.keywords, index, stats)
+            facets = attach_keywords(facets, track.keywords, index, stats)
+            if self.tuning.long_forms:
+                facets = with_long_forms(facets, self._long_forms(track))
+            self._facets[track.id] = facets
         return self._facets[track.id]
 
     def _level(self, track: Track, query: Query) -> float:
