@@ -18,7 +18,7 @@ from agent.rank.text import stem
 
 ACRONYM_RE = re.compile(r"\b([A-Z]{2,6})s?\b")  # "LLM", "LLMs", "ASR", "LALM"
 MIN_DEFINITIONS = 3  # a long form seen fewer times is a coincidence, not a definition
-MAX_LOOKS = 400  # places looked at per acronym: enough to find a common definition, and fast
+MAX_LOOKS = 2000  # definitions looked at per acronym: plenty for a common one, and bounded
 
 
 def written_acronyms(text: str) -> list[str]:
@@ -55,14 +55,11 @@ def _definitions(
     at = np.flatnonzero(ids == word)
     at = at[(at >= n) & (at + 1 < len(ids))]
     # alone in its segment: "(LLMs)" is a segment of one word between two breaks
-    at = at[(segments[at - 1] != segments[at]) & (segments[at + 1] != segments[at])]
-    counts: Counter[tuple[int, ...]] = Counter()
-    for position in at[:MAX_LOOKS].tolist():
-        start = position - n
-        run = slice(start, position)
-        if docs[start] != docs[position] or segments[start] != segments[position - 1]:
-            continue
-        words = tuple(int(w) for w in ids[run])
-        if "".join(vocabulary.stems[w][0] for w in words) == acronym:
-            counts[words] += 1
-    return counts
+    at = at[(segments[at - 1] != segments[at]) & (segments[at + 1] != segments[at])][:MAX_LOOKS]
+    runs = at[:, None] - n + np.arange(n)  # the n words before each, in order
+    same = (docs[runs] == docs[at, None]).all(1) & (segments[runs] == segments[at - 1, None]).all(1)
+    runs = ids[runs[same]]
+    unique, inverse = np.unique(runs, return_inverse=True)
+    letters = np.asarray([ord(vocabulary.stems[w][0]) for w in unique.tolist()], dtype=np.int64)
+    spelt = letters[inverse.reshape(runs.shape)] == np.frombuffer(acronym.encode(), np.uint8)
+    return Counter(tuple(run) for run in runs[spelt.all(1)].tolist())
