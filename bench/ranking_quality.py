@@ -1,13 +1,16 @@
 """Ranking quality: our ranker beside tf-idf and BM25 (bm25s), same run, full sample as candidates.
 
-    python bench/ranking_quality.py            # dev (tuned) and held-out tables, feedback figure
+    python bench/ranking_quality.py                    # dev (tuned) and held-out tables, feedback
+    python bench/ranking_quality.py --split dev        # one split only (no feedback figure)
+    python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
 
 Every system ranks ALL 4,943 papers of the bundled sample (January and February: the complete
-listing the radar now reads). Each split is graded on one month only (dev: January, held-out:
-February), so its figures are taken on the ranking condensed to that month (papers of the other,
-ungraded month are skipped, not counted as misses). Prints nDCG@20 (graded), P@10 (grade >= 1)
-and recall@50 of grade-2 ("core") papers (50 = the candidates the judge sees per cycle). Papers
-not in the qrels count as grade 0. See bench/devset/README.md for how the labels were made.
+listing the radar now reads). Each split is graded on the month(s) of its judged papers (dev:
+January, held-out: February), so its figures are taken on the ranking condensed to those months
+(papers of an ungraded month are skipped, not counted as misses). Prints nDCG@20 (graded), P@10
+(grade >= 1) and recall@50 of grade-2 ("core") papers (50 = the candidates the judge sees per
+cycle). Papers not in the qrels count as grade 0. See bench/devset/README.md for how the labels
+were made.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from agent.rank.text import STOP_WORDS, stem  # noqa: E402
 from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
 
 DEVSET = Path(__file__).resolve().parent / "devset"
-HELDOUT = DEVSET / "heldout"
 RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]
 
 
@@ -192,9 +194,10 @@ def condense(rankings: dict[str, list[str]], keep: set[str]) -> dict[str, list[s
     return {tid: [p for p in r if p in keep] for tid, r in rankings.items()}
 
 
-def compare(name, tracks, papers, months, month, qrels) -> dict[str, dict]:
+def compare(name, tracks, papers, months, graded: set[str], qrels) -> dict[str, dict]:
     """Print one split's table; return its results per system."""
-    keep = {pid for pid, m in months.items() if m == month}
+    keep = {pid for pid, m in months.items() if m in graded}
+    month = ", ".join(sorted(graded))
     systems = {
         "tfidf": tfidf_rank(tracks, papers, papers),
         "bm25s": bm25s_rank(tracks, papers, papers),
@@ -214,12 +217,46 @@ def compare(name, tracks, papers, months, month, qrels) -> dict[str, dict]:
     return results
 
 
+def split_dir(name: str) -> Path:
+    """The directory of a split: "dev" is bench/devset itself, any other name a folder in it."""
+    folder = DEVSET if name == "dev" else DEVSET / name
+    for needed in ("tracks.toml", "qrels.jsonl"):
+        if not (folder / needed).is_file():
+            raise SystemExit(f"ranking_quality: split {name!r} has no {folder / needed}; give "
+                             f"dev or a folder of {DEVSET} with tracks.toml and qrels.jsonl")
+    return folder
+
+
+def graded_months(qrels: dict[str, dict[str, int]], months: dict[str, str]) -> set[str]:
+    """The months of the judged papers (a split is graded on those only)."""
+    return {months[pid] for judged in qrels.values() for pid in judged if pid in months}
+
+
+def run_split(name: str, title: str, papers, months) -> dict[str, dict]:
+    """Load one split and print its table."""
+    folder = split_dir(name)
+    qrels = load_qrels(folder / "qrels.jsonl")
+    graded = graded_months(qrels, months)
+    unknown = sorted({pid for judged in qrels.values() for pid in judged if pid not in months})
+    if unknown:
+        print(f"warning: {len(unknown)} judged papers of {folder / 'qrels.jsonl'} are not in the "
+              f"sample and cannot be ranked (e.g. {', '.join(unknown[:3])})")
+    return compare(title, load_tracks(folder / "tracks.toml"), papers, months, graded, qrels)
+
+
 def main() -> None:
-    """Print the dev (tuned) and held-out tables."""
+    """Print the dev (tuned) and held-out tables, or the one split asked for."""
     papers, months = load_papers()
-    compare("DEV (constants tuned here)", load_tracks(), papers, months, "2026-01", load_qrels())
-    compare("HELD-OUT (never tuned on)", load_tracks(HELDOUT / "tracks.toml"), papers, months,
-            "2026-02", load_qrels(HELDOUT / "qrels.jsonl"))
+    if "--split" in sys.argv:
+        at = sys.argv.index("--split") + 1
+        if at >= len(sys.argv):
+            raise SystemExit("ranking_quality: --split needs a name (dev, heldout, heldout2, ...)")
+        name = sys.argv[at]
+        run_split(name, "DEV (constants tuned here)" if name == "dev"
+                  else f"{name.upper()} (never tuned on)", papers, months)
+        return
+    run_split("dev", "DEV (constants tuned here)", papers, months)
+    run_split("heldout", "HELD-OUT (never tuned on)", papers, months)
     if "--no-feedback" not in sys.argv:
         january = [p for p in papers if months[p.id] == "2026-01"]
         before, after = feedback_figure(load_tracks(), january, load_qrels())
