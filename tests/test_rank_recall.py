@@ -9,7 +9,7 @@ from agent.rank import Ranker
 from agent.rank.acronyms import long_forms, written_acronyms
 from agent.rank.facets import attach_keywords, facet_coverage, grounded_facets, name_facets
 from agent.rank.index import Index, tokenize_papers
-from agent.rank.query import phrase_keys
+from agent.rank.query import phrase_keys, reversed_pairs
 from agent.rank.score import build_stats
 from tests.corpus import BACKGROUND, paper
 
@@ -100,3 +100,24 @@ def test_a_paper_spelling_the_acronym_out_shows_its_facet():
     scores = scores_of(Ranker([track], background=DEFINING + BACKGROUND, embedder=None)
                        .rank([spelt, acronym])["agents"])
     assert scores["p.spelt"] > 0.7 * scores["p.acronym"]
+
+
+def test_a_two_word_keyword_read_the_other_way_round_shows_its_facet():
+    # "agreement with human" names the judge aspect without sharing a word with it; a paper
+    # saying "human agreement" says the same thing, the pair the other way round.
+    keywords = ("LLM judge", "agreement with human")
+    facets = grounded_facets(name_facets("Reliability of LLM-as-a-judge"), keywords)
+    background = [
+        paper(f"j{i}", "LLM judge agreement with human raters", "An LLM judge grades essays.")
+        for i in range(4)
+    ] + [paper(f"o{i}", "Speech enhancement", "Noise removal for speech.") for i in range(8)]
+    pairs = {key for keyword in keywords for key in phrase_keys(keyword)[1]}
+    pairs |= {key for keyword in keywords for key in reversed_pairs(phrase_keys(keyword)[1])}
+    index = Index.of_papers(background, pairs)
+    facets = attach_keywords(facets, keywords, index, build_stats([(index, None)]))
+    reversed_paper = paper("p.rev", "Human agreement of automatic essay graders",
+                           "Graders are compared with teachers.")
+    unrelated = paper("p.none", "Essay graders", "Graders are compared with teachers.")
+    batch = Index.of_papers([reversed_paper, unrelated], pairs)
+    shown = facet_coverage(batch, build_stats([(batch, None)]), facets, abstract_credit=0.8)
+    assert shown.tolist() == pytest.approx([1.0, 0.0])

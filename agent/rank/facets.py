@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agent.rank.index import VOCABULARY, WORD_BITS, Index, Vocabulary, pair_key, pair_words
-from agent.rank.query import phrase_keys
+from agent.rank.query import phrase_keys, reversed_pairs
 from agent.rank.score import Stats, has_all
 from agent.rank.text import STOP_WORDS, fold, stem
 
@@ -103,10 +103,15 @@ def attach_keywords(
         if not phrase:
             continue
         sharing = [f for f in facets if _shares_word(f, words) or set(f.terms) & {phrase}]
+        backwards = [(key,) for key in reversed_pairs(pairs)]
         if not sharing:
-            sharing = _closest(facets, present, has_all(index, phrase))
+            matched = has_all(index, phrase)
+            for keys in backwards:
+                matched |= has_all(index, keys)
+            sharing = _closest(facets, present, matched)
         for facet in sharing:
             facet.phrases.append(phrase)
+            facet.phrases.extend(backwards)
     return facets
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from agent.models import Track
-from agent.rank.index import VOCABULARY, WORD_BITS, Vocabulary, pair_key
+from agent.rank.index import VOCABULARY, WORD_BITS, Vocabulary, pair_key, pair_words
 from agent.rank.text import segments
 
 
@@ -61,6 +61,16 @@ def phrase_keys(text: str, vocabulary: Vocabulary = VOCABULARY) -> tuple[list[in
     return words, pairs
 
 
+def reversed_pairs(pairs: list[int]) -> list[int]:
+    """The pair of a two-word phrase, the other way round: English says "speech representations"
+    and "representations of speech", which loses its stop word to become (representation,
+    speech). Longer phrases have no such reading."""
+    if len(pairs) != 1:
+        return []
+    first, second = pair_words(pairs[0])
+    return [] if first == second else [int(pair_key(second, first))]
+
+
 def build_query(track: Track, weights: QueryWeights | None = None) -> Query:
     """The weighted query of one track."""
     weights = weights or QUERY_WEIGHTS
@@ -73,6 +83,9 @@ def build_query(track: Track, weights: QueryWeights | None = None) -> Query:
             scores[key] += weights.keyword_word * scale
         for key in set(pairs):
             scores[key] += weights.keyword_pair * scale
+        # the pair read the other way round only shows the keyword's facet (it moved dev
+        # nDCG@20 by +-0.001 in the score, within noise): indexed, not scored
+        query.facet_phrases.extend((key,) for key in reversed_pairs(pairs))
         # a phrase matches when all its pairs do; a single word when the word does
         query.phrases.append((keyword, tuple(pairs) if pairs else tuple(words)))
     _add_text(scores, track.name, weights.name_word, weights.name_pair)
