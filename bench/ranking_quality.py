@@ -1,7 +1,7 @@
 """Ranking quality: our ranker beside tf-idf and BM25 (bm25s), same run, full sample as candidates.
 
     python bench/ranking_quality.py                    # dev (tuned) and held-out tables, feedback
-    python bench/ranking_quality.py --split dev        # one split only (no feedback figure)
+    python bench/ranking_quality.py --split dev        # one split only (dev: + feedback figure)
     python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
 
 Every system ranks ALL 4,943 papers of the bundled sample (January and February: the complete
@@ -247,17 +247,18 @@ def run_split(name: str, title: str, papers, months) -> dict[str, dict]:
 def main() -> None:
     """Print the dev (tuned) and held-out tables, or the one split asked for."""
     papers, months = load_papers()
+    splits = ["dev", "heldout"]
     if "--split" in sys.argv:
         at = sys.argv.index("--split") + 1
         if at >= len(sys.argv):
             raise SystemExit("ranking_quality: --split needs a name (dev, heldout, heldout2, ...)")
-        name = sys.argv[at]
-        run_split(name, "DEV (constants tuned here)" if name == "dev"
-                  else f"{name.upper()} (never tuned on)", papers, months)
-        return
-    run_split("dev", "DEV (constants tuned here)", papers, months)
-    run_split("heldout", "HELD-OUT (never tuned on)", papers, months)
-    if "--no-feedback" not in sys.argv:
+        splits = [sys.argv[at]]
+    for name in splits:
+        title = f"{name.upper()} (never tuned on)"
+        if name == "dev":
+            title = "DEV (constants tuned here)"
+        run_split(name, title, papers, months)
+    if "dev" in splits and "--no-feedback" not in sys.argv:
         january = [p for p in papers if months[p.id] == "2026-01"]
         before, after = feedback_figure(load_tracks(), january, load_qrels())
         print(f"\nfeedback (dev, January only, 10 ratings/track, unrated papers): "
