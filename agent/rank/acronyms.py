@@ -13,18 +13,26 @@ from collections import Counter
 
 import numpy as np
 
+from agent.models import Track
 from agent.rank.index import VOCABULARY, Tokens, Vocabulary, pair_key
 from agent.rank.text import stem
 
 ACRONYM_RE = re.compile(r"\b([A-Z]{2,6})s?\b")  # "LLM", "LLMs", "ASR", "LALM"
 MIN_DEFINITIONS = 3  # a long form seen fewer times is a coincidence, not a definition
-MAX_LOOKS = 2000  # definitions looked at per acronym: plenty for a common one, and bounded
+MAX_LOOKS = 500  # definitions looked at per acronym: plenty for a common one, and fast
 
 
 def written_acronyms(text: str) -> list[str]:
     """Stems of the acronyms written in capitals in `text`, in order, each once."""
     found = [stem(match.lower()) for match in ACRONYM_RE.findall(text)]
     return list(dict.fromkeys(found))
+
+
+def track_long_forms(track: Track, tokens: Tokens) -> dict[int, tuple[int, ...]]:
+    """The acronyms a track writes (word id) -> the word pairs of their long form."""
+    text = " ".join((track.name, track.description, *track.keywords))
+    found = long_forms(written_acronyms(text), tokens)
+    return {VOCABULARY.stem_id(acronym): pairs for acronym, pairs in found.items()}
 
 
 def long_forms(

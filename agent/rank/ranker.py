@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from agent.models import Match, Paper, Rating, Track
-from agent.rank.acronyms import long_forms, written_acronyms
+from agent.rank.acronyms import track_long_forms
 from agent.rank.background import TOKENIZER_VERSION, Background, load_background
 from agent.rank.embeddings import Embedder, fuse_with_embeddings, load_embedder
 from agent.rank.facets import (
@@ -32,7 +32,7 @@ from agent.rank.facets import (
     with_long_forms,
 )
 from agent.rank.feedback import expand, rated_ids, rocchio
-from agent.rank.index import VOCABULARY, Index, tokenize_papers
+from agent.rank.index import Index, tokenize_papers
 from agent.rank.query import Query, build_query
 from agent.rank.score import (
     Stats,
@@ -185,11 +185,7 @@ class Ranker:
     def _long_forms(self, track: Track) -> dict[int, tuple[int, ...]]:
         """The track's acronyms (word id) -> the word pairs of their long form (cached)."""
         if track.id not in self._acronyms:
-            text = " ".join((track.name, track.description, *track.keywords))
-            found = long_forms(written_acronyms(text), self._load().tokens)
-            self._acronyms[track.id] = {
-                VOCABULARY.stem_id(acronym): pairs for acronym, pairs in found.items()
-            }
+            self._acronyms[track.id] = track_long_forms(track, self._load().tokens)
         return self._acronyms[track.id]
 
     def _with_long_forms(self, track: Track) -> Query:
