@@ -208,6 +208,31 @@ def test_candidates_order_by_best_score(store: Store) -> None:
     assert [p.id for p, _ in store.candidates(("ranked", "summarized"), limit=2)] == ["b", "a"]
 
 
+
+def test_count_candidates_by_status_relevance_and_track(store: Store, db_path: Path) -> None:
+    """The Store and the quick sqlite3 reader count with one rule (on PostgreSQL: the Store)."""
+    from agent.store.quick import QuickReader
+
+    store.upsert_papers([paper(x) for x in "abcd"])
+    store.set_status(list("abc"), "ranked")
+    store.save_matches(
+        [Match("a", "t1", 0.4, True), Match("b", "t1", 0.9), Match("b", "t2", 0.3, True)]
+    )
+    readers = [store]
+    quick = QuickReader.open(db_path) if store.dialect == "sqlite" else None
+    readers += [quick] if quick else []
+    for reader in readers:
+        assert reader.count_candidates() == 3
+        assert reader.count_candidates(("ranked", "new")) == 4
+        assert reader.count_candidates(relevant_only=True) == 2
+        assert reader.count_candidates(relevant_only=True, tracks=["t2"]) == 1
+        assert reader.count_candidates(relevant_only=True, tracks=["t1", "t3"]) == 1
+        assert reader.count_candidates(relevant_only=True, tracks=[]) == 0
+        assert reader.count_candidates((), relevant_only=True) == 0
+    assert quick is not None or store.dialect != "sqlite"
+    if quick:
+        quick.close()
+
 # --- analyses and recall ----------------------------------------------------------------------
 
 

@@ -3,13 +3,14 @@
 Importing SQLAlchemy alone takes longer than these commands may take in all (0.3 s). On a SQLite
 file that is already migrated they read through the standard library's `sqlite3`, read-only; any
 other database (PostgreSQL, a file not created or migrated yet) gets the full `Store`, which has
-the same methods. tests/test_scale.py checks both answer alike.
+the same methods. tests/test_scale.py checks both answer alike; where both must apply one rule
+(`candidate_count_sql`) the Store runs this module's SQL through SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -122,9 +123,11 @@ class QuickReader(Closing):
     def close(self) -> None:
         self._conn.close()
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _all(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
         try:
-            return list(self._conn.execute(sql, tuple(params)))
+            return list(self._conn.execute(sql, params))
         except sqlite3.DatabaseError as e:
             # The Store's engine says this for SQLAlchemy; this path reads without it.
             from agent.store import engine
@@ -165,17 +168,7 @@ class QuickReader(Closing):
         relevant_only: bool = False,
         tracks: Sequence[str] | None = None,
     ) -> int:
-        marks = ", ".join("?" for _ in statuses)
-        sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks})"
-        params: list[Any] = list(statuses)
-        if relevant_only and tracks is not None:
-            track_marks = ", ".join("?" for _ in tracks) or "NULL"
-            sql += (" AND id IN (SELECT paper_id FROM scores WHERE relevant = 1"
-                    f" AND track_id IN ({track_marks}))")
-            params += list(tracks)
-        elif relevant_only:
-            sql += " AND best_relevant IS NOT NULL"
-        return int(self._all(sql, params)[0][0])
+        return int(self._all(*candidate_count_sql(statuses, relevant_only, tracks))[0][0])
 
     def tokens_since(self, since: datetime) -> tuple[int, int]:
         sql = (
@@ -205,6 +198,30 @@ class QuickReader(Closing):
                  if (when := from_text(text)) is not None]
         oldest = from_text(self._all("SELECT MIN(published) FROM papers")[0][0])
         return pairs, oldest
+
+
+def candidate_count_sql(
+    statuses: Sequence[str], relevant_only: bool, tracks: Sequence[str] | None
+) -> tuple[str, dict[str, Any]]:
+    """The one rule for `count_candidates`, as SQL with :named parameters (sqlite3 here, the
+    Store through SQLAlchemy's `text()`, on SQLite or PostgreSQL): papers in `statuses`; with
+    `relevant_only`, only those relevant to some track, or with `tracks` to one of those."""
+    params: dict[str, Any] = {f"status{i}": status for i, status in enumerate(statuses)}
+    sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks(params)})"
+    if relevant_only and tracks is not None:
+        named = {f"track{i}": track for i, track in enumerate(tracks)}
+        sql += (" AND id IN (SELECT paper_id FROM scores WHERE relevant = :relevant"
+                f" AND track_id IN ({marks(named)}))")
+        params |= named | {"relevant": True}
+    elif relevant_only:
+        sql += " AND best_relevant IS NOT NULL"
+    return sql, params
+
+
+def marks(params: dict[str, Any]) -> str:
+    """The placeholders of `params` for an IN list: ":a, :b"; NULL for none (matches nothing,
+    where PostgreSQL refuses an empty list)."""
+    return ", ".join(f":{name}" for name in params) or "NULL"
 
 
 def cycle_record(row: tuple[Any, ...]) -> CycleRecord:

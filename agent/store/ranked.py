@@ -19,6 +19,7 @@ from agent.store.papers import (
     check_statuses,
     paper_from_row,
 )
+from agent.store.quick import candidate_count_sql
 
 
 class RankedStore(PaperStore):
@@ -101,15 +102,8 @@ class RankedStore(PaperStore):
         """How many papers `candidates()` would return without a limit (a COUNT, no rows);
         with `tracks`, only papers relevant to one of those tracks count as relevant."""
         check_statuses(statuses)
-        query = sa.select(sa.func.count()).select_from(PAPERS).where(PAPERS.c.status.in_(statuses))
-        if relevant_only and tracks is not None:
-            relevant = sa.select(SCORES.c.paper_id).where(
-                SCORES.c.relevant.is_(True), SCORES.c.track_id.in_(list(tracks))
-            )
-            query = query.where(PAPERS.c.id.in_(relevant))
-        elif relevant_only:
-            query = query.where(PAPERS.c.best_relevant.is_not(None))
-        return int(self._rows(query)[0][0])
+        sql, params = candidate_count_sql(statuses, relevant_only, tracks)
+        return int(self._rows(sa.text(sql).bindparams(**params))[0][0])
 
     def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:
         """Track id -> (papers relevant to it, the newest cycle that first saw one of them)."""
