@@ -48,6 +48,16 @@ Nothing read yet: the agent fills this page from its store after its first learn
 """
 
 
+class InRoot:
+    """A path of the layout as an attribute of a `Workspace`: its root / `relative`."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+
+    def __get__(self, workspace: Workspace, owner: type[Workspace]) -> Path:
+        return workspace.path(self.relative)
+
+
 class Workspace:
     """One workspace: the paths of its layout, its settings (read once, on first use) and its
     store. `overrides` are command-line flags as {"section.key": value}."""
@@ -63,46 +73,17 @@ class Workspace:
         """A file of the workspace named relative to its root (one of the names above)."""
         return self.root / relative
 
-    @property
-    def settings_file(self) -> Path:
-        return self.root / SETTINGS_FILE
-
-    @property
-    def state_dir(self) -> Path:
-        return self.root / STATE_DIR
-
-    @property
-    def tracks_file(self) -> Path:
-        return self.root / TRACKS_FILE
-
-    @property
-    def knowledge_graph(self) -> Path:
-        return self.root / KNOWLEDGE_GRAPH_FILE
-
-    @property
-    def default_database(self) -> Path:
-        return self.root / DATABASE_FILE
-
-    @property
-    def log_dir(self) -> Path:
-        """Where `state/agent.log` goes (agent.logs names the file)."""
-        return self.state_dir
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / CACHE_DIR
-
-    @property
-    def cycles_dir(self) -> Path:
-        return self.root / CYCLES_DIR
-
-    @property
-    def cycles_index(self) -> Path:
-        return self.root / CYCLES_INDEX_FILE
-
-    @property
-    def prompts_dir(self) -> Path:
-        return self.root / PROMPTS_DIR
+    # Each file and folder of the layout, as a path (`workspace.tracks_file`).
+    settings_file = InRoot(SETTINGS_FILE)
+    state_dir = InRoot(STATE_DIR)
+    log_dir = InRoot(STATE_DIR)  # where state/agent.log goes (agent.logs names the file)
+    tracks_file = InRoot(TRACKS_FILE)
+    knowledge_graph = InRoot(KNOWLEDGE_GRAPH_FILE)
+    default_database = InRoot(DATABASE_FILE)
+    cache_dir = InRoot(CACHE_DIR)
+    cycles_dir = InRoot(CYCLES_DIR)
+    cycles_index = InRoot(CYCLES_INDEX_FILE)
+    prompts_dir = InRoot(PROMPTS_DIR)
 
     @cached_property
     def settings(self) -> Settings:
