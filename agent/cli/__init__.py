@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,6 +51,25 @@ def group_workspace(ctx: typer.Context, workspace: Path | None) -> Path:
     if workspace is None and ctx.parent is not None:
         workspace = ctx.parent.params.get("workspace")
     return resolve_workspace(workspace)
+
+
+def listing_group(name: str, help_text: str, listing: Callable[[Path, bool], None]) -> typer.Typer:
+    """A command group (`tracks`, `queue`) that lists when given no subcommand: `listing` gets
+    the workspace and --json. Its subcommands find a -w given before them with
+    `group_workspace`."""
+    group = typer.Typer(help=help_text, invoke_without_command=True)
+
+    @group.callback()
+    def list_unless_subcommand(
+        ctx: typer.Context, workspace: WorkspaceOption = None, as_json: JsonOption = False
+    ) -> None:
+        if ctx.invoked_subcommand is None:
+            from agent.config import resolve_workspace
+
+            listing(resolve_workspace(workspace), as_json)
+
+    app.add_typer(group, name=name)
+    return group
 
 
 def print_json(data: Any) -> None:

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from agent.cli import JsonOption, WorkspaceOption, app, console, escape, group_workspace, print_json
+from agent.cli import (
+    WorkspaceOption,
+    app,
+    console,
+    escape,
+    group_workspace,
+    listing_group,
+    print_json,
+)
 from agent.config import resolve_workspace
 
-queue_app = typer.Typer(
-    help="The must-read queue: papers waiting for a deep read.", invoke_without_command=True
-)
-app.add_typer(queue_app, name="queue")
 SourceOption = Annotated[
     str, typer.Option("--source", help="Look unknown ids up at: arxiv or sample.")
 ]
 
 
-@queue_app.callback()
-def queue_list(
-    ctx: typer.Context,
-    workspace: WorkspaceOption = None,
-    as_json: JsonOption = False,
-) -> None:
+def queue_list(workspace: Path, as_json: bool) -> None:
     """List the queue: id, title, priority, why, who added it, when."""
-    if ctx.invoked_subcommand is not None:
-        return
     from agent.steer import queue_list as list_items
 
-    items = list_items(resolve_workspace(workspace))
+    items = list_items(workspace)
     if as_json:
         print_json([{**item.__dict__, "added": str(item.added)} for item in items])
         return
@@ -50,6 +48,11 @@ def queue_list(
             item.added.strftime("%m-%d %H:%M") if item.added else "",
         )
     console.print(table)
+
+
+queue_app = listing_group(
+    "queue", "The must-read queue: papers waiting for a deep read.", queue_list
+)
 
 
 @queue_app.command("add")

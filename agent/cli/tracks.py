@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Column, Table
 
-from agent.cli import JsonOption, WorkspaceOption, app, console, escape, group_workspace, print_json
-from agent.config import resolve_workspace
-
-tracks_app = typer.Typer(help="Your research tracks (state/tracks.toml).",
-                         invoke_without_command=True)
-app.add_typer(tracks_app, name="tracks")
+from agent.cli import WorkspaceOption, console, escape, group_workspace, listing_group, print_json
 
 
-@tracks_app.callback()
-def tracks_list(
-    ctx: typer.Context,
-    workspace: WorkspaceOption = None,
-    as_json: JsonOption = False,
-) -> None:
+def tracks_list(workspace: Path, as_json: bool) -> None:
     """List tracks: id, name, priority, active, papers found, velocity, last hit.
 
     Velocity: relevant papers in the last 2, 6 and 12 weeks by arXiv date, ↑/↓ against the
     same span before (no arrow when the store holds nothing that old)."""
-    if ctx.invoked_subcommand is not None:
-        return
     from agent.review import track_rows
 
-    rows = track_rows(resolve_workspace(workspace))
+    rows = track_rows(workspace)
     if as_json:
         print_json(rows)
         return
@@ -43,6 +32,9 @@ def tracks_list(
                       row["velocity"]["short"] if row["velocity"] else "-",
                       row["last_hit"] or "-")
     console.print(table)
+
+
+tracks_app = listing_group("tracks", "Your research tracks (state/tracks.toml).", tracks_list)
 
 
 @tracks_app.command("set-priority")
