@@ -13,6 +13,17 @@ ABBREVIATIONS = frozenset(
 BOUNDARY_RE = re.compile(r"[.!?]+[\"')\]]*\s+")
 MAX_SENTENCE = 400  # characters; longer "sentences" are usually run-on extraction noise
 
+
+def cue(*phrases: str) -> re.Pattern[str]:
+    r"""Any of `phrases` (regular expressions) as whole words, in any case: \b(a|b|...)\b."""
+    return re.compile(rf"\b({'|'.join(phrases)})\b", re.IGNORECASE)
+
+
+def either(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    """What any of `patterns` matches, in any case."""
+    return re.compile("|".join(p.pattern for p in patterns), re.IGNORECASE)
+
+
 CONTRIBUTION_RE = re.compile(
     r"\b(we|this (paper|work|study|article|letter)|our (work|paper|study))\b[^.;]{0,60}?"
     r"\b(propose|introduce|present|develop|design|contribute|release)\w*",
@@ -25,42 +36,37 @@ WEAK_CONTRIBUTION_RE = re.compile(
 )
 # A number that is a quantity: "10.69%", "8 language pairs"; not "Qwen2", "7B", "GPT-4o", "v1.0".
 QUANTITY = r"(?<![A-Za-z\d.\-])\d"
-STRONG_RESULT_RE = re.compile(
-    rf"{QUANTITY}|\b(outperform\w*|achiev\w*|surpass\w*|state-of-the-art|findings?|"
-    r"(show|shows|showed|shown|find|finds|found|demonstrates?|demonstrated|reveals?|revealed|"
-    r"observe|observes|observed|confirms?|confirmed) that|we (reveal|find|observe|uncover)|"
-    r"(our )?results? (show|indicate|suggest|confirm|demonstrate|reveal|offer)\w*)\b",
-    re.IGNORECASE,
-)
-WEAK_RESULT_RE = re.compile(
-    r"\b(improv\w*|reduc(e|es|ed|ing|tion|tions)|gains?|yield\w*|increas(e|es|ed|ing)|"
-    r"significant\w*|better|superior|effective\w*|robust\w*|consistent\w*)\b",
-    re.IGNORECASE,
-)
-RESULT_RE = re.compile(f"{STRONG_RESULT_RE.pattern}|{WEAK_RESULT_RE.pattern}", re.IGNORECASE)
-STRONG_LIMITATION_RE = re.compile(
-    r"\b(limitations?|limited (to|by)|future work|restricted to|not yet|caveats?|drawbacks?|"
-    r"we leave|left for future|open questions?|only (on|for|in|to)|cannot|can ?not|"
-    r"remains? (an? )?(open|unclear|challeng\w*|unknown|unsolved|difficult))\b",
-    re.IGNORECASE,
-)
-WEAK_LIMITATION_RE = re.compile(
-    r"\b(however|does not|do not|did not|fail\w*|unclear|struggles?)\b", re.IGNORECASE
-)
-LIMITATION_RE = re.compile(
-    f"{STRONG_LIMITATION_RE.pattern}|{WEAK_LIMITATION_RE.pattern}", re.IGNORECASE
-)
-PROBLEM_RE = re.compile(
-    r"\b(problem|challeng\w*|however|lack\w*|remains?|gap|questions?|unclear|difficult\w*|"
-    r"limited|bottleneck|unknown|whether|despite|although)\b",
-    re.IGNORECASE,
-)
-OPEN_RE = re.compile(
-    r"\b(future (work|research|directions?)|open (question|problem)s?|we leave|left for|"
-    r"remains? (open|unclear|unknown|to be)|further (work|research|investigation|study))\b",
-    re.IGNORECASE,
-)
 NUMBER_RE = re.compile(QUANTITY)
+STRONG_RESULT_RE = either(NUMBER_RE, cue(
+    r"outperform\w*", r"achiev\w*", r"surpass\w*", "state-of-the-art", "findings?",
+    "(show|shows|showed|shown|find|finds|found|demonstrates?|demonstrated|reveals?|revealed|"
+    "observe|observes|observed|confirms?|confirmed) that",
+    "we (reveal|find|observe|uncover)",
+    r"(our )?results? (show|indicate|suggest|confirm|demonstrate|reveal|offer)\w*",
+))
+WEAK_RESULT_RE = cue(
+    r"improv\w*", "reduc(e|es|ed|ing|tion|tions)", "gains?", r"yield\w*", "increas(e|es|ed|ing)",
+    r"significant\w*", "better", "superior", r"effective\w*", r"robust\w*", r"consistent\w*",
+)
+RESULT_RE = either(STRONG_RESULT_RE, WEAK_RESULT_RE)
+STRONG_LIMITATION_RE = cue(
+    "limitations?", "limited (to|by)", "future work", "restricted to", "not yet", "caveats?",
+    "drawbacks?", "we leave", "left for future", "open questions?", "only (on|for|in|to)",
+    "cannot", "can ?not",
+    r"remains? (an? )?(open|unclear|challeng\w*|unknown|unsolved|difficult)",
+)
+WEAK_LIMITATION_RE = cue(
+    "however", "does not", "do not", "did not", r"fail\w*", "unclear", "struggles?"
+)
+LIMITATION_RE = either(STRONG_LIMITATION_RE, WEAK_LIMITATION_RE)
+PROBLEM_RE = cue(
+    "problem", r"challeng\w*", "however", r"lack\w*", "remains?", "gap", "questions?", "unclear",
+    r"difficult\w*", "limited", "bottleneck", "unknown", "whether", "despite", "although",
+)
+OPEN_RE = cue(
+    "future (work|research|directions?)", "open (question|problem)s?", "we leave", "left for",
+    "remains? (open|unclear|unknown|to be)", "further (work|research|investigation|study)",
+)
 METHOD_RE = re.compile(
     r"\b(we|it|our (method|approach|model|system|framework|pipeline))\b[^.;]{0,40}?\b("
     r"use|uses|apply|applies|train|trains|fine-tune|fine-tunes|compare|compares|combine|combines|"
@@ -71,19 +77,19 @@ METHOD_RE = re.compile(
     re.IGNORECASE,
 )
 # Sentences speaking to the reader or to a model are not findings ("IGNORE ALL PREVIOUS ...").
-ADDRESS_RE = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|"
-    r"guidelines)\b|\b(you|your|yourself)\b|\b(as an ai|assistant:|system prompt|"
-    r"language model,? (you|must|should))",
-    re.IGNORECASE,
+ADDRESS_RE = either(
+    cue(
+        r"(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|guidelines)",
+        "you", "your", "yourself",
+    ),
+    re.compile(r"\b(as an ai|assistant:|system prompt|language model,? (you|must|should))"),
 )
 # What the authors set out to do or expect is not what they found.
 AIM_RE = re.compile(r"\b(we|this (paper|work)) (hypothesi[sz]e|aim|attempt|seek|hope|expect)", re.I)
-AVAILABILITY_RE = re.compile(
-    r"\b((code|data|dataset|models?|weights|demo|benchmark)s?\b[^.]{0,40}\b(available|released?|"
-    r"public|open-sourced?)|will (be )?(release|open-source|make)|github|huggingface|"
-    r"(demo|project) page)\b",
-    re.IGNORECASE,
+AVAILABILITY_RE = cue(
+    r"(code|data|dataset|models?|weights|demo|benchmark)s?\b[^.]{0,40}\b(available|released?|"
+    "public|open-sourced?)",
+    "will (be )?(release|open-source|make)", "github", "huggingface", "(demo|project) page",
 )
 # Model families a speech/audio/NLP abstract names, and any name joined to a size or version.
 MODEL_RE = re.compile(
@@ -93,7 +99,7 @@ MODEL_RE = re.compile(
     r"Parakeet|Canary|OLMo|Pythia|Falcon|Granite|Voxtral|LTU|Pengi|GLM)"
     r"(?:[\w.]*)(?:-[\w.]+)*(?: \d+(?:\.\d+)?(?!\w))?)"
 )
-WE_RE = re.compile(r"\b(we|our)\b", re.IGNORECASE)
+WE_RE = cue("we", "our")
 
 
 def normalize_space(text: str) -> str:

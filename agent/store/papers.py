@@ -14,7 +14,8 @@ from sqlmodel import col, select
 from agent.models import Match, MemoryItem, Paper
 from agent.store.base import StoreBase, chunks, record_from_row
 from agent.store.bulk import batches, upsert_statement
-from agent.store.tables import ANALYSIS_KINDS, PAPER_STATUSES, AnalysisRow, PaperRow, ScoreRow
+from agent.store.records import check_statuses
+from agent.store.tables import ANALYSIS_KINDS, AnalysisRow, PaperRow, ScoreRow
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,6 @@ def paper_from_row(row: Any) -> Paper:
 
 def match_from_row(row: Any) -> Match:
     return record_from_row(Match, row, terms=tuple(row.terms or ()))
-
-
-def check_statuses(statuses: Iterable[str]) -> None:
-    unknown = sorted(set(statuses) - set(PAPER_STATUSES))
-    if unknown:
-        raise ValueError(f"unknown paper status {unknown}; expected one of {PAPER_STATUSES}")
 
 
 def takeaway_of(kind: str, payload: dict[str, Any], abstract: str) -> str:

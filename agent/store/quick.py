@@ -4,7 +4,7 @@ Importing SQLAlchemy alone takes longer than these commands may take in all (0.3
 file that is already migrated they read through the standard library's `sqlite3`, read-only; any
 other database (PostgreSQL, a file not created or migrated yet) gets the full `Store`, which has
 the same methods. tests/test_scale.py checks both answer alike; where both must apply one rule
-(`candidate_count_sql`) the Store runs this module's SQL through SQLAlchemy.
+(`CandidateCount`) the Store runs this module's SQL through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agent.closing import Closing
 from agent.errors import DatabaseDamaged
 from agent.models import QueueItem
-from agent.store.records import CycleRecord
+from agent.store.records import CycleRecord, check_statuses
 
 if TYPE_CHECKING:
     from agent.store.facade import Store
@@ -95,7 +95,42 @@ def from_text(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
 
 
-class QuickReader(Closing):
+class CandidateCount:
+    """`count_candidates` with one rule for the Store and the QuickReader: SQL with :named
+    parameters, which sqlite3 takes as it is and the Store through SQLAlchemy's `text()` (on
+    SQLite or PostgreSQL). Each runs it with its own `_count`."""
+
+    def _count(self, sql: str, params: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def count_candidates(
+        self,
+        statuses: Sequence[str] = ("ranked",),
+        relevant_only: bool = False,
+        tracks: Sequence[str] | None = None,
+    ) -> int:
+        """How many papers `candidates()` would return without a limit (a COUNT, no rows);
+        with `tracks`, only papers relevant to one of those tracks count as relevant."""
+        check_statuses(statuses)
+        params: dict[str, Any] = {f"status{i}": status for i, status in enumerate(statuses)}
+        sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks(params)})"
+        if relevant_only and tracks is not None:
+            named = {f"track{i}": track for i, track in enumerate(tracks)}
+            sql += (" AND id IN (SELECT paper_id FROM scores WHERE relevant = :relevant"
+                    f" AND track_id IN ({marks(named)}))")
+            params |= named | {"relevant": True}
+        elif relevant_only:
+            sql += " AND best_relevant IS NOT NULL"
+        return self._count(sql, params)
+
+
+def marks(params: dict[str, Any]) -> str:
+    """The placeholders of `params` for an IN list: ":a, :b"; NULL for none (matches nothing,
+    where PostgreSQL refuses an empty list)."""
+    return ", ".join(f":{name}" for name in params) or "NULL"
+
+
+class QuickReader(CandidateCount, Closing):
     """The `Reader` queries in plain SQL over a read-only sqlite3 connection."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -162,13 +197,8 @@ class QuickReader(Closing):
             return int(self._all("SELECT COUNT(*) FROM papers")[0][0])
         return self.count_candidates(statuses)
 
-    def count_candidates(
-        self,
-        statuses: Sequence[str] = ("ranked",),
-        relevant_only: bool = False,
-        tracks: Sequence[str] | None = None,
-    ) -> int:
-        return int(self._all(*candidate_count_sql(statuses, relevant_only, tracks))[0][0])
+    def _count(self, sql: str, params: dict[str, Any]) -> int:
+        return int(self._all(sql, params)[0][0])
 
     def tokens_since(self, since: datetime) -> tuple[int, int]:
         sql = (
@@ -198,30 +228,6 @@ class QuickReader(Closing):
                  if (when := from_text(text)) is not None]
         oldest = from_text(self._all("SELECT MIN(published) FROM papers")[0][0])
         return pairs, oldest
-
-
-def candidate_count_sql(
-    statuses: Sequence[str], relevant_only: bool, tracks: Sequence[str] | None
-) -> tuple[str, dict[str, Any]]:
-    """The one rule for `count_candidates`, as SQL with :named parameters (sqlite3 here, the
-    Store through SQLAlchemy's `text()`, on SQLite or PostgreSQL): papers in `statuses`; with
-    `relevant_only`, only those relevant to some track, or with `tracks` to one of those."""
-    params: dict[str, Any] = {f"status{i}": status for i, status in enumerate(statuses)}
-    sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks(params)})"
-    if relevant_only and tracks is not None:
-        named = {f"track{i}": track for i, track in enumerate(tracks)}
-        sql += (" AND id IN (SELECT paper_id FROM scores WHERE relevant = :relevant"
-                f" AND track_id IN ({marks(named)}))")
-        params |= named | {"relevant": True}
-    elif relevant_only:
-        sql += " AND best_relevant IS NOT NULL"
-    return sql, params
-
-
-def marks(params: dict[str, Any]) -> str:
-    """The placeholders of `params` for an IN list: ":a, :b"; NULL for none (matches nothing,
-    where PostgreSQL refuses an empty list)."""
-    return ", ".join(f":{name}" for name in params) or "NULL"
 
 
 def cycle_record(row: tuple[Any, ...]) -> CycleRecord:

@@ -7,6 +7,7 @@ with its status: these read an index or group only relevant scores, whatever the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,13 +17,13 @@ from agent.store.papers import (
     PAPERS,
     SCORES,
     PaperStore,
-    check_statuses,
     paper_from_row,
 )
-from agent.store.quick import candidate_count_sql
+from agent.store.quick import CandidateCount
+from agent.store.records import check_statuses
 
 
-class RankedStore(PaperStore):
+class RankedStore(PaperStore, CandidateCount):
     """Queries that rank or count stored papers by their stored scores."""
 
     def candidates(
@@ -93,16 +94,7 @@ class RankedStore(PaperStore):
             ]
         return ids
 
-    def count_candidates(
-        self,
-        statuses: Sequence[str] = ("ranked",),
-        relevant_only: bool = False,
-        tracks: Sequence[str] | None = None,
-    ) -> int:
-        """How many papers `candidates()` would return without a limit (a COUNT, no rows);
-        with `tracks`, only papers relevant to one of those tracks count as relevant."""
-        check_statuses(statuses)
-        sql, params = candidate_count_sql(statuses, relevant_only, tracks)
+    def _count(self, sql: str, params: dict[str, Any]) -> int:
         return int(self._rows(sa.text(sql).bindparams(**params))[0][0])
 
     def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,12 @@ CYCLE_STATUSES: tuple[str, ...] = (
 )
 ANALYSIS_KINDS: tuple[str, ...] = ("summary", "deep-read", "judgement")
 QUEUE_ADDERS: tuple[str, ...] = ("user", "agent")
+
+
+def check_statuses(statuses: Iterable[str]) -> None:
+    unknown = sorted(set(statuses) - set(PAPER_STATUSES))
+    if unknown:
+        raise ValueError(f"unknown paper status {unknown}; expected one of {PAPER_STATUSES}")
 
 
 @dataclass(frozen=True)
