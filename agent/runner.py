@@ -10,11 +10,12 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.cycle import CycleOptions, CycleOutcome, record_refusal, run_cycle
-from agent.daemon import DaemonOutcome, parse_every, run_daemon
+from agent.daemon import DaemonOptions, DaemonOutcome, parse_every, run_daemon
 from agent.errors import AgentError
 from agent.lock import WorkspaceLock
 from agent.logs import setup_logging
@@ -40,25 +41,33 @@ def choose_schedule(
     return parse_every(schedule.every), None
 
 
+@dataclass(frozen=True)
+class RunFlags:
+    """What `run` or `demo` asked for; a schedule flag left None leaves research.toml's."""
+
+    every: str | None = None
+    cron: str | None = None
+    max_cycles: int | None = None
+    source: str = "arxiv"
+    demo: bool = False  # the first cycle runs at once, whenever the last one ran
+
+
 def run_forever(
     workspace: Path,
-    every: str | None,
-    cron: str | None,
-    max_cycles: int | None,
-    source: str = "arxiv",
-    demo: bool = False,
+    flags: RunFlags,
     report: Callable[[CycleOutcome], None] | None = None,
 ) -> int:
     """Run cycles on a schedule until stopped or `max_cycles` ran; returns the exit status."""
     settings = Workspace(workspace).settings
     load_tracks(settings.tracks_path)  # refuse to start on a broken tracks file
     setup_logging(settings.state_dir)
-    interval, cron = choose_schedule(every, cron, settings.schedule)
+    interval, cron = choose_schedule(flags.every, flags.cron, settings.schedule)
+    url = settings.database_url
     with WorkspaceLock(settings.state_dir):
 
         def run_one(stop: threading.Event) -> DaemonOutcome:
             try:
-                outcome = run_cycle(workspace, CycleOptions(source=source, stop=stop))
+                outcome = run_cycle(workspace, CycleOptions(source=flags.source, stop=stop))
             except AgentError as exc:  # e.g. tracks.toml broken overnight: record it, go on
                 outcome = record_refusal(workspace, exc)
             if report is not None:
@@ -70,14 +79,16 @@ def run_forever(
 
         return run_daemon(
             run_one,
-            every=interval,
-            cron=cron,
-            timezone=settings.schedule.timezone,
-            max_cycles=max_cycles,
-            shutdown_grace=settings.schedule.shutdown_grace,
-            last_completed=None if demo else lambda: last_completed(settings.database_url),
-            on_abandon=lambda: abandon_in_flight(settings.database_url),
-            state_dir=settings.state_dir,
+            DaemonOptions(
+                every=interval,
+                cron=cron,
+                timezone=settings.schedule.timezone,
+                max_cycles=flags.max_cycles,
+                shutdown_grace=settings.schedule.shutdown_grace,
+                last_completed=None if flags.demo else lambda: last_completed(url),
+                on_abandon=lambda: abandon_in_flight(url),
+                state_dir=settings.state_dir,
+            ),
         )
 
 

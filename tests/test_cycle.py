@@ -181,7 +181,7 @@ def test_unknown_source_is_refused_before_a_cycle_is_numbered(
 def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from agent.runner import run_forever
+    from agent.runner import RunFlags, run_forever
 
     tracks = workspace / "state" / "tracks.toml"
     good = tracks.read_text(encoding="utf-8")
@@ -191,15 +191,8 @@ def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
         broken = outcome.number is not None
         tracks.write_text("[[track]]\nid = 'x'\n" if broken else good, encoding="utf-8")
 
-    status = run_forever(
-        workspace,
-        every="1s",
-        cron=None,
-        max_cycles=2,
-        source="sample",
-        demo=True,
-        report=break_tracks,
-    )
+    flags = RunFlags(every="1s", max_cycles=2, source="sample", demo=True)
+    status = run_forever(workspace, flags, report=break_tracks)
     assert status == 0
     log = run_cli(capsys, "log", "-w", str(workspace), "--json")
     rows = json.loads(log.out)

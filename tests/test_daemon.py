@@ -21,6 +21,7 @@ import pytest
 
 from agent.daemon import (
     DaemonEvent,
+    DaemonOptions,
     DaemonOutcome,
     backoff_ticks,
     load_timezone,
@@ -82,9 +83,9 @@ def test_bad_cron_is_a_config_error_naming_it(expr: str):
 
 def test_cron_that_never_fires_is_a_config_error():
     with pytest.raises(ConfigError, match="never fires"):
-        run_daemon(lambda stop: None, every=None, cron="0 0 31 2 *", timezone="UTC",
-                   max_cycles=1, shutdown_grace=1, last_completed=None,
-                   install_signals=False)  # fmt: skip
+        run_daemon(lambda stop: None, DaemonOptions(
+            every=None, cron="0 0 31 2 *", timezone="UTC", max_cycles=1, shutdown_grace=1,
+            last_completed=None, install_signals=False))  # fmt: skip
 
 
 def test_unknown_timezone_is_a_config_error():
@@ -94,8 +95,9 @@ def test_unknown_timezone_is_a_config_error():
 
 def test_no_schedule_is_a_config_error():
     with pytest.raises(ConfigError, match="no schedule"):
-        run_daemon(lambda stop: None, every=None, cron=None, timezone="UTC", max_cycles=1,
-                   shutdown_grace=1, last_completed=None, install_signals=False)  # fmt: skip
+        run_daemon(lambda stop: None, DaemonOptions(
+            every=None, cron=None, timezone="UTC", max_cycles=1, shutdown_grace=1,
+            last_completed=None, install_signals=False))  # fmt: skip
 
 
 # --- decisions (pure) -----------------------------------------------------------------------
@@ -175,12 +177,12 @@ def test_daemon_and_policy_back_off_by_one_rule():
 
 def run_quick(run_one, tmp_path: Path, **options) -> tuple[int, list[DaemonEvent]]:
     events: list[DaemonEvent] = []
-    settings: dict[str, Any] = dict(  # noqa: C408 (keyword names read as run_daemon's own)
+    settings: dict[str, Any] = dict(  # noqa: C408 (keyword names read as DaemonOptions' own)
         every=TICK, cron=None, timezone="UTC", max_cycles=3, shutdown_grace=5.0,
         last_completed=None, install_signals=False, on_event=events.append, state_dir=tmp_path,
     )  # fmt: skip
     settings.update(options)
-    return run_daemon(run_one, **settings), events
+    return run_daemon(run_one, DaemonOptions(**settings)), events
 
 
 def test_max_cycles_stops_after_n_calls(tmp_path: Path):
@@ -247,13 +249,14 @@ def run_in_thread(run_one, tmp_path: Path, **options):
     events: queue.Queue[DaemonEvent] = queue.Queue()
     stop = threading.Event()
     result: list[int] = []
-    settings: dict[str, Any] = dict(  # noqa: C408 (keyword names read as run_daemon's own)
+    settings: dict[str, Any] = dict(  # noqa: C408 (keyword names read as DaemonOptions' own)
         every=timedelta(hours=1), cron=None, timezone="UTC", max_cycles=None, shutdown_grace=5.0,
         last_completed=None, install_signals=False, on_event=events.put, state_dir=tmp_path,
         stop=stop,
     )  # fmt: skip
     settings.update(options)
-    thread = threading.Thread(target=lambda: result.append(run_daemon(run_one, **settings)))
+    options = DaemonOptions(**settings)
+    thread = threading.Thread(target=lambda: result.append(run_daemon(run_one, options)))
     thread.start()
     return events, stop, thread, result
 
@@ -355,7 +358,7 @@ import sys, threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import agent.daemon.loop as loop
-from agent.daemon import DaemonOutcome, run_daemon
+from agent.daemon import DaemonOptions, DaemonOutcome, run_daemon
 
 mode, state, grace = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
 loop.EXIT_WATCHDOG_SECONDS = 0.2
@@ -378,10 +381,10 @@ def abandon():
     (state / "abandoned").write_text("yes")
 
 last = (lambda: datetime.now(UTC)) if mode == "idle" else (lambda: None)
-sys.exit(run_daemon(run_one, every=timedelta(hours=1), cron=None, timezone="UTC",
-                    max_cycles=None, shutdown_grace=grace, last_completed=last,
-                    on_event=lambda event: say(event.kind), on_abandon=abandon,
-                    state_dir=state))
+sys.exit(run_daemon(run_one, DaemonOptions(
+    every=timedelta(hours=1), cron=None, timezone="UTC", max_cycles=None, shutdown_grace=grace,
+    last_completed=last, on_event=lambda event: say(event.kind), on_abandon=abandon,
+    state_dir=state)))
 """
 
 

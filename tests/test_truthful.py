@@ -247,7 +247,7 @@ def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(
 ) -> None:
     import json
 
-    from agent.runner import run_forever
+    from agent.runner import RunFlags, run_forever
 
     tracks = workspace / "state" / "tracks.toml"
     good = tracks.read_text(encoding="utf-8")
@@ -260,8 +260,8 @@ def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(
         elif len(seen) == 2:
             tracks.write_text(good, encoding="utf-8")  # the researcher fixes it
 
-    assert run_forever(workspace, every="1s", cron=None, max_cycles=2, source="sample",
-                       demo=True, report=report) == 0
+    flags = RunFlags(every="1s", max_cycles=2, source="sample", demo=True)
+    assert run_forever(workspace, flags, report=report) == 0
     assert [(o.number, o.status) for o in seen] == [(1, "committed"), (None, "failed"),
                                                    (2, "committed")]
     rows = json.loads(run_cli(capsys, "log", "-w", str(workspace), "--json").out)

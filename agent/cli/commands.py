@@ -93,7 +93,7 @@ def run(
     source: SourceOption = "arxiv",
 ) -> None:
     """Run in the foreground on a schedule until stopped (SIGTERM/Ctrl-C)."""
-    from agent.runner import run_forever
+    from agent.runner import RunFlags, run_forever
 
     if every and cron:
         raise typer.BadParameter(
@@ -101,9 +101,8 @@ def run(
             param_hint="'--every' / '--cron'",
         )
     path = resolve_workspace(workspace)
-    raise typer.Exit(
-        run_forever(path, every=every, cron=cron, max_cycles=max_cycles, source=source)
-    )
+    flags = RunFlags(every=every, cron=cron, max_cycles=max_cycles, source=source)
+    raise typer.Exit(run_forever(path, flags))
 
 
 @app.command()
@@ -133,7 +132,7 @@ def demo(
 ) -> None:
     """A throwaway workspace, the bundled real papers replayed, a few real cycles and commits."""
     from agent.cli.render import print_demo_end
-    from agent.runner import run_forever
+    from agent.runner import RunFlags, run_forever
     from agent.workspace import init_workspace
 
     target = directory or Path(tempfile.mkdtemp(prefix="research-agent-demo-"))
@@ -143,7 +142,7 @@ def demo(
         f"{cycles} cycles, one every {every})"
     )
     status_code = run_forever(
-        path, every=every, cron=None, max_cycles=cycles, source="sample", demo=True
+        path, RunFlags(every=every, max_cycles=cycles, source="sample", demo=True)
     )
     print_demo_end(path)
     raise typer.Exit(status_code)

@@ -17,12 +17,13 @@ off (skips 0, 1, 3, 7, ... ticks, trying at least every six hours; see agent.sch
 to run concurrently with it and quick (it gets 2 s).
 """
 
-from agent.daemon.loop import DaemonEvent, DaemonOutcome, RunOne, run_daemon
+from agent.daemon.loop import DaemonEvent, DaemonOptions, DaemonOutcome, RunOne, run_daemon
 from agent.daemon.schedule import backoff_ticks, parse_cron, plan_first_run
 from agent.schedule import load_timezone, parse_every
 
 __all__ = [
     "DaemonEvent",
+    "DaemonOptions",
     "DaemonOutcome",
     "RunOne",
     "backoff_ticks",

@@ -65,6 +65,25 @@ class DaemonEvent:
     outcome: DaemonOutcome | None = None
 
 
+@dataclass(frozen=True)
+class DaemonOptions:
+    """How `run_daemon` runs: its schedule (`every` or `cron`, in `timezone`), when it stops, and
+    the hooks it calls. The first six have no default: each caller says them."""
+
+    every: timedelta | None
+    cron: str | None
+    timezone: str
+    max_cycles: int | None
+    shutdown_grace: float  # seconds a running cycle gets to stop before it is abandoned
+    last_completed: Callable[[], datetime | None] | None  # for the catch-up of a missed cycle
+    install_signals: bool = True  # SIGTERM/SIGINT stop it (only in the main thread)
+    clock: Callable[[], datetime] = utc_now
+    on_event: Callable[[DaemonEvent], None] | None = None
+    on_abandon: Callable[[], None] | None = None  # a cycle did not stop within the grace
+    state_dir: Path | None = None  # where daemon.json says the pid and the next run
+    stop: threading.Event | None = None  # set it to stop the daemon (a fresh one if None)
+
+
 class _Daemon:
     """The state of one run_daemon call, shared by the main thread and the cycle thread."""
 
@@ -72,15 +91,15 @@ class _Daemon:
         self,
         run_one: RunOne,
         stop: threading.Event,
-        max_cycles: int | None,
+        options: DaemonOptions,
         period: timedelta,
-        on_event: Callable[[DaemonEvent], None] | None,
-        state_file: Path | None,
         description: dict[str, Any],
     ):
-        self.run_one, self.stop, self.max_cycles = run_one, stop, max_cycles
-        self.period, self.on_event = period, on_event
-        self.state_file, self.description = state_file, description
+        self.run_one, self.stop, self.max_cycles = run_one, stop, options.max_cycles
+        self.period, self.on_event = period, options.on_event
+        state_dir = options.state_dir
+        self.state_file = Path(state_dir) / DAEMON_FILE if state_dir is not None else None
+        self.description = description
         self.idle = threading.Event()
         self.idle.set()
         self.attempts = self.failures = self.skip = 0
@@ -229,44 +248,26 @@ class _SignalRelay:
                     self.stop.set()
 
 
-def run_daemon(
-    run_one: RunOne,
-    *,
-    every: timedelta | None,
-    cron: str | None,
-    timezone: str,
-    max_cycles: int | None,
-    shutdown_grace: float,
-    last_completed: Callable[[], datetime | None] | None,
-    install_signals: bool = True,
-    clock: Callable[[], datetime] = utc_now,
-    on_event: Callable[[DaemonEvent], None] | None = None,
-    on_abandon: Callable[[], None] | None = None,
-    state_dir: Path | None = None,
-    stop: threading.Event | None = None,
-) -> int:
+def run_daemon(run_one: RunOne, options: DaemonOptions) -> int:
     """Run `run_one(stop)` on the schedule until a signal, `stop`, or max_cycles; return 0."""
-    zone = load_timezone(timezone)
-    next_after, period, schedule = build_schedule(every, cron, zone)
-    last = last_completed() if last_completed is not None else None
-    first_run = plan_first_run(clock(), last, next_after)
+    zone = load_timezone(options.timezone)
+    next_after, period, schedule = build_schedule(options.every, options.cron, zone)
+    last = options.last_completed() if options.last_completed is not None else None
+    first_run = plan_first_run(options.clock(), last, next_after)
     description = {
         "pid": os.getpid(),
         "started": utc_now().isoformat(timespec="seconds"),
         **schedule,
         "timezone": zone.key,
     }
-    state_file = Path(state_dir) / DAEMON_FILE if state_dir is not None else None
-    stop = stop if stop is not None else threading.Event()
-    daemon = _Daemon(
-        run_one, stop, max_cycles, period, on_event, state_file, description
-    )
+    stop = options.stop if options.stop is not None else threading.Event()
+    daemon = _Daemon(run_one, stop, options, period, description)
     relay = _SignalRelay(stop)
     try:
-        if install_signals:
+        if options.install_signals:
             relay.install()
-        _serve(daemon, next_after, first_run, clock)
-        _finish(daemon, shutdown_grace, on_abandon, relay, owns_process=install_signals)
+        _serve(daemon, next_after, first_run, options.clock)
+        _finish(daemon, options, relay)
     finally:
         relay.restore()
         stop.set()
@@ -312,14 +313,10 @@ def next_fire(
     return upcoming if upcoming > now else next_after(now)
 
 
-def _finish(
-    daemon: _Daemon,
-    grace: float,
-    on_abandon: Callable[[], None] | None,
-    relay: _SignalRelay,
-    owns_process: bool,
-) -> None:
-    """Give a running cycle `grace` seconds to stop; past that, abandon it."""
+def _finish(daemon: _Daemon, options: DaemonOptions, relay: _SignalRelay) -> None:
+    """Give a running cycle `shutdown_grace` seconds to stop; past that, abandon it (and, when
+    the daemon owns the process's signals, make sure the process ends)."""
+    grace, on_abandon = options.shutdown_grace, options.on_abandon
     daemon.stop.set()
     if daemon.idle.wait(min(grace, 0.1)):  # idle, or a cycle that noticed stop at once
         return
@@ -336,7 +333,7 @@ def _finish(
     if on_abandon is not None:
         _call_abandon(on_abandon, ABANDON_TIMEOUT_SECONDS)
     daemon.emit("abandoned", "the running cycle was abandoned")
-    if owns_process:
+    if options.install_signals:
         _arm_exit_watchdog(EXIT_WATCHDOG_SECONDS)
 
 
