@@ -27,7 +27,6 @@ from agent.deadline import CycleStop, failure_of
 from agent.errors import AgentError
 from agent.files import write_atomic
 from agent.lock import WorkspaceLock
-from agent.logs import log_cycle_line
 from agent.models import ACTIONS, Decision, LLMCall, Track
 from agent.reconcile import reconcile, settle_interrupted
 from agent.results import CycleResult
@@ -37,6 +36,7 @@ from agent.snapshot import decide, local_midnight
 from agent.sources import Source
 from agent.sources.choose import SOURCES, make_source, text_fetcher
 from agent.store import Store
+from agent.text import plural, shorten
 from agent.tracks import active_tracks, load_tracks
 from agent.views import CYCLES_INDEX, KNOWLEDGE_GRAPH, check_views_unedited, regenerate_views
 from agent.workspace import Workspace
@@ -156,17 +156,19 @@ class Interrupted(KeyboardInterrupt):
 
 
 def log_outcome(outcome: CycleOutcome) -> None:
-    """The one line per cycle in state/agent.log (and on stderr)."""
-    log_cycle_line(
-        logger,
+    """The one line per cycle in state/agent.log (and on stderr), at a level matching its status."""
+    level = {"failed": logging.ERROR, "aborted": logging.WARNING}.get(outcome.status, logging.INFO)
+    logger.log(
+        level,
+        "cycle %d %s: %s, %s, %s tokens, %.1fs, commit %s (%s)",
         outcome.number or 0,
-        outcome.action,
-        outcome.error or outcome.reason,
-        outcome.papers,
-        outcome.tokens,
-        outcome.duration_s,
-        outcome.sha,
         outcome.status,
+        outcome.action,
+        plural(outcome.papers, "paper"),
+        f"{outcome.tokens:,}",
+        outcome.duration_s,
+        outcome.sha[:7] if outcome.sha else "-",
+        shorten(outcome.error or outcome.reason, 160),
     )
 
 

@@ -14,7 +14,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from agent.text import hide_userinfo, plural, shorten
+from agent.text import hide_userinfo
 
 LOG_NAME = "agent.log"
 LOG_MAX_BYTES = 1_000_000
@@ -160,32 +160,3 @@ def flush_logs() -> None:
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(OSError, ValueError):
             handler.flush()
-
-
-def log_cycle_line(
-    logger: logging.Logger,
-    number: int,
-    action: str,
-    reason: str,
-    papers: int,
-    tokens: int,
-    duration_s: float,
-    sha: str | None,
-    status: str,
-) -> None:
-    """Log the one line that sums up a cycle, at a level that matches its status."""
-    reason = shorten(reason, 160)
-    short_sha = sha[:7] if sha else "-"
-    level = {"failed": logging.ERROR, "aborted": logging.WARNING}.get(status, logging.INFO)
-    logger.log(
-        level,
-        "cycle %d %s: %s, %s, %s tokens, %.1fs, commit %s (%s)",
-        number,
-        status,
-        action,
-        plural(papers, "paper"),
-        f"{tokens:,}",
-        duration_s,
-        short_sha,
-        reason,
-    )

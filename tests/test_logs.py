@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent import logs
-from agent.logs import log_cycle_line, redact_secrets, register_secret, setup_logging
+from agent.cycle import CycleOutcome, log_outcome
+from agent.logs import redact_secrets, register_secret, setup_logging
 
 ENV_KEY = "local-proxy-token-0123456789"
 SK_KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUv012345"
@@ -90,11 +91,11 @@ def test_log_file_rotates(tmp_path: Path, monkeypatch):
 
 
 def test_cycle_line(caplog):
-    log = logging.getLogger("agent.cycle")
     with caplog.at_level(logging.INFO, logger="agent.cycle"):
-        log_cycle_line(log, 24, "learn", "Must-read list exhausted.\nExpanding the frontier.",
-                       3, 12345, 41.23, "a1b2c3d4e5f6", "committed")  # fmt: skip
-        log_cycle_line(log, 25, "scan", "x" * 400, 0, 0, 2.0, None, "failed")
+        log_outcome(CycleOutcome(24, "learn", "Must-read list exhausted.\nExpanding the frontier.",
+                                 "committed", sha="a1b2c3d4e5f6", papers=3, tokens=12345,
+                                 duration_s=41.23))  # fmt: skip
+        log_outcome(CycleOutcome(25, "scan", "x" * 400, "failed", duration_s=2.0))
     first, second = caplog.records
     assert first.getMessage() == (
         "cycle 24 committed: learn, 3 papers, 12,345 tokens, 41.2s, commit a1b2c3d "
@@ -107,10 +108,9 @@ def test_cycle_line(caplog):
 
 def test_cycle_line_counts_in_words(caplog):
     """'1 paper' and '1,500 papers', as a person writes them."""
-    log = logging.getLogger("agent.cycle")
     with caplog.at_level(logging.INFO, logger="agent.cycle"):
-        log_cycle_line(log, 3, "deep-read", "r", 1, 0, 1.0, None, "committed")
-        log_cycle_line(log, 4, "scan", "r", 1500, 0, 1.0, None, "committed")
+        log_outcome(CycleOutcome(3, "deep-read", "r", "committed", papers=1, duration_s=1.0))
+        log_outcome(CycleOutcome(4, "scan", "r", "committed", papers=1500, duration_s=1.0))
     first, second = (r.getMessage() for r in caplog.records)
     assert "deep-read, 1 paper, 0 tokens" in first
     assert "scan, 1,500 papers, 0 tokens" in second
