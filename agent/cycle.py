@@ -304,20 +304,17 @@ def stop_at(options: CycleOptions) -> float | None:
 
 def render_files(run: CycleRun, result: CycleResult) -> dict[str, str]:
     """The note first, then the views regenerated from the store (knowledge graph, cycles index)."""
-    settings, tracks, store, decision = run.settings, run.tracks, run.store, run.decision
-    number, started = run.number, run.started
-    path = notes.note_path(number, started, decision.action)
+    path = notes.note_path(run.number, run.started, run.decision.action)
     text = notes.render_note(
         result,
-        cycle=number,
-        started=started,
-        tracks=tracks,
-        workspace=settings.workspace,
-        researcher=settings.researcher,
-        reason=decision.reason,
+        cycle=run.number,
+        started=run.started,
+        tracks=run.tracks,
+        reason=run.decision.reason,
+        settings=run.settings,
     )
     files = {path: text}
-    files.update(regenerate_views(settings, tracks, store, result, number, started, path, decision))
+    files.update(regenerate_views(run, result, path))
     return files
 
 

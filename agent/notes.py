@@ -23,6 +23,7 @@ from agent.sources.ids import is_versionless_id
 
 if TYPE_CHECKING:  # `status`, `log` and `tracks` import this module: keep it light
     from agent.results import CycleResult, PaperSection
+    from agent.settings import Settings
 from agent.text import clean_text, escape_md, latex_to_text
 from agent.velocity import TrackVelocity
 from agent.venue import page_count, parse_venue
@@ -46,6 +47,7 @@ NOTE_PATH = re.compile(r"^cycles/\d{4}/\d{2}/\d{4,}-(?:scan|learn|deep-read|rest
 
 _TAG = re.compile(r"[^a-z0-9]+")
 _NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+MAX_READ = 30  # papers read in full that the knowledge graph lists
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -245,20 +247,22 @@ def render_note(
     cycle: int,
     started: datetime,
     tracks: Sequence[Track],
-    workspace: Path | None,
-    researcher: str = "the researcher",
     reason: str,
+    settings: Settings | None = None,
 ) -> str:
-    """The Markdown note of one cycle: YAML front matter, then the body in the seed's shape."""
+    """The Markdown note of one cycle: YAML front matter, then the body in the seed's shape.
+
+    `settings` name the researcher and the workspace whose prompts/ may override the template;
+    without them, the shipped template addresses "the researcher"."""
     touched = touched_tracks(result, tracks)
     body = render_markdown(
         "note.md.j2",
-        workspace,
+        settings.workspace if settings else None,
         result=result,
         cycle=cycle,
         started=started,
         reason=reason,
-        researcher=researcher,
+        researcher=settings.researcher if settings else "the researcher",
         tracks=sorted(tracks, key=lambda t: (-t.priority, t.name)),
         track_label=track_labeller(tracks),
         notices=note_notices(result),
@@ -299,9 +303,9 @@ def group_entries(
     tracks: Sequence[Track],
     entries: Iterable[GraphEntry],
     open_questions: Mapping[str, Sequence[str]],
-    per_track: int,
-    core_score: float,
     velocity: Sequence[TrackVelocity] = (),
+    per_track: int = 8,
+    core_score: float = 0.5,
 ) -> list[GraphTrack]:
     """Entries per track by priority: best score first, one per paper, capped."""
     best: dict[str, dict[str, GraphEntry]] = {t.id: {} for t in tracks}
@@ -325,22 +329,16 @@ def group_entries(
 
 
 def render_knowledge_graph(
-    tracks: Sequence[Track],
-    entries: Iterable[GraphEntry],
+    groups: Sequence[GraphTrack],
     read_papers: Sequence[MemoryItem],
     *,
     updated: datetime | None = None,
     cycle: int | None = None,
-    open_questions: Mapping[str, Sequence[str]] | None = None,
     workspace: Path | None = None,
-    per_track: int = 8,
-    core_score: float = 0.5,
-    max_read: int = 30,
-    velocity: Sequence[TrackVelocity] = (),
 ) -> str:
-    """state/knowledge-graph.md: per track its pace, core and related papers, open questions."""
-    groups = group_entries(tracks, entries, open_questions or {}, per_track, core_score, velocity)
-    read = sorted(read_papers, key=lambda m: -(m.cycle or 0))[:max_read]
+    """state/knowledge-graph.md: per track (`group_entries`) its pace, core and related papers,
+    open questions; then the papers read in full, newest first."""
+    read = sorted(read_papers, key=lambda m: -(m.cycle or 0))[:MAX_READ]
     return render_markdown(
         "knowledge-graph.md.j2",
         workspace,

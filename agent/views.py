@@ -7,20 +7,22 @@ only after the commit), so the committed view always matches the committed note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent import journal, notes
 from agent.analyst.offline import NO_LIMITATION
 from agent.changes import stored_papers
 from agent.errors import WorkspaceError
-from agent.models import Decision, MemoryItem, Track
+from agent.models import MemoryItem, Track
 from agent.results import CycleResult
-from agent.settings import Settings
 from agent.store import Store
 from agent.velocity import store_velocity
 from agent.workspace import CYCLES_INDEX_FILE, KNOWLEDGE_GRAPH_FILE
+
+if TYPE_CHECKING:  # cycle.py calls these views with the cycle it runs
+    from agent.cycle import CycleRun
 
 KNOWLEDGE_GRAPH = KNOWLEDGE_GRAPH_FILE
 CYCLES_INDEX = CYCLES_INDEX_FILE
@@ -35,23 +37,14 @@ KEEP_MARKER = (
 YOUR_NOTES = "\n## Your notes\n\n"
 
 
-def regenerate_views(
-    settings: Settings,
-    tracks: list[Track],
-    store: Store,
-    result: CycleResult,
-    number: int,
-    started: datetime,
-    note_path: str,
-    decision: Decision,
-) -> dict[str, str]:
-    """{relative path: text} of every view, including what this cycle is about to add."""
-    cycle = ViewInput(settings, tracks, store, result, number, started)
+def regenerate_views(run: CycleRun, result: CycleResult, note_path: str) -> dict[str, str]:
+    """{relative path: text} of every view, including what this cycle (`run`, which produced
+    `result` and writes its note at `note_path`) is about to add."""
     views = {
-        KNOWLEDGE_GRAPH: knowledge_graph(cycle),
-        CYCLES_INDEX: cycles_index(cycle, note_path, decision),
+        KNOWLEDGE_GRAPH: knowledge_graph(run, result),
+        CYCLES_INDEX: cycles_index(run, result, note_path),
     }
-    return {path: keep_researcher_section(text, settings.workspace / path)
+    return {path: keep_researcher_section(text, run.settings.workspace / path)
             for path, text in views.items()}
 
 
@@ -79,22 +72,10 @@ def check_views_unedited(workspace: Path) -> None:
         )
 
 
-@dataclass(frozen=True)
-class ViewInput:
-    """What every view is rendered from: the workspace, the store and the cycle being added."""
-
-    settings: Settings
-    tracks: list[Track]
-    store: Store
-    result: CycleResult
-    number: int
-    started: datetime
-
-
-def knowledge_graph(cycle: ViewInput) -> str:
+def knowledge_graph(run: CycleRun, result: CycleResult) -> str:
     """state/knowledge-graph.md from remembered papers plus this cycle's."""
-    settings, tracks, store, result = cycle.settings, cycle.tracks, cycle.store, cycle.result
-    number, started = cycle.number, cycle.started
+    settings, tracks, store = run.settings, run.tracks, run.store
+    number, started = run.number, run.started
     memory = current_memory(result, number) + store.recall(limit=MEMORY_LIMIT)
     seen: set[str] = set()
     memory = [m for m in memory if not (m.paper_id in seen or seen.add(m.paper_id))]  # type: ignore[func-returns-value]
@@ -117,15 +98,18 @@ def knowledge_graph(cycle: ViewInput) -> str:
         if match.relevant
     ]
     read_ids = read_in_full(store, result)
-    return notes.render_knowledge_graph(
+    groups = notes.group_entries(
         [t for t in tracks if t.active],
         entries,
+        open_questions(result, tracks),
+        velocity=store_velocity(store, tracks, started, adding=arriving(result)),
+    )
+    return notes.render_knowledge_graph(
+        groups,
         [m for m in memory if m.paper_id in read_ids],
         updated=started,
         cycle=number,
-        open_questions=open_questions(result, tracks),
         workspace=settings.workspace,
-        velocity=store_velocity(store, tracks, started, adding=arriving(result)),
     )
 
 
@@ -197,10 +181,10 @@ def open_questions(result: CycleResult, tracks: list[Track]) -> dict[str, list[s
     return {k: v for k, v in questions.items() if k in known}
 
 
-def cycles_index(cycle: ViewInput, note_path: str, decision: Decision) -> str:
+def cycles_index(run: CycleRun, result: CycleResult, note_path: str) -> str:
     """cycles/README.md: this cycle, then the latest committed ones."""
-    settings, store, result, number = cycle.settings, cycle.store, cycle.result, cycle.number
-    started = cycle.started
+    settings, store, decision = run.settings, run.store, run.decision
+    number, started = run.number, run.started
     rows = [
         notes.CycleRow(
             cycle=number,

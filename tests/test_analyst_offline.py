@@ -254,7 +254,7 @@ def test_a_note_says_the_offline_limitation_once():
     result = CycleResult("learn", "2 papers", sections,
                          field_update=analyst.synthesize(summaries, BRIEF))  # fmt: skip
     note = render_note(result, cycle=2, started=datetime(2026, 1, 9, tzinfo=UTC), tracks=TRACKS,
-                       workspace=None, reason="r")  # fmt: skip
+                       reason="r")  # fmt: skip
     assert note.count(OFFLINE_NOTICE) == 1
     assert note.count("deep read") == 1 and NO_LIMITATION not in note
     assert "**Open question**" not in note and "**Gap**" not in note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from agent.notes import (
     arxiv_link,
     escape_md,
     format_authors,
+    group_entries,
     note_path,
     render_cycles_readme,
     render_knowledge_graph,
@@ -31,6 +33,7 @@ from agent.notes import (
     sanitize_tag,
 )
 from agent.results import CycleResult, PaperSection, ScanStats
+from agent.settings import Settings
 from agent.velocity import TrackVelocity, Window
 
 STARTED = datetime(2026, 2, 27, 2, 0, tzinfo=UTC)
@@ -114,11 +117,11 @@ def test_note_path_is_built_from_validated_parts():
         note_path(-1, STARTED, "scan")
 
 
-def test_learn_note_has_the_seed_shape():
+def test_learn_note_has_the_seed_shape(tmp_path: Path):
     result = learn_result(make_paper())
     note = render_note(
-        result, cycle=24, started=STARTED, tracks=TRACKS, workspace=None,
-        researcher="Leo", reason="Must-read list exhausted.",
+        result, cycle=24, started=STARTED, tracks=TRACKS, reason="Must-read list exhausted.",
+        settings=Settings(workspace=tmp_path, database_url="", researcher="Leo"),
     )  # fmt: skip
     meta, body = split_note(note)
     assert meta["cycle"] == 24 and meta["action"] == "learn"
@@ -157,7 +160,7 @@ def test_learn_note_has_the_seed_shape():
     assert lines[-1] == "#arxiv-radar #learn #listen #safety #ok #emotion-neurons #field-update"
 
 
-def test_hostile_paper_and_model_text_is_inert():
+def test_hostile_paper_and_model_text_is_inert(tmp_path: Path):
     paper = make_paper(
         title="../../etc/passwd <script>x</script>\n---\n![t](http://evil.example/t.png)",
         authors=("<b>Mallory</b>", "[x](javascript:alert(1))", "A", "B"),
@@ -168,8 +171,8 @@ def test_hostile_paper_and_model_text_is_inert():
     result = learn_result(paper, HOSTILE)
     result.papers.append(PaperSection(paper=make_paper("2602.00001", HOSTILE, abstract=HOSTILE)))
     note = render_note(
-        result, cycle=7, started=STARTED, tracks=TRACKS, workspace=None,
-        researcher=HOSTILE, reason=HOSTILE,
+        result, cycle=7, started=STARTED, tracks=TRACKS, reason=HOSTILE,
+        settings=Settings(workspace=tmp_path, database_url="", researcher=HOSTILE),
     )  # fmt: skip
     meta, body = split_note(note)
     assert set(meta) >= {"cycle", "reason", "papers", "tracks"} and "injected" not in meta
@@ -253,7 +256,7 @@ def test_scan_note_lists_queries_counts_and_best_per_track():
         model="gpt-4.1-mini",
     )
     meta, body = split_note(
-        render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+        render_note(result, cycle=3, started=STARTED, tracks=TRACKS, reason="r")
     )
     assert meta["papers"] == ["2602.15307", "2601.03115"] and meta["model"] == "gpt-4.1-mini"
     assert "- **Fetched**: 50 papers: 41 new, 2 updated" in body
@@ -274,7 +277,7 @@ def test_deep_read_note_says_which_text_it_read():
     text = FullText(paper.id, "pdf", [("Intro", "x" * 1200), ("Method", "y" * 300)])
     result = CycleResult("deep-read", "1 paper", [PaperSection(paper)], deep_read=reading,
                          full_text=text, discovery=True)  # fmt: skip
-    body = render_note(result, cycle=9, started=STARTED, tracks=TRACKS, workspace=None,
+    body = render_note(result, cycle=9, started=STARTED, tracks=TRACKS,
                        reason="queue")  # fmt: skip
     assert '## Deep read: "Emotion Neurons"' in body
     assert "**Read from**: the PDF (1,500 characters, 2 sections)" in body
@@ -284,7 +287,7 @@ def test_deep_read_note_says_which_text_it_read():
     assert "- -40% accuracy" in body and "- **Listen vs Guess (priority 5)**: Direct test" in body
     assert "Discovery mode" in body
     result.full_text = None
-    body = render_note(result, cycle=9, started=STARTED, tracks=TRACKS, workspace=None, reason="q")
+    body = render_note(result, cycle=9, started=STARTED, tracks=TRACKS, reason="q")
     assert "**Read from**: the abstract only" in body
 
 
@@ -292,7 +295,7 @@ def test_paper_without_summary_falls_back_to_abstract_and_ranker():
     paper = make_paper(abstract="An honest abstract.")
     section = PaperSection(paper, [Match(paper.id, "listen", 0.66, True, ("audio", "grounding"))])
     result = CycleResult("learn", "1 paper", [section])
-    body = render_note(result, cycle=2, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    body = render_note(result, cycle=2, started=STARTED, tracks=TRACKS, reason="r")
     assert "Abstract: An honest abstract." in body
     assert "- **Listen vs Guess (priority 5)**: relevance 0.66, matched audio, grounding" in body
     assert "The must-read queue is empty." in body
@@ -302,7 +305,7 @@ def test_workspace_template_overrides_the_shipped_one(tmp_path):
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts" / "note.md.j2").write_text("Custom {{ cycle }} {{ reason|md }}\n")
     note = render_note(CycleResult("rest", "rest"), cycle=5, started=STARTED, tracks=TRACKS,
-                       workspace=tmp_path, reason="<x>")  # fmt: skip
+                       reason="<x>", settings=Settings(workspace=tmp_path, database_url=""))
     assert note.endswith("\nCustom 5 &lt;x>\n")
 
 
@@ -317,10 +320,11 @@ def test_knowledge_graph_is_grouped_by_priority_and_capped():
     entries.append(GraphEntry("safety", "2602.00001", HOSTILE, HOSTILE, 4, 0.9, HOSTILE))
     entries.append(GraphEntry("unknown", "2602.00002", "Stray", "x", 1, 0.9))
     read = [MemoryItem("2601.00005", "Read one", 6, "problem: which neurons")]
-    text = render_knowledge_graph(
-        TRACKS, entries, read, cycle=24, open_questions={"listen": ["Audio or text?"]},
-        per_track=3, velocity=[TrackVelocity("listen", STARTED, (Window(2, 3, 1),))],
+    groups = group_entries(
+        TRACKS, entries, {"listen": ["Audio or text?"]},
+        velocity=[TrackVelocity("listen", STARTED, (Window(2, 3, 1),))], per_track=3,
     )  # fmt: skip
+    text = render_knowledge_graph(groups, read, cycle=24)
     assert text.index("## Listen vs Guess (priority 5)") < text.index("## Safety (priority 3)")
     listen = text[text.index("## Listen") : text.index("## Safety")]
     assert listen.count("arxiv.org/abs/") == 6  # 3 core + 3 related
@@ -360,7 +364,7 @@ def test_latex_in_a_stored_abstract_reads_as_plain_text_in_the_note() -> None:
     paper = make_paper(abstract=abstract, title=r"The \emph{Listen} Gap: 50\% of $\alpha$")
     result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=paper)])
     note = render_note(
-        result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r"
+        result, cycle=3, started=STARTED, tracks=TRACKS, reason="r"
     )  # fmt: skip
     assert '### Paper A: "The Listen Gap: 50% of α"' in note
     assert (
@@ -380,14 +384,14 @@ def test_meta_line_shows_venue_and_version_like_the_seed() -> None:
         categories=("cs.SD",),
     )
     result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=paper)])
-    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, reason="r")
     assert (
         "**[arXiv:2601.03115](https://arxiv.org/abs/2601.03115)** | Zhao, Schuller, Sisman"
         " | Sep 2025 (v2 Dec 2025) | ICASSP 2026 | cs.SD | 5 pages"
     ) in note.splitlines()
     bare = make_paper(comment="Code and data: see the project page")
     result = CycleResult(action="learn", summary_line="1", papers=[PaperSection(paper=bare)])
-    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, reason="r")
     assert "| Jan 2026 | cs.CL + eess.AS | Code and data: see the project page" in note
 
 
@@ -400,7 +404,7 @@ def test_empty_summary_parts_are_left_out_not_filled() -> None:
     )
     result.field_update = FieldUpdate(headline="h", points=["p"])
     result.velocity = []
-    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, workspace=None, reason="r")
+    note = render_note(result, cycle=3, started=STARTED, tracks=TRACKS, reason="r")
     for absent in ("**Models**", "**Method**", "**Key findings**", "**Gap**",
                    "**Open question**", "**Field velocity**"):  # fmt: skip
         assert absent not in note, absent
