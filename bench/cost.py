@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
             summarised = papers_of(db, cycles, "summary")
             deep = deep_read_tokens(server.base_url, tracks, papers, 40)
             longest = deep_read_tokens(server.base_url, tracks, papers, 200)
-            report(args, settings, len(papers), cycles, usage, judged, summarised, deep)
+            report(args, settings, (len(papers), judged, summarised), cycles, usage, deep)
             print(f"longest deep read (12 parts read, the rest skipped): {longest[0]} calls, "
                   f"{longest[1] + longest[2]:,} tokens, "
                   f"${dollars(longest[1], longest[2], args.price_in, args.price_out):.4f}")
@@ -219,10 +219,12 @@ def main(argv: list[str] | None = None) -> None:
         httpd.server_close()
 
 
-def report(args: argparse.Namespace, settings: Any, n_papers: int, cycles: list[int],
-           usage: dict[str, tuple[int, int, int]], judged: int, summarised: int,
+def report(args: argparse.Namespace, settings: Any, papers: tuple[int, int, int],
+           cycles: list[int], usage: dict[str, tuple[int, int, int]],
            deep: tuple[int, int, int]) -> None:
-    """Print the table (this is a script: print is its output)."""
+    """Print the table (this is a script: print is its output). `papers`: (new, judged,
+    summarised); `deep`: (calls, tokens in, tokens out) of one deep read."""
+    n_papers, judged, summarised = papers
     price = (args.price_in, args.price_out)
     rows: list[tuple[str, float, float]] = []
 
