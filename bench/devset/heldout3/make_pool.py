@@ -22,7 +22,8 @@ from make_pool import write_pools  # noqa: E402
 FILTERS = {
     "speaker-diarization": (
         r"diari[sz]|who spoke|speaker (change|segmentation|count|attribut|label|cluster|"
-        r"embedding|tracking)|overlapping (speech|speakers|talkers)|cocktail|multi-?(speaker|party)|"
+        r"embedding|tracking)|overlapping (speech|speakers|talkers)|cocktail|"
+        r"multi-?(speaker|party)|"
         r"conversation(al)? (speech|recording|transcri)|\bder\b|\bami\b|callhome|voxconverse|"
         r"dihard|chime|speaker-attributed|target.speaker",
         r"speech|speaker|audio|spoken|talker|voice",
