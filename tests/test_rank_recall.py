@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.models import Track
-from agent.rank import Ranker
+from agent.rank import Ranker, Tuning
 from agent.rank.acronyms import long_forms, written_acronyms
 from agent.rank.facets import attach_keywords, facet_coverage, grounded_facets, name_facets
 from agent.rank.index import Index, tokenize_papers
@@ -121,3 +121,24 @@ def test_a_two_word_keyword_read_the_other_way_round_shows_its_facet():
     batch = Index.of_papers([reversed_paper, unrelated], pairs)
     shown = facet_coverage(batch, build_stats([(batch, None)]), facets, abstract_credit=0.8)
     assert shown.tolist() == pytest.approx([1.0, 0.0])
+
+
+HEALTH = Track(id="health", name="Speech as a health signal", priority=3,
+               description="Detecting dementia and cognitive decline from recordings of patients.",
+               keywords=("pathological speech", "clinical speech"))
+
+
+def test_plain_bm25_share_finds_papers_the_facets_miss():
+    # Every keyword says "speech", so "speech" is the track's only facet, yet the track is
+    # about health: a dementia paper that never writes "speech" keeps a fifth of its facet-gated
+    # score. Plain BM25 of the description, part of every score, still finds it.
+    dementia = paper("p.dementia", "Detecting dementia and cognitive decline from recordings",
+                     "Recordings of patients reveal cognitive decline and dementia early.")
+    generic = paper("p.generic", "Speech recognition for call centres",
+                    "A speech recogniser transcribes recordings of customers.")
+    scores = scores_of(Ranker([HEALTH], background=BACKGROUND, embedder=None)
+                       .rank([generic, dementia])["health"])
+    assert scores["p.dementia"] > scores["p.generic"]
+    gated = Ranker([HEALTH], background=BACKGROUND, embedder=None, tuning=Tuning(plain_share=0))
+    without = scores_of(gated.rank([generic, dementia])["health"])
+    assert without["p.dementia"] < without["p.generic"]  # what the facets alone would do

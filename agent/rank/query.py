@@ -97,6 +97,13 @@ def build_query(track: Track, weights: QueryWeights | None = None) -> Query:
     return query
 
 
+def plain_query(track: Track) -> dict[int, float]:
+    """Plain BM25's query of a track: every word of its description and keywords once, weight 1
+    (no name, no pairs)."""
+    words = phrase_keys(" ".join((track.description, *track.keywords)))[0]
+    return dict.fromkeys(words, 1.0)
+
+
 def _add_text(scores: dict[int, float], text: str, word: float, pair: float) -> None:
     """Add the words and pairs of free text, each counted once."""
     # weights add up: a word in the name, the keywords and the description is the track's core
