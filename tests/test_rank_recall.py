@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.models import Track
+from agent.models import Rating, Track
 from agent.rank import Ranker, Tuning
 from agent.rank.acronyms import long_forms, written_acronyms
 from agent.rank.facets import attach_keywords, facet_coverage, grounded_facets, name_facets
@@ -142,3 +142,19 @@ def test_plain_bm25_share_finds_papers_the_facets_miss():
     gated = Ranker([HEALTH], background=BACKGROUND, embedder=None, tuning=Tuning(plain_share=0))
     without = scores_of(gated.rank([generic, dementia])["health"])
     assert without["p.dementia"] < without["p.generic"]  # what the facets alone would do
+
+
+def test_a_paper_rated_up_moves_the_plain_bm25_share_too():
+    # Only the plain share is looked at (plain_share=1): a paper about Parkinson's voice tremor
+    # rated up teaches "parkinson" and "tremor", which no word of the track says.
+    rated = paper("p.rated", "Parkinson tremor in the voice", "Voice tremor tracks Parkinson.")
+    similar = paper("p.similar", "Tremor of Parkinson sufferers", "Parkinson tremor measured.")
+    other = paper("p.other", "Dementia detection", "Cognitive decline from recordings.")
+    plain = Tuning(plain_share=1.0)
+
+    def score(ratings):
+        ranker = Ranker([HEALTH], ratings, background=BACKGROUND, embedder=None, tuning=plain)
+        return scores_of(ranker.rank([rated, similar, other])["health"])["p.similar"]
+
+    assert score([]) == 0.0
+    assert score([Rating("p.rated", 1, "health")]) > 0.5

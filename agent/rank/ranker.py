@@ -34,7 +34,7 @@ from agent.rank.facets import (
     name_facets,
     with_long_forms,
 )
-from agent.rank.feedback import expand, rated_ids, rocchio
+from agent.rank.feedback import rated_ids, rocchio
 from agent.rank.index import Index, tokenize_papers
 from agent.rank.query import Query, build_query, plain_query
 from agent.rank.score import (
@@ -42,6 +42,7 @@ from agent.rank.score import (
     build_stats,
     doc_vectors,
     has_all,
+    reference_level,
     score_query,
     similarity_to,
 )
@@ -72,11 +73,6 @@ class Tuning:
     # on 18 tracks (dev + held-out 1 and 2, bench/devset/README.md "Generalisation round")
     plain_share: float = 0.25
     plain_floor: float = 0.05  # reference_floor of plain BM25 (long descriptions: lower shares)
-    # pseudo-relevance feedback, off: on the dev set it moved core recall@50 by nothing and
-    # nDCG@20 by -0.003 (bench/devset/README.md). prf_papers best background papers...
-    prf_papers: int = 0
-    prf_terms: int = 30  # ...give their most shared words...
-    prf_weight: float = 0.3  # ...at this weight (a keyword word weighs about 1)
 
 
 class Ranker:
@@ -105,7 +101,6 @@ class Ranker:
         self._facets: dict[str, list[Facet]] = {}
         self._levels: dict[str, float] = {}
         self._bg_stats: Stats | None = None
-        self._expansions: dict[str, Query] = {}
         self._acronyms: dict[str, dict[int, tuple[int, ...]]] = {}
 
     def rank(self, papers: Sequence[Paper], top: int | None = None) -> dict[str, list[Match]]:
@@ -125,7 +120,7 @@ class Ranker:
             ratio = raw / self._level(track, query)
             if self.tuning.plain_share > 0:
                 share = self.tuning.plain_share
-                ratio = (1 - share) * ratio + share * self._plain_ratio(track, index, stats)
+                ratio = (1 - share) * ratio + share * self._plain_ratio(track, papers, index, stats)
             scores = self._calibrate(ratio)
             if self.embedder is not None:
                 scores = fuse_with_embeddings(self.embedder, track, papers, scores)
@@ -297,25 +292,28 @@ class Ranker:
             background, index = self._ensure_background()
             raw = self._relevance(track, query, index, self._background_stats(),
                                   background.categories)
-            best = np.sort(raw)[::-1][: self.tuning.reference_papers]
-            level = float(best.mean()) if len(best) else 0.0
-            # a background with nothing on the track must not make mediocre papers look good
-            self._levels[track.id] = max(level, self.tuning.reference_floor)
+            tuning = self.tuning
+            self._levels[track.id] = reference_level(raw, tuning.reference_papers,
+                                                     tuning.reference_floor)
         return self._levels[track.id]
 
-    def _plain_ratio(self, track: Track, index: Index, stats: Stats) -> np.ndarray:
-        """Plain BM25 of the track's description and keywords over each paper, as a share of
-        what its best background papers reach (cached per track): on the scale of the level."""
-        weights = plain_query(track)
-        key = f"plain {track.id}"
-        if key not in self._levels:
+    def _plain_ratio(
+        self, track: Track, papers: Sequence[Paper], index: Index, stats: Stats
+    ) -> np.ndarray:
+        """Plain BM25 of the track's description and keywords (moved toward the papers rated
+        up) as a share of what its best background papers reach: on the scale of the level.
+        Not moved away from papers rated down: they ranked high by the track's own words, which
+        that would take out (dev feedback figure 0.611 -> 0.620 with both, 0.630 up only)."""
+        plain = Query(weights=plain_query(track))
+        up = rated_ids(self.ratings, track.id)[0]
+        weights = rocchio(plain, self._vectors_of(up, papers), []).weights if up else plain.weights
+        if f"plain {track.id}" not in self._levels:
             _, background_index = self._ensure_background()
             raw, ideal = score_query(background_index, self._background_stats(), weights)
-            best = np.sort(raw / ideal)[::-1][: self.tuning.reference_papers]
-            level = float(best.mean()) if len(best) else 0.0
-            self._levels[key] = max(level, self.tuning.plain_floor)
+            self._levels[f"plain {track.id}"] = reference_level(
+                raw / ideal, self.tuning.reference_papers, self.tuning.plain_floor)
         raw, ideal = score_query(index, stats, weights)
-        ratio: np.ndarray = raw / ideal / self._levels[key]
+        ratio: np.ndarray = raw / ideal / self._levels[f"plain {track.id}"]
         return ratio
 
     def _calibrate(self, ratio: np.ndarray) -> np.ndarray:
@@ -327,32 +325,12 @@ class Ranker:
     # -- feedback --------------------------------------------------------------------------
 
     def _final_query(self, track: Track, papers: Sequence[Paper]) -> Query:
-        """The track's query widened by its best background papers, then moved by the
-        researcher's ratings for it (Rocchio)."""
-        query = self._expanded(track)
+        """The track's query moved by the researcher's ratings for it (Rocchio)."""
+        query = self.queries[track.id]
         up, down = rated_ids(self.ratings, track.id)
         if not up and not down:
             return query
         return rocchio(query, self._vectors_of(up, papers), self._vectors_of(down, papers))
-
-    def _expanded(self, track: Track) -> Query:
-        """Pseudo-relevance feedback (cached): the words the track's best background papers
-        share join its query, so a paper that says "modality bias" where the track says
-        "modality reliance" still ranks."""
-        if track.id not in self._expansions:
-            query = self.queries[track.id]
-            tuning = self.tuning
-            if tuning.prf_papers > 0 and tuning.prf_weight > 0:
-                background, index = self._ensure_background()
-                raw = self._relevance(track, query, index, self._background_stats(),
-                                      background.categories)
-                best = np.argsort(-raw, kind="stable")[: tuning.prf_papers]
-                best = best[raw[best] > 0]
-                if len(best):
-                    vectors = doc_vectors(index, self._background_stats(), best)
-                    query = expand(query, vectors, tuning.prf_terms, tuning.prf_weight)
-            self._expansions[track.id] = query
-        return self._expansions[track.id]
 
     def _vectors_of(self, ids: set[str], papers: Sequence[Paper]) -> list[dict[int, float]]:
         """Term vectors of the rated papers we can find (batch, rated_papers, background)."""

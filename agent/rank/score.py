@@ -98,6 +98,14 @@ def score_query(
     return scores, max(ideal, 1e-9)
 
 
+def reference_level(values: np.ndarray, papers: int, floor: float) -> float:
+    """Mean of the `papers` largest values, at least `floor`: what a track's best background
+    papers reach (a background with nothing on the track must not make mediocre papers look
+    good)."""
+    best = np.sort(values)[::-1][:papers]
+    return max(float(best.mean()) if len(best) else 0.0, floor)
+
+
 def has_all(index: Index, keys: tuple[int, ...], title_only: bool = False) -> np.ndarray:
     """Mask of the papers holding every one of `keys` (a phrase: all its word pairs)."""
     found = np.ones(index.n_docs, dtype=bool) if keys else np.zeros(index.n_docs, dtype=bool)
