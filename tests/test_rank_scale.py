@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agent.models import Rating, Track
-from agent.rank import Ranker, Tuning, background
+from agent.rank import Ranker, background
 from agent.rank.facets import grounded_facets, name_facets
 from agent.rank.index import VOCABULARY, Vocabulary, tokenize_papers
 from agent.rank.text import stem, terms_of
@@ -119,24 +119,6 @@ def test_a_name_word_only_inside_another_aspects_keyword_is_not_required():
 def test_judgment_and_judge_share_a_stem():
     assert stem("judgment") == stem("judgements") == stem("judges") == stem("judging")
     assert stem("comment") == "comment"  # too short a base to fold
-
-
-def test_pseudo_relevance_feedback_finds_a_paper_in_other_words():
-    # the track's best background papers all also say "modality bias": a paper that says only
-    # that is found through them
-    track = Track("reliance", "Modality reliance", "When audio models ignore the audio.",
-                  ("modality reliance",), 3)
-    best = [paper(f"m.{i}", f"Modality reliance study {i}",
-                  "Modality reliance and modality bias: models answer from text priors.")
-            for i in range(4)]
-    corpus = BACKGROUND + best
-    other_words = paper("new", "Text priors bias answers", "Systems answer from text priors.")
-    with_prf = Ranker([track], background=corpus, embedder=None,
-                      tuning=Tuning(prf_papers=10)).rank([other_words])
-    without = Ranker([track], background=corpus, embedder=None,
-                     tuning=Tuning(prf_papers=0)).rank([other_words])
-    assert without["reliance"][0].score == 0.0
-    assert with_prf["reliance"][0].score > 0.0
 
 
 def test_fingerprint_changes_with_tracks_and_ratings_only():

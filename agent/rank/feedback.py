@@ -90,15 +90,6 @@ def rocchio(
     return query
 
 
-def expand(
-    query: Query, vectors: Sequence[dict[int, float]], terms: int, weight: float
-) -> Query:
-    """The query plus the `terms` words most shared by `vectors`, at most `weight` each."""
-    if not vectors:
-        return query
-    return _add(query, top_terms(centroid(vectors, [1.0] * len(vectors)), terms), weight)
-
-
 def _add(query: Query, terms: dict[int, float], scale: float, floor: float | None = None) -> Query:
     """A copy of `query` with `scale * terms` added to its weights."""
     updated = dict(query.weights)
