@@ -3,6 +3,8 @@
     python bench/ranking_quality.py                    # dev (tuned) and held-out tables, feedback
     python bench/ranking_quality.py --split dev        # one split only (dev: + feedback figure)
     python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
+    python bench/ranking_quality.py --split all-tuning # dev,heldout,heldout2: the 18 tuning tracks
+    python bench/ranking_quality.py --split dev,heldout  # several splits, pooled figure after them
 
 Every system ranks ALL 4,943 papers of the bundled sample (January and February: the complete
 listing the radar now reads). Each split is graded on the month(s) of its judged papers (dev:
@@ -36,6 +38,8 @@ from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
 
 DEVSET = Path(__file__).resolve().parent / "devset"
 MIN_CORE = 3  # tracks with fewer core papers get a second mean without them
+TUNING_SPLITS = ("dev", "heldout", "heldout2")  # the constants are chosen on these 18 tracks
+SYSTEMS = ("tfidf", "bm25s", "ours")
 RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]
 
 
@@ -204,6 +208,7 @@ def compare(name, tracks, papers, months, graded: set[str], qrels) -> dict[str, 
         "bm25s": bm25s_rank(tracks, papers, papers),
         "ours": ours_rank(tracks, papers, papers),
     }
+    assert tuple(systems) == SYSTEMS
     results = {n: evaluate(condense(r, keep), qrels) for n, r in systems.items()}
     print(f"\n{name}: {len(papers)} candidates, graded on {month} ({len(keep)} papers), "
           f"{len(tracks)} tracks, {sum(len(q) for q in qrels.values())} judgements")
@@ -252,20 +257,59 @@ def run_split(name: str, title: str, papers, months) -> dict[str, dict]:
     return compare(title, load_tracks(folder / "tracks.toml"), papers, months, graded, qrels)
 
 
+def pooled(results: dict[str, dict[str, dict]]) -> None:
+    """Print every split's mean and the mean over all their tracks pooled, peers beside ours."""
+    print(f"\nPOOLED over {', '.join(results)}: nDCG@20 / P@10 / core R@50 per split and pooled")
+    print(f"{'split':28}" + "".join(f"{n + ' nDCG/P@10/R@50':>27}" for n in SYSTEMS)
+          + f"{'ours/best':>11}")
+    for name, split in [*results.items(), ("POOLED", _pool(results))]:
+        cells = "".join("{:>11.3f}{:>8.2f}{:>8.2f}".format(*split[n]["MEAN"]) for n in SYSTEMS)
+        best = max(split["tfidf"]["MEAN"][0], split["bm25s"]["MEAN"][0])
+        print(f"{name:28}{cells}{split['ours']['MEAN'][0] / best:>10.2f}x")
+    rows = _pool(results)["ours"]
+    tracks = [tid for tid in rows if tid != "MEAN"]
+    print(f"tracks with ours' core recall@50 >= 0.90: {sum(rows[t][2] >= 0.9 for t in tracks)} "
+          f"of {len(tracks)}")
+
+
+def _pool(results: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Per system: every track of every split, and their mean (each track counts once)."""
+    pooled: dict[str, dict] = {}
+    for system in SYSTEMS:
+        rows = {f"{name}/{tid}": row for name, split in results.items()
+                for tid, row in split[system].items() if tid != "MEAN"}
+        rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(3))
+        pooled[system] = rows
+    return pooled
+
+
+def chosen_splits(argv: Sequence[str]) -> list[str]:
+    """The splits named by --split (comma-separated; all-tuning = the 18 tuning tracks)."""
+    if "--split" not in argv:
+        return ["dev", "heldout"]
+    at = argv.index("--split") + 1
+    if at >= len(argv) or not argv[at].strip(","):
+        raise SystemExit("ranking_quality: --split needs a name (dev, heldout, heldout2, "
+                         "all-tuning, or several joined by commas)")
+    names = [n for n in argv[at].split(",") if n]
+    expanded = [s for n in names for s in (TUNING_SPLITS if n == "all-tuning" else (n,))]
+    return list(dict.fromkeys(expanded))
+
+
 def main() -> None:
-    """Print the dev (tuned) and held-out tables, or the one split asked for."""
+    """Print the dev (tuned) and held-out tables, or the splits asked for, then pooled."""
     papers, months = load_papers()
-    splits = ["dev", "heldout"]
-    if "--split" in sys.argv:
-        at = sys.argv.index("--split") + 1
-        if at >= len(sys.argv):
-            raise SystemExit("ranking_quality: --split needs a name (dev, heldout, heldout2, ...)")
-        splits = [sys.argv[at]]
+    splits = chosen_splits(sys.argv)
+    for name in splits:
+        split_dir(name)  # a missing split is an error before minutes of ranking
+    results = {}
     for name in splits:
         title = f"{name.upper()} (never tuned on)"
-        if name == "dev":
-            title = "DEV (constants tuned here)"
-        run_split(name, title, papers, months)
+        if name in TUNING_SPLITS:
+            title = f"{name.upper()} (constants tuned on it)"
+        results[name] = run_split(name, title, papers, months)
+    if len(results) > 1:
+        pooled(results)
     if "dev" in splits and "--no-feedback" not in sys.argv:
         january = [p for p in papers if months[p.id] == "2026-01"]
         before, after = feedback_figure(load_tracks(), january, load_qrels())
