@@ -1,6 +1,6 @@
 """Ranking quality: our ranker beside tf-idf and BM25 (bm25s), same run, full sample as candidates.
 
-    python bench/ranking_quality.py                    # dev (tuned) and held-out tables, feedback
+    python bench/ranking_quality.py                    # dev and held-out tables, feedback
     python bench/ranking_quality.py --split dev        # one split only (dev: + feedback figure)
     python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
     python bench/ranking_quality.py --split all-tuning # dev,heldout,heldout2: the 18 tuning tracks
@@ -12,7 +12,9 @@ January, held-out: February), so its figures are taken on the ranking condensed 
 (papers of an ungraded month are skipped, not counted as misses). Prints nDCG@20 (graded), P@10
 (grade >= 1) and recall@50 of grade-2 ("core") papers (50 = the candidates the judge sees per
 cycle). Papers not in the qrels count as grade 0. See bench/devset/README.md for how the labels
-were made.
+were made. With several splits it then prints each split's means and the mean over all their
+tracks pooled (each track counted once), peers beside ours. The constants are tuned on
+dev, heldout and heldout2 (all-tuning); any other split is reported as never tuned on.
 """
 
 from __future__ import annotations
