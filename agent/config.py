@@ -15,7 +15,7 @@ from typing import Annotated, Any, get_type_hints
 
 from pydantic import AllowInfNan, TypeAdapter, ValidationError
 
-from agent.errors import ConfigError, WorkspaceError
+from agent.errors import ConfigError
 from agent.logs import register_secret
 from agent.schedule import load_timezone, parse_active_hours, parse_every
 from agent.settings import (
@@ -26,6 +26,7 @@ from agent.settings import (
     ScheduleSettings,
     Settings,
 )
+from agent.workspace import resolve_workspace  # noqa: F401  (moved there; still importable here)
 
 SETTINGS_FILE = "research.toml"
 
@@ -49,23 +50,6 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings,
 }
 TOP_LEVEL = {"researcher", "database_url"}
-
-
-def resolve_workspace(path: Path | str | None) -> Path:
-    """The workspace directory: the flag, else RESEARCH_AGENT_WORKSPACE, else the current
-    directory or the nearest parent that is a workspace (as git finds its repository)."""
-    from agent.workspace import find_workspace
-
-    chosen = path or os.environ.get("RESEARCH_AGENT_WORKSPACE")
-    workspace = Path(chosen or ".").expanduser().resolve()
-    if chosen is None:
-        workspace = find_workspace(workspace) or workspace
-    if not (workspace / "state" / "tracks.toml").is_file():
-        raise WorkspaceError(
-            f"{workspace} is not a research-agent workspace (no state/tracks.toml). "
-            "Create one with `research-agent init DIR`, or pass --workspace DIR."
-        )
-    return workspace
 
 
 def load_settings(

@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from agent.models import ACTIONS, MemoryItem, Paper, Track
 from agent.sources.ids import is_versionless_id
 
@@ -183,6 +181,8 @@ def front_matter(result: CycleResult, cycle: int, started: datetime, reason: str
         "tokens_out": int(result.tokens_out),
         "source": clean_text(result.source, 100),
     }
+    import yaml  # PyYAML: loaded by the cycles that write notes, not by `status`
+
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
     return f"---\n{body}---\n"
 

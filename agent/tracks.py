@@ -2,27 +2,27 @@
 
 The file is the source of truth and is re-read every cycle. A broken file stops the command with
 a message naming the file, the track and the field; nothing is changed. The rules are the pydantic
-model `TrackEntry`; `track_problem` puts its errors in those words.
+model `TrackEntry` (agent/track_rules.py); a file's validated tracks are remembered by its bytes
+(agent/memo.py), so commands that only read it do not import pydantic.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, cast, get_origin
-
-import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from tomlkit.items import AoT, Table
+from typing import TYPE_CHECKING, Any, cast
 
 from agent.errors import ConfigError
 from agent.files import write_atomic
+from agent.memo import recall, remember, source_of
 from agent.models import Track
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-CATEGORY = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
+if TYPE_CHECKING:
+    from tomlkit.items import Table
+
+RULES = ("agent.tracks", "agent.track_rules", "agent.models")  # what decides a file's tracks
 
 
 def load_tracks(path: Path) -> list[Track]:
@@ -35,7 +35,31 @@ def load_tracks(path: Path) -> list[Track]:
 
 
 def parse_tracks(text: str, path: Path | str = "tracks.toml") -> list[Track]:
-    """Validated tracks from the text of a tracks file."""
+    """Validated tracks from the text of a tracks file (remembered once valid)."""
+    inputs = [text.encode("utf-8"), source_of(*RULES)]
+    known = recall("tracks", inputs)
+    if isinstance(known, list):
+        try:
+            return [remembered_track(entry) for entry in known]
+        except (TypeError, AttributeError):  # not a memo this version wrote: validate again
+            pass
+    tracks = validate_tracks(text, path)
+    remember("tracks", inputs, [asdict(track) for track in tracks])
+    return tracks
+
+
+def remembered_track(entry: dict[str, Any]) -> Track:
+    """A Track from its remembered JSON (lists back to tuples)."""
+    fields: dict[str, Any] = {
+        key: tuple(value) if isinstance(value, list) else value for key, value in entry.items()
+    }
+    return Track(**fields)
+
+
+def validate_tracks(text: str, path: Path | str) -> list[Track]:
+    """The tracks of a file's text, checked against every rule."""
+    from agent.track_rules import validate_track  # pydantic: only for a file not seen valid
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -59,96 +83,6 @@ def parse_tracks(text: str, path: Path | str = "tracks.toml") -> list[Track]:
     return tracks
 
 
-class TrackEntry(BaseModel):
-    """One [[track]] table as written: TOML types exactly (strict), unknown fields refused.
-    `description` on a field is what the message says it must be."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    id: Annotated[
-        str, Field(pattern=SLUG.pattern, description="a slug (lowercase letters, digits, '-')")
-    ]
-    name: str
-    priority: Annotated[int, Field(ge=1, le=5, description="1 (background) .. 5 (top)")]
-    description: str
-    keywords: list[str]
-    active: bool = True
-    exclude: list[str] = []
-    categories: list[Annotated[str, Field(pattern=CATEGORY.pattern)]] = []
-
-    @field_validator("name", "description")
-    @classmethod
-    def not_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("is empty")
-        return value
-
-    @field_validator("keywords")
-    @classmethod
-    def some_keyword(cls, value: list[str]) -> list[str]:
-        if not any(k.strip() for k in value):
-            raise ValueError("needs at least one keyword")
-        return value
-
-    def track(self) -> Track:
-        """The Track the agent works with: text trimmed, blank keywords dropped."""
-        return Track(
-            id=self.id,
-            name=self.name.strip(),
-            description=" ".join(self.description.split()),
-            keywords=tuple(k.strip() for k in self.keywords if k.strip()),
-            priority=self.priority,
-            exclude=tuple(k.strip() for k in self.exclude if k.strip()),
-            categories=tuple(self.categories),
-            active=self.active,
-        )
-
-
-KINDS: dict[Any, str] = {
-    str: "a string",
-    int: "an integer",
-    bool: "true or false",
-    list: "a list of strings",
-}
-OUT_OF_RULE = {"string_pattern_mismatch", "greater_than_equal", "less_than_equal"}
-
-
-def validate_track(entry: Any, index: int, path: Path | str) -> Track:
-    """One [[track]] table as a Track, or a ConfigError naming the track and the field."""
-    label = f"[[track]] #{index}"
-    if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-        label = f"track '{entry['id']}'"
-    try:
-        return TrackEntry.model_validate(entry).track()
-    except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        raise ConfigError(f"{path}: {label}{track_problem(errors[0], entry)}") from None
-
-
-def track_problem(error: Any, entry: Any) -> str:
-    """Pydantic's error in today's words (after "path: track 'id'")."""
-    key = str(error["loc"][0]) if error["loc"] else ""
-    kind, value = error["type"], error["input"]
-    if not key:
-        return " must be a table."
-    if kind == "extra_forbidden":
-        return f": unknown field '{key}'. Known fields: {', '.join(TrackEntry.model_fields)}."
-    if kind == "missing":
-        return f": missing field '{key}'."
-    if kind == "value_error":
-        return f": field '{key}' {error['ctx']['error']}."
-    if kind in OUT_OF_RULE and key == "categories":
-        return (
-            f": field 'categories' has {value!r}, not an arXiv category like 'cs.CL' or 'eess.AS'."
-        )
-    rule = TrackEntry.model_fields[key].description
-    if kind in OUT_OF_RULE and rule:
-        return f": field '{key}' must be {rule}, got {value!r}."
-    annotation = TrackEntry.model_fields[key].annotation
-    expected = KINDS[get_origin(annotation) or annotation]
-    return f": field '{key}' must be {expected}, got {entry[key]!r}."
-
-
 def active_tracks(tracks: Sequence[Track]) -> list[Track]:
     """The tracks the agent works on this cycle, highest priority first."""
     return sorted((t for t in tracks if t.active), key=lambda t: (-t.priority, t.id))
@@ -159,6 +93,8 @@ def active_tracks(tracks: Sequence[Track]) -> list[Track]:
 
 def edit_track(path: Path, track_id: str, **changes: Any) -> tuple[Track, dict[str, Any]]:
     """Change fields of one track in place; returns the new track and the old values changed."""
+    import tomlkit  # for editing only: reading the tracks (`status`, `tracks`) needs tomllib
+
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
     table = find_table(document, track_id, path)
     old = {key: table.get(key) for key in changes}
@@ -173,6 +109,9 @@ def edit_track(path: Path, track_id: str, **changes: Any) -> tuple[Track, dict[s
 
 def add_track(path: Path, track: Track) -> Track:
     """Append a new [[track]]; refuses a duplicate id."""
+    import tomlkit
+    from tomlkit.items import AoT
+
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
     tables = document.get("track")
     if tables is None:
@@ -205,13 +144,15 @@ def find_table(document: Any, track_id: str, path: Path) -> Table:
     tables = document.get("track") or []
     for table in tables:
         if table.get("id") == track_id:
-            return cast(Table, table)  # document is tomlkit's, untyped
+            return cast("Table", table)  # document is tomlkit's, untyped
     known = ", ".join(str(t.get("id")) for t in tables)
     raise ConfigError(f"{path}: no track with id '{track_id}'. Known ids: {known}.")
 
 
 def write_validated(path: Path, document: Any, track_id: str) -> Track:
     """Validate the edited document, then replace the file atomically (never half-written)."""
+    import tomlkit
+
     text = tomlkit.dumps(document)
     tracks = parse_tracks(text, path)
     write_atomic(path, text)

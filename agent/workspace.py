@@ -7,6 +7,7 @@ spelling `state/tracks.toml` itself; tests/test_architecture.py checks it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import cached_property
 from importlib import resources
@@ -113,6 +114,21 @@ def default_file(name: str) -> str:
 def is_workspace(directory: Path) -> bool:
     """Whether `directory` holds a workspace (its tracks file is the mark)."""
     return (directory / TRACKS_FILE).is_file()
+
+
+def resolve_workspace(path: Path | str | None) -> Path:
+    """The workspace directory: the flag, else RESEARCH_AGENT_WORKSPACE, else the current
+    directory or the nearest parent that is a workspace (as git finds its repository)."""
+    chosen = path or os.environ.get("RESEARCH_AGENT_WORKSPACE")
+    workspace = Path(chosen or ".").expanduser().resolve()
+    if chosen is None:
+        workspace = find_workspace(workspace) or workspace
+    if not (workspace / TRACKS_FILE).is_file():
+        raise WorkspaceError(
+            f"{workspace} is not a research-agent workspace (no state/tracks.toml). "
+            "Create one with `research-agent init DIR`, or pass --workspace DIR."
+        )
+    return workspace
 
 
 def find_workspace(start: Path) -> Path | None:

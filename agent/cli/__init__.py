@@ -9,13 +9,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from agent import __version__
 from agent.errors import AgentError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="research-agent",
@@ -25,8 +26,41 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # messages carry paths: never wrap them
+
+
+class LazyConsole:
+    """A rich Console made on first use: rich costs tens of milliseconds at start-up, which
+    `--help`, `--json` and `triage` never need. Every attribute is the real console's."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            object.__setattr__(self, "_console", Console(**self._options))
+        return self._console  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.real(), name, value)
+
+    @property
+    def width(self) -> int:  # a property here too, so tests can pin it and put it back
+        return self.real().width
+
+    @width.setter
+    def width(self, value: int) -> None:
+        self.real().width = value
+
+
+console: Console = LazyConsole()  # type: ignore[assignment]
+errors: Console = LazyConsole(stderr=True, soft_wrap=True)  # type: ignore[assignment]
+# (messages carry paths: never wrap them)
 
 WorkspaceOption = Annotated[
     Path | None,
@@ -46,7 +80,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]  # every co
 def group_workspace(ctx: typer.Context, workspace: Path | None) -> Path:
     """The subcommand's --workspace, else its group's: `tracks -w X add` works as
     `tracks add -w X` (a -w before the subcommand was silently ignored)."""
-    from agent.config import resolve_workspace
+    from agent.workspace import resolve_workspace
 
     if workspace is None and ctx.parent is not None:
         workspace = ctx.parent.params.get("workspace")
@@ -64,7 +98,7 @@ def listing_group(name: str, help_text: str, listing: Callable[[Path, bool], Non
         ctx: typer.Context, workspace: WorkspaceOption = None, as_json: JsonOption = False
     ) -> None:
         if ctx.invoked_subcommand is None:
-            from agent.config import resolve_workspace
+            from agent.workspace import resolve_workspace
 
             listing(resolve_workspace(workspace), as_json)
 
@@ -84,6 +118,8 @@ def print_json(data: Any) -> None:
 
 def show_version(value: bool) -> None:
     if value:
+        from agent import __version__
+
         console.print(f"research-agent {__version__}")
         raise typer.Exit()
 

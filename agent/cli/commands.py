@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agent.cli import JsonOption, WorkspaceOption, app, console, escape, print_json
-from agent.config import resolve_workspace
+from agent.workspace import resolve_workspace
 
 ActionOption = Annotated[
     str | None,

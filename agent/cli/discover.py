@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Column, Table
 
 from agent.cli import JsonOption, WorkspaceOption, console, escape, print_json
 from agent.cli.morning import papers_app
@@ -21,8 +20,8 @@ def papers_discover(
     as_json: JsonOption = False,
 ) -> None:
     """Search older papers matching a track's keywords; store the new ones for `learn`."""
-    from agent.config import resolve_workspace
     from agent.discovery import discover_papers
+    from agent.workspace import resolve_workspace
 
     with console.status("searching", spinner="dots") as status:
         found = discover_papers(resolve_workspace(workspace), track_id, limit, source,
@@ -35,6 +34,8 @@ def papers_discover(
     if not found:
         console.print(f"No paper matches the keywords of track {escape(track_id)}.")
         return
+    from rich.table import Column, Table
+
     table = Table(Column("id", no_wrap=True), Column("title", ratio=1, overflow="ellipsis"),
                   Column("year", no_wrap=True), Column("score", no_wrap=True),
                   Column("", no_wrap=True), box=None, width=80)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from agent.cli import JsonOption, WorkspaceOption, app, console, errors, escape, print_json
-from agent.config import resolve_workspace
 from agent.text import shorten
+from agent.workspace import resolve_workspace
+
+if TYPE_CHECKING:
+    from rich.table import Column
 
 papers_app = typer.Typer(help="The papers the agent has met: search them, see one in full.",
                          no_args_is_help=True)
@@ -33,6 +35,8 @@ def log_command(
     if not rows:
         console.print("No cycles yet. Run `research-agent cycle`.")
         return
+    from rich.table import Table
+
     table = Table(*fixed("#", "time", "action", "status"), flexible("why"),
                   *fixed("papers", "tokens", "commit"), box=None, width=80)
     style = {"committed": "green", "rested": "cyan", "running": "yellow",
@@ -57,11 +61,15 @@ def log_command(
 
 def fixed(*headers: str) -> list[Column]:
     """Columns that keep their content whole (numbers, ids, times)."""
+    from rich.table import Column
+
     return [Column(header, no_wrap=True) for header in headers]
 
 
 def flexible(header: str) -> Column:
     """The column that takes the rest of the 80 columns, cut with an ellipsis."""
+    from rich.table import Column
+
     return Column(header, ratio=1, no_wrap=True, overflow="ellipsis")
 
 
@@ -123,6 +131,8 @@ def papers_search(
     if not rows:
         console.print("No stored paper matches these words.")
         return
+    from rich.table import Column, Table
+
     table = Table(*fixed("id"), flexible("title"), *fixed("status"),
                   Column("tracks", max_width=20, overflow="ellipsis", no_wrap=True),
                   *fixed("score"), box=None, width=80)
@@ -162,6 +172,8 @@ def print_paper(report: dict[str, Any]) -> None:
         console.print(escape(report["url"]))
     console.print(f"[dim]{escape(shorten(report['abstract'], 700))}[/]")
     if report["scores"]:
+        from rich.table import Table
+
         table = Table("track", "p", "score", "relevant", "matched terms", box=None, width=80)
         for row in report["scores"]:
             table.add_row(escape(row["track_id"]), str(row["priority"] or "-"),

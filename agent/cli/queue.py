@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from agent.cli import (
     WorkspaceOption,
@@ -17,7 +16,7 @@ from agent.cli import (
     listing_group,
     print_json,
 )
-from agent.config import resolve_workspace
+from agent.workspace import resolve_workspace
 
 SourceOption = Annotated[
     str, typer.Option("--source", help="Look unknown ids up at: arxiv or sample.")
@@ -35,6 +34,8 @@ def queue_list(workspace: Path, as_json: bool) -> None:
     if not items:
         console.print("The must-read queue is empty. Add with `research-agent queue add ID`.")
         return
+    from rich.table import Table
+
     from agent.text import clean_text  # untrusted titles and reasons: one clean line, cut with …
 
     table = Table("id", "p", "title", "why", "by", "added", width=80)

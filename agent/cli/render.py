@@ -5,9 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
-from agent import journal
 from agent.cli import console, errors, escape
 from agent.workspace import Workspace
 
@@ -43,6 +40,8 @@ def print_status(report: dict[str, Any]) -> None:
         f"queue: {len(report['queue'])}  analyst: {report['analyst']}  tokens today: "
         f"{tokens['in'] + tokens['out']:,} of {tokens['budget']:,}"
     )
+    from rich.table import Table
+
     table = Table("#", "started", "action", "status", "reason", box=None, width=80)
     for row in report["cycles"]:
         table.add_row(
@@ -67,5 +66,7 @@ def print_demo_end(workspace: Path) -> None:
     console.print(f"\nNotes in {escape(str(cycles))}:")
     for note in notes:
         console.print(f"  {escape(str(note))}")
+    from agent import journal  # GitPython: for the demo only
+
     console.print("\n[bold]git log --oneline[/]")
     console.print(escape(journal.oneline_log(workspace)))

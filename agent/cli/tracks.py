@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Column, Table
 
 from agent.cli import WorkspaceOption, console, escape, group_workspace, listing_group, print_json
 
@@ -23,6 +22,8 @@ def tracks_list(workspace: Path, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
+    from rich.table import Column, Table
+
     table = Table(Column("id", no_wrap=True), "name", "p", "active", "papers",
                   Column("2/6/12 wk", no_wrap=True), "last hit",
                   width=80)  # ids stay whole: they are typed into the next command

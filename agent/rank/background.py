@@ -1,9 +1,10 @@
 """The background corpus: papers whose statistics make idf sane for a scan of a dozen papers.
 
 By default the bundled sample. Reading and tokenizing it costs a second, so its tokens are kept
-in a cache file (see `cache_dir`) built by the first process and checked against the sample's
-content hash and the tokenizer's version; every later process loads arrays instead. The cache is
-an optimisation only: when it cannot be read or written, the sample is tokenized as before.
+in a cache file (in `agent.memo.cache_dir`) built by the first process and checked against the
+sample's content hash and the tokenizer's version; every later process loads arrays instead. The
+cache is an optimisation only: when it cannot be read or written, the sample is tokenized as
+before.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from agent.files import write_atomic
+from agent.memo import CACHE_ENV, cache_dir  # noqa: F401  (CACHE_ENV: tests set it)
 from agent.models import Paper
 from agent.rank.index import STOP, VOCABULARY, Index, Tokens, Vocabulary, tokenize_papers
 
 logger = logging.getLogger(__name__)
 
 TOKENIZER_VERSION = "7"  # bump when text.py or index.py change what a token is
-CACHE_ENV = "RESEARCH_AGENT_CACHE"
 
 _LOCK = threading.Lock()
 _DEFAULT: Background | None = None
@@ -58,15 +58,6 @@ def load_background(papers: Sequence[Paper] | None) -> Background:
         if _DEFAULT is None:
             _DEFAULT = _bundled()
         return _DEFAULT
-
-
-def cache_dir() -> Path:
-    """Where the background's tokens are cached: $RESEARCH_AGENT_CACHE, else the user cache."""
-    chosen = os.environ.get(CACHE_ENV)
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "research-agent"
 
 
 def _of_papers(papers: Sequence[Paper]) -> Background:

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from agent.changes import stored_papers
 from agent.errors import AgentError, ConfigError
 from agent.store import CycleRecord
@@ -101,6 +99,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     end = text.find("\n---\n", 3)
     if end < 0:
         return {}, text
+    import yaml  # PyYAML: for reading notes, not for `log` or `status`
+
     try:
         meta = yaml.safe_load(text[4:end])
     except yaml.YAMLError:

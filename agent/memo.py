@@ -1,0 +1,75 @@
+"""Work remembered across processes, keyed by what it was computed from: the user cache.
+
+`research-agent status`, `log`, `tracks` and `triage` are short processes that read files an earlier
+process already validated (state/tracks.toml, research.toml). Validating them needs pydantic,
+whose import alone costs about 0.2 s of CPU, more than the rest of such a command. So a
+validated result is kept as JSON under a key made of every input it depends on: the file's
+bytes, the environment it was read with, and the source of the rules that checked it. The same
+inputs give the same result without pydantic; any change (a byte of the file, a rule) is a new
+key and is validated again, so a memo never lets an invalid file through.
+
+A memo holds no secret (callers leave API keys out) and is only an optimisation: when it cannot
+be read or written, the work is done as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "RESEARCH_AGENT_CACHE"
+FORMAT = "1"  # bump when a memo's JSON shape changes
+
+
+def cache_dir() -> Path:
+    """The user cache: $RESEARCH_AGENT_CACHE, else $XDG_CACHE_HOME or ~/.cache, /research-agent."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "research-agent"
+
+
+def source_of(*modules: str) -> bytes:
+    """The source files of these modules (`agent.tracks`), as part of a key: a memo made under
+    other rules is never used. Read as files: importing them is what a memo avoids."""
+    root = Path(__file__).resolve().parent.parent
+    return b"".join((root / (name.replace(".", "/") + ".py")).read_bytes() for name in modules)
+
+
+def memo_path(kind: str, inputs: list[bytes]) -> Path:
+    digest = hashlib.sha256(FORMAT.encode())
+    for part in inputs:  # length-prefixed: no two input lists share a key
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return cache_dir() / "memo" / f"{kind}-{digest.hexdigest()[:32]}.json"
+
+
+def recall(kind: str, inputs: list[bytes]) -> Any | None:
+    """What `remember` kept for exactly these inputs, or None."""
+    path = memo_path(kind, inputs)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.debug("memo %s unreadable (%s): computing again", path, exc)
+        return None
+
+
+def remember(kind: str, inputs: list[bytes], value: Any) -> None:
+    """Keep `value` (JSON-ready, no secret) for these inputs; written whole or not at all."""
+    from agent.files import write_atomic
+
+    path = memo_path(kind, inputs)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(value, ensure_ascii=False))
+    except OSError as exc:
+        logger.debug("memo %s not written: %s", path, exc)
