@@ -5,21 +5,24 @@ Reads `research.toml` and `state/tracks.toml`; never touches the database.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, get_type_hints
-
-from pydantic import AllowInfNan, TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from urllib.parse import urlsplit
 
 from agent.errors import ConfigError
 from agent.logs import register_secret
+from agent.memo import recall, remember, source_of
 from agent.schedule import load_timezone, parse_active_hours, parse_every
 from agent.settings import (
     ArxivSettings,
+    Bounds,
     FulltextSettings,
     LearnSettings,
     LLMSettings,
@@ -50,6 +53,11 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings,
 }
 TOP_LEVEL = {"researcher", "database_url"}
+# the modules whose rules decide what a research.toml means (part of a memo's key)
+RULE_MODULES = ("agent.config", "agent.settings", "agent.schedule")
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 
 def load_settings(
@@ -57,8 +65,73 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Settings of a workspace; `overrides` are flags as {"section.key": value}."""
+    """Settings of a workspace; `overrides` are flags as {"section.key": value}.
+
+    Inputs validated once are remembered (agent/memo.py) without the API key, which is read
+    again each time from the environment or its key file and never validated."""
     environ = os.environ if environ is None else environ
+    inputs = memo_inputs(workspace, overrides, environ)
+    known = recall("settings", inputs)
+    if isinstance(known, dict):
+        try:
+            return remembered_settings(known, workspace, overrides, environ)
+        except (KeyError, TypeError, AttributeError):  # not a memo this version wrote
+            pass
+    settings = validate_settings(workspace, overrides, environ)
+    if urlsplit(settings.database_url).password is None:  # a password stays out of the cache
+        public = dataclasses.asdict(dataclasses.replace(
+            settings, llm=dataclasses.replace(settings.llm, api_key=None)))
+        public.pop("workspace")
+        public["api_key_file"] = key_file_of(workspace / SETTINGS_FILE)
+        remember("settings", inputs, public)
+    return settings
+
+
+def memo_inputs(
+    workspace: Path, overrides: Mapping[str, Any] | None, environ: Mapping[str, str]
+) -> list[bytes]:
+    """Everything settings depend on except the API key: the file, variables, flags, rules."""
+    path = workspace / SETTINGS_FILE
+    text = path.read_bytes() if path.is_file() else b"(none)"
+    variables = {name: environ.get(name) for name in ENVIRONMENT if name != "OPENAI_API_KEY"}
+    flags = {key: value for key, value in (overrides or {}).items() if key != "llm.api_key"}
+    context = json.dumps([str(workspace), variables, flags], sort_keys=True, default=str)
+    return [text, context.encode("utf-8"), source_of(*RULE_MODULES)]
+
+
+def remembered_settings(
+    data: dict[str, Any],
+    workspace: Path,
+    overrides: Mapping[str, Any] | None,
+    environ: Mapping[str, str],
+) -> Settings:
+    """Settings from their memo, with the API key read as `validate_settings` reads it."""
+    key_file, key = data["api_key_file"], None
+    if key_file:  # an unreadable key file is the same error as on the first read
+        key = read_key_file(workspace / SETTINGS_FILE, Path(key_file).expanduser())
+    if environ.get("OPENAI_API_KEY"):
+        key = environ["OPENAI_API_KEY"]
+    if (overrides or {}).get("llm.api_key") is not None:
+        key = str((overrides or {})["llm.api_key"])
+    sections = {name: cls(**data[name]) for name, cls in SECTIONS.items()}
+    sections["llm"] = dataclasses.replace(sections["llm"], api_key=key)
+    register_secret(key)
+    return Settings(workspace=workspace, database_url=data["database_url"],
+                    researcher=data["researcher"], **sections)
+
+
+def key_file_of(path: Path) -> str | None:
+    """The `[llm] api_key_file` research.toml names (a path, not the key), if any."""
+    if not path.is_file():
+        return None
+    named = tomllib.loads(path.read_text(encoding="utf-8")).get("llm", {}).get("api_key_file")
+    return str(named) if named else None
+
+
+def validate_settings(
+    workspace: Path, overrides: Mapping[str, Any] | None, environ: Mapping[str, str]
+) -> Settings:
+    """Settings merged from every layer and checked against every rule (pydantic)."""
     layers: dict[str, dict[str, Any]] = {name: {} for name in ("", *SECTIONS)}
     origins: dict[str, str] = {}  # "section.key" -> where its value came from, for errors
     merge_file_layer(layers, workspace / SETTINGS_FILE)
@@ -155,6 +228,8 @@ def build_section(
 ) -> Any:
     """One settings dataclass, validated by pydantic against the rules on its fields (settings.py);
     strings from the environment become numbers. Errors name the origin, setting and range."""
+    from pydantic import ValidationError
+
     where = {f.name: (origins or {}).get(f"{section}.{f.name}", origin) for f in fields(cls)}
     try:
         built = adapter(cls).validate_python(values)
@@ -195,6 +270,8 @@ def section_error(
 @cache
 def adapter(kind: Any) -> TypeAdapter[Any]:
     """A pydantic validator for a settings dataclass or one field's type, built on first use."""
+    from pydantic import TypeAdapter
+
     return TypeAdapter(kind)
 
 
@@ -210,11 +287,10 @@ def numeric_rules() -> dict[str, Rule]:
         hints = get_type_hints(cls, include_extras=True)
         for item in fields(cls):
             bounds = {
-                name: getattr(meta, name)
+                name: value
                 for info in getattr(hints[item.name], "__metadata__", ())
-                for meta in getattr(info, "metadata", ())
-                for name in ("gt", "ge", "le")
-                if hasattr(meta, name)
+                if isinstance(info, Bounds)
+                for name, value in (("gt" if info.open_low else "ge", info.low), ("le", info.high))
             }
             if "le" in bounds:
                 rules[f"{section}.{item.name}"] = (describe(bounds), field_test(hints[item.name]))
@@ -230,6 +306,8 @@ def describe(bounds: Mapping[str, float]) -> str:
 
 
 def field_test(hint: Any) -> Callable[[Any], bool]:
+    from pydantic import AllowInfNan, ValidationError
+
     def test(value: Any) -> bool:
         try:
             adapter(Annotated[hint, AllowInfNan(False)]).validate_python(value)

@@ -1,31 +1,49 @@
 """The resolved settings of one workspace: plain frozen data (config.py builds it).
 
 Names mirror research.toml sections: `settings.arxiv.api_url` is `[arxiv] api_url`. Each field's
-allowed values sit on its type (pydantic `Field` bounds, the URL check); config.py validates
-research.toml, the environment and flags against them. Built directly, as tests do, the
-dataclasses stay plain and unchecked.
+allowed values sit on its type (`Bounds`, the URL check), in pydantic's own protocol; config.py
+validates research.toml, the environment and flags against them. Built directly, as tests do, the
+dataclasses stay plain and unchecked. Nothing here imports pydantic: `status` reads settings
+validated earlier (agent/memo.py) without paying for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field
+if TYPE_CHECKING:
+    from pydantic import ConfigDict, GetCoreSchemaHandler
+    from pydantic_core import CoreSchema
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 HOUR = 3600.0
 HTTP_URL_RULE = "an http:// or https:// URL"
 # Strings from the environment become numbers; nan/inf are refused; unknown keys are refused.
-VALIDATION = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+VALIDATION: ConfigDict = {"extra": "forbid", "allow_inf_nan": False, "coerce_numbers_to_str": True}
 
 
-def within(low: float, high: float, *, open_low: bool = False) -> Any:
+@dataclass(frozen=True)
+class Bounds:
+    """A number's range, applied by pydantic as `Field(ge=low, le=high)` (`gt` with open_low)."""
+
+    low: float
+    high: float
+    open_low: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        schema: Any = handler(source)
+        schema["gt" if self.open_low else "ge"] = self.low
+        schema["le"] = self.high
+        return schema
+
+
+def within(low: float, high: float, *, open_low: bool = False) -> Bounds:
     """A number from `low` (exclusive with open_low) to `high`: every numeric setting has a
     ceiling, so `inf`, `1e12` or a typo'd extra digit is refused instead of overflowing later."""
-    return Field(gt=low, le=high) if open_low else Field(ge=low, le=high)
+    return Bounds(low, high, open_low)
 
 
 def http_url(value: str) -> str:
@@ -35,7 +53,18 @@ def http_url(value: str) -> str:
     return value
 
 
-HttpUrl = Annotated[str, AfterValidator(http_url)]
+class HttpUrlRule:
+    """`http_url` run by pydantic after the string check, as `AfterValidator(http_url)` would."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(http_url, handler(source))
+
+
+HttpUrl = Annotated[str, HttpUrlRule()]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from agent.models import Track
 if TYPE_CHECKING:
     from tomlkit.items import Table
 
-RULES = ("agent.tracks", "agent.track_rules", "agent.models")  # what decides a file's tracks
+# the modules whose rules decide what a tracks file means (part of a memo's key)
+RULE_MODULES = ("agent.tracks", "agent.track_rules", "agent.models")
 
 
 def load_tracks(path: Path) -> list[Track]:
@@ -36,7 +37,7 @@ def load_tracks(path: Path) -> list[Track]:
 
 def parse_tracks(text: str, path: Path | str = "tracks.toml") -> list[Track]:
     """Validated tracks from the text of a tracks file (remembered once valid)."""
-    inputs = [text.encode("utf-8"), source_of(*RULES)]
+    inputs = [text.encode("utf-8"), source_of(*RULE_MODULES)]
     known = recall("tracks", inputs)
     if isinstance(known, list):
         try:

@@ -1,13 +1,16 @@
 """What the quick commands import: `--help`, `status`, `log`, `tracks` and `triage` start fast
-because heavy libraries are imported only by the commands that use them. Each case runs the
-real entry point in a fresh interpreter and lists the modules it loaded (a behaviour, not a
-timing: bench/startup.py measures the time)."""
+because heavy libraries are imported only by the commands that use them, and tracks and settings
+validated once are remembered (agent/memo.py). Each case runs the real entry point in a fresh
+interpreter and lists the modules it loaded: a behaviour, not a timing (bench/startup.py
+measures the time). pydantic is not on these lists: typer itself imports it to convert any
+command's options, so only `--help` is free of it."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,16 +18,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Never needed to read a workspace or rank a file of papers.
-CLIENTS = {"openai", "arxiv", "sqlmodel", "sqlalchemy", "git", "apscheduler", "jinja2", "httpx",
-           "importlib.metadata"}
-# Not needed to print help or read the store.
-READING = CLIENTS | {"numpy", "yaml", "tomlkit", "markdown_it", "agent.rank.ranker"}
+CLIENTS = {"openai", "arxiv", "sqlmodel", "sqlalchemy", "git", "apscheduler", "jinja2", "httpx"}
+# Not needed to read the store; agent.track_rules validates a tracks file not yet seen valid.
+READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.track_rules"}
 HEAVY = {
-    "--help": READING | {"pydantic", "rich"},
-    "status": READING,
-    "log": READING | {"pydantic"},
-    "tracks": READING,
-    "triage": CLIENTS | {"rich", "yaml", "tomlkit"},
+    "--help": READING | {"pydantic", "importlib.metadata"},
+    "status": READING | {"markdown_it"},
+    "log": READING | {"markdown_it"},
+    "tracks": READING | {"markdown_it"},
+    "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules"},
 }
 
 PROBE = """
@@ -35,32 +37,39 @@ try:
     code = 0
 except SystemExit as exc:
     code = exc.code
-print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+config = sys.modules.get("agent.config")  # settings validators built: none when remembered
+built = config.adapter.cache_info().currsize if config else 0
+print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules), "validators": built}))
 """
 
 
 def loaded(args: list[str], cwd: Path, tmp_path: Path) -> tuple[str, set[str]]:
     """What `research-agent ARGS` printed and the modules it had loaded when it finished."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "80",
-           "RESEARCH_AGENT_CACHE": str(tmp_path / "cache")}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "80", "PYTHONPATH": str(ROOT),
+           "RESEARCH_AGENT_CACHE": str(cwd.parent / "cache")}  # where the workspace's cycle ran
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
     output, _, last = done.stdout.rstrip().rpartition("\n")
     result = json.loads(last)
     assert result["code"] in (0, None), done.stderr[-2000:]
+    assert result["validators"] == 0, "settings validated again"
     return output, set(result["modules"])
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace with one real cycle in its store (sample source, offline analyst)."""
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A workspace with one real cycle in its store (sample source, offline analyst), run with
+    the user cache beside it, as a researcher's own cycles leave it."""
     from agent.cycle import CycleOptions, run_cycle
     from agent.workspace import init_workspace
 
-    path, _ = init_workspace(tmp_path_factory.mktemp("quick") / "ws")
-    outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
+    root = tmp_path_factory.mktemp("quick")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RESEARCH_AGENT_CACHE", str(root / "cache"))
+        path, _ = init_workspace(root / "ws")
+        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
     assert outcome.status == "committed", outcome.error
-    return path
+    yield path
 
 
 @pytest.mark.parametrize("command", ["--help", "status", "log", "tracks"])
