@@ -138,6 +138,14 @@ def _text_lines(array: np.ndarray) -> list[str]:
     return array.tobytes().decode("utf-8").split("\x00")
 
 
+def _learn_tokens(vocabulary: Vocabulary, learned: dict[bytes, int]) -> None:
+    """Add raw token -> id pairs the vocabulary lacks (a token it knows keeps its id), in C:
+    a per-token loop cost a noticeable share of a short `triage`."""
+    with vocabulary.lock:
+        learned.update(vocabulary.ids)
+        vocabulary.ids.update(learned)
+
+
 def _read_cache(path: Path, vocabulary: Vocabulary) -> Background | None:
     """The cached background, its word numbers mapped to this process's vocabulary."""
     if not path.exists():
@@ -147,10 +155,8 @@ def _read_cache(path: Path, vocabulary: Vocabulary) -> Background | None:
         local = vocabulary.stem_ids_of(_text_lines(data["stems"]))
         codes = data["raw_codes"]
         codes = np.where(codes >= 0, local[np.maximum(codes, 0)], codes)
-        raw = [t.encode("ascii") for t in _text_lines(data["raw_tokens"])]
-        with vocabulary.lock:
-            for token, code in zip(raw, codes.tolist(), strict=True):
-                vocabulary.ids.setdefault(token, code)
+        raw = data["raw_tokens"].tobytes().split(b"\x00")  # ASCII: the bytes are the tokens
+        _learn_tokens(vocabulary, dict(zip(raw, codes.tolist(), strict=True)))
         doc_counts, title_counts = data["doc_counts"], data["title_counts"]
         n_docs = len(doc_counts)
         docs = np.repeat(np.arange(n_docs, dtype=np.int32), doc_counts)
