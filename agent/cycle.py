@@ -31,8 +31,9 @@ from agent.models import ACTIONS, Decision, LLMCall, Track
 from agent.reconcile import reconcile, settle_interrupted
 from agent.results import CycleResult
 from agent.review.cycles import REFUSAL_KEY
+from agent.schedule import local_midnight
 from agent.settings import Settings
-from agent.snapshot import decide, local_midnight
+from agent.snapshot import decide
 from agent.sources import Source
 from agent.sources.choose import SOURCES, make_source, text_fetcher
 from agent.store import Store

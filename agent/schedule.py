@@ -94,6 +94,12 @@ def in_active_hours(local: datetime, active_hours: str) -> bool:
     return now >= start or now < end
 
 
+def local_midnight(now: datetime, timezone: str) -> datetime:
+    """The start of today in the researcher's timezone (the daily budget resets then)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(0)
+
+
 def as_utc(moment: datetime) -> datetime:
     """The same instant in UTC; a naive datetime (SQLite drops tzinfo) is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

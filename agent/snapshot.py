@@ -6,8 +6,7 @@ The policy itself (`agent/policy/`) is pure; this module is the one place that f
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from agent.changes import cycle_summary
 from agent.models import Decision, Track
@@ -20,6 +19,7 @@ from agent.policy import (
     choose_action,
 )
 from agent.rank.worth import best_match, worth
+from agent.schedule import local_midnight
 from agent.settings import Settings
 from agent.store import CycleRecord, Store
 from agent.tracks import active_tracks
@@ -97,12 +97,6 @@ def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
             CandidateInfo(paper.id, track.id, track.name, track.priority, best.score, best.relevant)
         )
     return infos
-
-
-def local_midnight(now: datetime, timezone: str) -> datetime:
-    """The start of today in the researcher's timezone (the daily budget resets then)."""
-    local = now.astimezone(ZoneInfo(timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(0)
 
 
 def decide(

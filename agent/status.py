@@ -10,7 +10,7 @@ from typing import Any
 
 from agent.lock import WorkspaceLock
 from agent.review.cycles import cycle_row
-from agent.snapshot import local_midnight
+from agent.schedule import local_midnight  # not agent.snapshot: the policy is not needed
 from agent.workspace import Workspace
 
 DAEMON_FILE = "daemon.json"

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Never needed to read a workspace or rank a file of papers.
 CLIENTS = {"openai", "arxiv", "sqlmodel", "sqlalchemy", "git", "apscheduler", "jinja2", "httpx"}
 # Not needed to read the store; agent.track_rules validates a tracks file not yet seen valid.
-READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.track_rules"}
+READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.track_rules",
+                     "agent.policy"}
 HEAVY = {
     "--help": READING | {"pydantic", "importlib.metadata"},
     "status": READING | {"markdown_it"},
