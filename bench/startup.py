@@ -9,8 +9,9 @@ wait4), and the CPU ratio to the bare interpreter. The target is < 0.3 s for `--
 `log` and `tracks`. Two reference rows say what is not ours to cut:
 
 - `python -c pass`: the interpreter alone;
-- a typer app with one command and one option: typer's own floor. typer (0.29) converts option
-  values with pydantic, so any command that runs imports pydantic; only `--help` does not.
+- a typer app with `status`'s options and an empty body: typer's own floor. typer (0.29) converts
+  each option's value with a pydantic TypeAdapter it builds at run time, so any command that
+  runs imports pydantic and pays per option; only `--help` does not.
 
 The workspace is made once in a temporary directory (`init`, then one cycle on the bundled
 sample), and every command runs once before timing, as a researcher's own cycles would have
@@ -29,13 +30,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The options `status` has (the root's --version and --verbose, then --workspace and --json)
+# on an empty command: what typer alone costs to parse them.
 TYPER_FLOOR = """
+from pathlib import Path
+from typing import Annotated
 import typer
-app = typer.Typer()
+app = typer.Typer(add_completion=False)
+@app.callback()
+def root(version: Annotated[bool, typer.Option("--version")] = False,
+         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    pass
 @app.command()
-def main(limit: int = 20) -> None:
-    print(limit)
-app()
+def status(workspace: Annotated[Path | None, typer.Option("--workspace", "-w",
+           envvar="RESEARCH_AGENT_WORKSPACE")] = None,
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    print(workspace, as_json)
+app(["status"])
 """
 
 
@@ -75,7 +86,7 @@ def main() -> None:
         path = workspace(folder, env)
         rows = {
             "python -c pass": [py, "-c", "pass"],
-            "typer app, one option": [py, "-c", TYPER_FLOOR],
+            "typer, status's options": [py, "-c", TYPER_FLOOR],
             "--help": [py, "-m", "agent", "--help"],
             "status": [py, "-m", "agent", "status"],
             "log": [py, "-m", "agent", "log"],
