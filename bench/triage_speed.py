@@ -8,7 +8,8 @@ the same 5 tracks (query = description + keywords for the peers) and prints the 
 as JSON: `python -m agent triage` (ours, background statistics included), a bm25s script (its
 defaults: English stop words, no stemmer) and, when installed, a scikit-learn tf-idf script
 (arxiv-sanity-lite's features). Runs alternate ours/peers and the ratios are the medians of the
-per-run ratios. Peak RSS is each process's own (wait4).
+per-run ratios, of wall time and of CPU time (user + system, steadier than wall on a loaded
+machine). Peak RSS and CPU are each process's own (wait4).
 
 Larger sets are the bundled sample resampled with new ids and lightly perturbed abstracts (a
 sentence dropped, sentences shuffled), so they are not 4,943 papers repeated verbatim. The files
@@ -143,8 +144,9 @@ def files(n: int) -> tuple[Path, Path]:
     return papers, tracks
 
 
-def run(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one process; its output must be 5 tracks x 50 papers."""
+def run(command: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, CPU seconds) of one process; its output must be 5 tracks x
+    50 papers."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
@@ -157,7 +159,7 @@ def run(command: list[str]) -> tuple[float, float]:
             raise SystemExit(f"{command[:4]} failed: {err.read().decode()[-2000:]}")
         ranking = json.loads(out.read())
     assert len(ranking) == 5 and all(len(rows) == 50 for rows in ranking.values()), ranking.keys()
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def commands(papers: Path, tracks: Path, sklearn: bool = True) -> dict[str, list[str]]:
@@ -186,17 +188,20 @@ def measure(n: int, runs: int, sklearn: bool) -> None:
         run(command)
     times: dict[str, list[float]] = {name: [] for name in systems}
     peaks: dict[str, list[float]] = {name: [] for name in systems}
+    cpus: dict[str, list[float]] = {name: [] for name in systems}
     for _ in range(runs):
         for name, command in systems.items():
-            seconds, peak = run(command)
+            seconds, peak, cpu = run(command)
             times[name].append(seconds)
             peaks[name].append(peak)
+            cpus[name].append(cpu)
     for name in systems:
-        ratio = statistics.median(
-            a / b for a, b in zip(times["ours"], times[name], strict=True)
-        )
+        ratio, cpu_ratio = (statistics.median(
+            a / b for a, b in zip(figures["ours"], figures[name], strict=True)
+        ) for figures in (times, cpus))
         print(f"{n:>8} {name:>8} {statistics.median(times[name]):>9.2f} "
-              f"{max(peaks[name]):>10.0f} {ratio:>12.2f}")
+              f"{statistics.median(cpus[name]):>8.2f} {max(peaks[name]):>10.0f} "
+              f"{ratio:>12.2f} {cpu_ratio:>8.2f}")
 
 
 def main() -> None:
@@ -205,7 +210,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-sklearn", action="store_true", help="skip the slowest peer")
     args = parser.parse_args()
-    print(f"{'papers':>8} {'system':>8} {'median s':>9} {'peak MiB':>10} {'ours/system':>12}")
+    print(f"{'papers':>8} {'system':>8} {'median s':>9} {'CPU s':>8} {'peak MiB':>10} "
+          f"{'ours/system':>12} {'CPU':>8}")
     for n in args.sizes:
         measure(n, args.runs, not args.no_sklearn)
 
