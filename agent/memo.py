@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_ENV = "RESEARCH_AGENT_CACHE"
 FORMAT = "1"  # bump when a memo's JSON shape changes
+KEEP = 200  # memos kept; each edit of a file makes a new one, so the oldest are removed
 
 
 def cache_dir() -> Path:
@@ -63,13 +64,30 @@ def recall(kind: str, inputs: list[bytes]) -> Any | None:
         return None
 
 
-def remember(kind: str, inputs: list[bytes], value: Any) -> None:
-    """Keep `value` (JSON-ready, no secret) for these inputs; written whole or not at all."""
+def remember(kind: str, inputs: list[bytes], value: Any, keep: int = KEEP) -> None:
+    """Keep `value` (JSON-ready, no secret) for these inputs; written whole or not at all.
+    Past `keep` memos, the least recently written go."""
     from agent.files import write_atomic
 
     path = memo_path(kind, inputs)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(value, ensure_ascii=False))
+        prune(path.parent, keep)
     except OSError as exc:
         logger.debug("memo %s not written: %s", path, exc)
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Remove all but the `keep` newest memos in `folder` (a concurrent removal is fine)."""
+    memos = list(folder.glob("*.json"))
+    if len(memos) <= keep:
+        return
+    dated = []
+    for memo in memos:
+        try:
+            dated.append((memo.stat().st_mtime_ns, memo))
+        except FileNotFoundError:
+            continue
+    for _, memo in sorted(dated, reverse=True)[keep:]:
+        memo.unlink(missing_ok=True)

@@ -88,6 +88,20 @@ def test_a_changed_variable_or_file_is_validated_again(
         load_settings(workspace)
 
 
+def test_old_memos_are_pruned(own_cache: Path) -> None:
+    import os
+
+    from agent.memo import memo_path, recall, remember
+
+    for number in range(6):
+        remember("probe", [str(number).encode()], number)
+        written = 1 + number  # 1970, an hour apart: an order a coarse clock cannot blur
+        os.utime(memo_path("probe", [str(number).encode()]), (written * 3600, written * 3600))
+    remember("probe", [b"6"], 6, keep=3)
+    assert len(memos(own_cache, "probe")) == 3
+    assert [recall("probe", [str(n).encode()]) for n in range(7)] == [None] * 4 + [4, 5, 6]
+
+
 def test_a_database_password_is_never_cached(
     tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
