@@ -35,7 +35,8 @@ CYCLES = [  # (started, action): the first is older than "yesterday" in the dige
 MORNING = datetime(2026, 2, 27, 8, 0, tzinfo=UTC)
 HOSTILE = Paper(
     id="2602.99999",
-    title="[red]Evil} @misc{pwned, title={x}} 100% \\input{/etc/passwd} & $x$ #1 snake_case ~ ^",
+    title="[red]Evil :warning:} @misc{pwned, title={x}} 100% \\input{/etc/passwd} & $x$ #1"
+    " snake_case ~ ^",
     abstract="An abstract with [bold]markup[/bold] and } braces {.",
     authors=("Zoë {Brace", "Back\\slash and Co", "Ada Lovelace"),
     categories=("cs.CL",),
@@ -232,6 +233,7 @@ def test_papers_search_finds_a_paper_by_a_title_word(morning: Morning, capsys) -
 def test_papers_search_shows_hostile_titles_as_text(morning: Morning, capsys) -> None:
     out = cli(capsys, morning, "papers", "search", "pwned")
     assert "[red]Evil" in out  # escaped: rich printed the markup instead of obeying it
+    assert ":warning:" in out and "\u26a0" not in out  # an emoji code stays text too
 
 
 def test_papers_show_json_has_everything(morning: Morning, capsys) -> None:

@@ -58,8 +58,10 @@ class LazyConsole:
         self.real().width = value
 
 
-console: Console = LazyConsole()  # type: ignore[assignment]
-errors: Console = LazyConsole(stderr=True, soft_wrap=True)  # type: ignore[assignment]
+# emoji=False: a paper title saying ":warning:" is printed as written, not as an emoji (escape()
+# only escapes rich's [markup]; untrusted text must reach the terminal as text)
+console: Console = LazyConsole(emoji=False)  # type: ignore[assignment]
+errors: Console = LazyConsole(stderr=True, soft_wrap=True, emoji=False)  # type: ignore[assignment]
 # (messages carry paths: never wrap them)
 
 WorkspaceOption = Annotated[
