@@ -55,7 +55,8 @@ def discover_papers(
         known_papers = store.get_papers([p.id for p in papers])
         ratings = store.ratings()
         rated = store.get_papers(list({r.paper_id for r in ratings}))
-        ranker = Ranker([track], ratings=ratings, rated_papers=list(rated.values()))
+        ranker = Ranker([track], ratings=ratings, rated_papers=list(rated.values()),
+                        vectors=store)
         matches = {m.paper_id: m for m in ranker.rank(papers).get(track.id, [])}
         fresh = [p for p in papers if p.id not in known_papers]
         with store.transaction():

@@ -8,16 +8,21 @@ import logging
 import numpy as np
 import pytest
 
+from agent.models import Rating
 from agent.rank import Ranker
 from agent.rank.embeddings import (
+    FEEDBACK,
     MODEL_PACKAGE,
     SWITCH,
     Embedder,
+    Feedback,
     fuse_scores,
     load_embedder,
+    rank_positions,
     track_text,
 )
 from tests.corpus import BACKGROUND, HALLUCINATION, paper
+from tests.hashed_embedder import HASHED_MODEL, HashedWords
 
 BATCH = [
     paper("p.core", "Speech LLM hallucination benchmark",
@@ -75,7 +80,8 @@ def test_ranker_fuses_the_embeddings_into_its_scores():
     # papers with near-zero scores may swap places: their rounded lexical scores tie
     clear = [n for n, i in enumerate(ids) if lexical[i] >= 0.01]
     assert [fused[ids[n]] for n in clear] == pytest.approx([expected[n] for n in clear])
-    assert len(calls) == 1 and len(calls[0]) == len(BATCH) + 1  # one batch: track + papers
+    # one batch of papers, and the track's query
+    assert sorted(len(c) for c in calls) == [1, len(BATCH)]
 
 
 def test_embedder_encodes_each_text_once():
@@ -83,7 +89,7 @@ def test_embedder_encodes_each_text_once():
     embedder = Embedder(fake_encode(calls))
     embedder.similarities(HALLUCINATION, BATCH[:2])
     sims = embedder.similarities(HALLUCINATION, BATCH[:3])
-    assert [len(c) for c in calls] == [3, 1]
+    assert [len(c) for c in calls] == [2, 1, 1]  # papers, the track, then the new paper only
     assert list(sims) == [0.0, 0.0, 1.0]
 
 
@@ -121,3 +127,44 @@ def test_real_model_prefers_the_paper_on_the_track(monkeypatch):
     by_id = dict(zip([p.id for p in BATCH], sims, strict=True))
     assert by_id["p.core"] > 0.5
     assert by_id["p.ghost"] > max(by_id[f"p.{i}"] for i in (0, 1, 3, 6))  # molecules, RL, code
+
+
+# -- learning from ratings: Rocchio on the track's query vector ---------------------------------
+
+LIKED = paper("r.liked", "Audio captioners invent phantom dog barks and sirens",
+              "Captioning systems report barks, sirens and engines absent from the recordings.")
+DISLIKED = paper("r.disliked", "Speech recognition benchmark for hospital dictation",
+                 "We release a dictation corpus from hospitals and measure word error rates.")
+SIMILAR = paper("p.similar", "Barks and sirens that captioning systems imagine",
+                "Captioning systems describe barks, sirens and engines the recordings lack.")
+LIKE_DISLIKED = paper("p.dictation", "Hospital dictation speech recognition errors",
+                      "Word error rates of speech recognition on hospital dictation corpora.")
+POOL = [*BATCH, SIMILAR, LIKE_DISLIKED]
+
+
+def position(scores: np.ndarray, paper_id: str) -> int:
+    return int(rank_positions(scores)[[p.id for p in POOL].index(paper_id)])
+
+
+def test_a_rating_up_moves_similar_papers_up_in_the_cosine_ranking():
+    embedder = Embedder(HashedWords(), model=HASHED_MODEL)
+    plain = embedder.similarities(HALLUCINATION, POOL)
+    liked = embedder.similarities(HALLUCINATION, POOL, up=[LIKED])
+    assert position(liked, "p.similar") < position(plain, "p.similar")
+    assert position(liked, "p.similar") <= 2
+    disliked = embedder.similarities(HALLUCINATION, POOL, down=[DISLIKED])
+    assert position(disliked, "p.dictation") > position(plain, "p.dictation")
+
+
+def test_ratings_move_the_fused_ranking_through_the_embeddings():
+    ratings = [Rating(LIKED.id, 1, HALLUCINATION.id)]
+
+    def fused(feedback: Feedback) -> dict[str, float]:
+        embedder = Embedder(HashedWords(), model=HASHED_MODEL, feedback=feedback)
+        ranker = Ranker([HALLUCINATION], ratings, background=BACKGROUND, rated_papers=[LIKED],
+                        embedder=embedder)
+        return {m.paper_id: m.score for m in ranker.rank(POOL)[HALLUCINATION.id]}
+
+    learning, deaf = fused(FEEDBACK), fused(Feedback(up=0.0, down=0.0))
+    assert learning["p.similar"] > deaf["p.similar"]
+    assert sorted(learning.values()) == sorted(deaf.values())  # same lexical scores, new order

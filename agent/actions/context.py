@@ -52,6 +52,7 @@ class Context:
         ratings = self.store.ratings()
         # Rocchio needs each rated paper's words; it may be in neither this batch nor the sample
         rated = self.store.get_papers(list({r.paper_id for r in ratings}))
-        return Ranker(self.tracks, ratings=ratings, rated_papers=list(rated.values()))
+        return Ranker(self.tracks, ratings=ratings, rated_papers=list(rated.values()),
+                      vectors=self.store)  # the embeddings extra keeps paper vectors there
 
 

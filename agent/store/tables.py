@@ -136,6 +136,20 @@ class MetaRow(SQLModel, table=True):
     value: str = Field(sa_type=sa.Text)
 
 
+class PaperVectorRow(SQLModel, table=True):
+    """A paper's sentence-embedding vector under one model (agent/rank/embeddings.py)."""
+
+    __tablename__ = "paper_vectors"
+
+    # no foreign key: a batch is ranked (and embedded) before its papers are stored
+    paper_id: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    digest: str  # of the text the vector was computed from: a changed abstract is re-embedded
+    dim: int
+    vector: bytes = Field(sa_type=sa.LargeBinary)  # dim float32 values, little-endian
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class SchemaMigrationRow(SQLModel, table=True):
     """One applied migration; the schema version is the list of these."""
 
@@ -156,6 +170,7 @@ STORE_TABLES: tuple[str, ...] = (
     "ratings",
     "cursors",
     "meta",
+    "paper_vectors",
     "schema_migrations",
 )
 __all__ = ["ANALYSIS_KINDS", "CYCLE_STATUSES", "PAPER_STATUSES", "QUEUE_ADDERS", "STORE_TABLES"]
