@@ -8,7 +8,8 @@ calibration (how many papers pass the threshold) is unchanged. bench/embeddings_
 measured it on the January dev set (bench/EMBEDDINGS.md).
 
 Each paper is embedded once: its vector is kept in the store (`VectorCache`, keyed by paper id
-and model name, with a digest of the text), so a cycle embeds only papers it has never seen.
+and model name, with a digest of the text), so a cycle embeds only papers it has never seen; the
+tracks' query vectors are kept the same way, so a cycle with nothing new never loads the model.
 Ratings move the track's query vector (Rocchio): toward the mean of the papers rated up, away
 from those rated down.
 """
@@ -35,6 +36,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SWITCH = "RESEARCH_AGENT_EMBEDDINGS"
 COSINE_WEIGHT = 0.25  # share of the fused rank that comes from the embeddings
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
+TRACK_PREFIX = "track:"  # a track's query vector is cached as "track:<id>" (no arXiv id is)
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -73,6 +75,11 @@ def track_text(track: Track) -> str:
 def paper_text(paper: Paper) -> str:
     """What the model reads for a paper (the model itself truncates at 256 word pieces)."""
     return f"{paper.title}. {paper.abstract}"
+
+
+def track_key(track: Track) -> dict[str, str]:
+    """The key and text under which a track's query vector is kept beside the papers'."""
+    return {f"{TRACK_PREFIX}{track.id}": track_text(track)}
 
 
 def text_digest(text: str) -> str:
@@ -134,9 +141,9 @@ class Embedder:
         self._encode = encode or MODELS[model]()
         self._cache = cache
         self.feedback = feedback
-        self.encoded = 0  # papers this embedder has encoded (the rest came from memory or cache)
-        self._papers: dict[str, tuple[str, np.ndarray]] = {}  # id -> (digest, unit vector)
-        self._queries: dict[str, np.ndarray] = {}  # track text -> vector
+        self.encoded = 0  # papers this embedder encoded (the rest came from memory or the cache)
+        # paper id (or TRACK_PREFIX + track id) -> (text digest, unit vector)
+        self._vectors: dict[str, tuple[str, np.ndarray]] = {}
 
     def similarities(
         self,
@@ -146,7 +153,7 @@ class Embedder:
         down: Sequence[Paper] = (),
     ) -> np.ndarray:
         """Cosine of each paper with the track's query, moved by the papers rated up/down."""
-        self._fill([*papers, *up, *down])
+        self._fill({**self._texts([*papers, *up, *down]), **track_key(track)})
         if not papers:
             return np.zeros(0)
         query = self.query_vector(track, up, down)
@@ -157,10 +164,9 @@ class Embedder:
         self, track: Track, up: Sequence[Paper] = (), down: Sequence[Paper] = ()
     ) -> np.ndarray:
         """The track's unit query vector after Rocchio on the rated papers."""
-        text = track_text(track)
-        if text not in self._queries:
-            self._queries[text] = self._unit(self._encode([text]))[0]
-        query = self._queries[text].copy()
+        key = track_key(track)
+        self._fill(key)
+        query = self._vectors[next(iter(key))][1].copy()
         if up:
             query += self.feedback.up * self.paper_vectors(up).mean(axis=0)
         if down:
@@ -170,33 +176,37 @@ class Embedder:
 
     def paper_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
         """One unit vector per paper (rows in the order of `papers`)."""
-        self._fill(papers)
-        return np.stack([self._papers[paper.id][1] for paper in papers])
+        self._fill(self._texts(papers))
+        return np.stack([self._vectors[paper.id][1] for paper in papers])
 
-    def _fill(self, papers: Sequence[Paper]) -> None:
-        """Make sure every paper has a vector for its current text."""
-        wanted = {paper.id: text_digest(paper_text(paper)) for paper in papers}
-        texts = {paper.id: paper_text(paper) for paper in papers}
-        missing = [pid for pid, d in wanted.items() if self._papers.get(pid, ("",))[0] != d]
+    @staticmethod
+    def _texts(papers: Sequence[Paper]) -> dict[str, str]:
+        return {paper.id: paper_text(paper) for paper in papers}
+
+    def _fill(self, texts: Mapping[str, str]) -> None:
+        """Make sure every key has a vector of its current text: from memory, the cache, or
+        (one batch) the model; the new ones go to the cache."""
+        wanted = {key: text_digest(text) for key, text in texts.items()}
+        missing = [key for key, d in wanted.items() if self._vectors.get(key, ("",))[0] != d]
         if missing and self._cache is not None:
-            for pid, (digest, vector) in self._cache.load_vectors(self.model, missing).items():
-                if wanted.get(pid) == digest:
-                    self._papers[pid] = (digest, np.asarray(vector, dtype=np.float64))
-            missing = [pid for pid in missing if self._papers.get(pid, ("",))[0] != wanted[pid]]
+            for key, (digest, vector) in self._cache.load_vectors(self.model, missing).items():
+                if wanted.get(key) == digest:
+                    self._vectors[key] = (digest, np.asarray(vector, dtype=np.float64))
+            missing = [key for key in missing if self._vectors.get(key, ("",))[0] != wanted[key]]
         if not missing:
             return
         # rounded as the store keeps them: a cycle ranks the same with fresh or stored vectors
-        vectors = self._unit(self._encode([texts[pid] for pid in missing]))
+        vectors = self._unit(self._encode([texts[key] for key in missing]))
         vectors = vectors.astype(np.float32).astype(np.float64)
-        self.encoded += len(missing)
-        fresh = {pid: (wanted[pid], vector) for pid, vector in zip(missing, vectors, strict=True)}
-        self._papers.update(fresh)
-        logger.debug("embedded %d papers with %s", len(fresh), self.model)
+        self.encoded += sum(1 for key in missing if not key.startswith(TRACK_PREFIX))
+        fresh = {key: (wanted[key], vector) for key, vector in zip(missing, vectors, strict=True)}
+        self._vectors.update(fresh)
+        logger.debug("embedded %d texts with %s", len(fresh), self.model)
         if self._cache is not None:
             try:
                 self._cache.save_vectors(self.model, fresh)
             except Exception as error:  # a cache: next cycle embeds them again, nothing worse
-                logger.warning("could not keep %d paper vectors: %s", len(fresh), error)
+                logger.warning("could not keep %d sentence vectors: %s", len(fresh), error)
 
     @staticmethod
     def _unit(vectors: np.ndarray) -> np.ndarray:
