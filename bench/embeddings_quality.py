@@ -236,8 +236,8 @@ def feedback_table(tracks: Sequence[Track], january: Sequence[Paper],
         f"fused, Rocchio up {FEEDBACK.up} down {FEEDBACK.down} (shipped)": Embedder(cache=store),
     }
     if grid:
-        for up in (0.5, 1.0, 2.0):
-            for down in (0.0, 0.25, 0.5):
+        for up in (0.0, 0.5, 1.0, 2.0):
+            for down in (0.0, 0.5, 0.75, 1.0, 1.5):
                 systems[f"fused, Rocchio up {up} down {down}"] = Embedder(
                     cache=store, feedback=Feedback(up, down))
     for name, embedder in systems.items():
