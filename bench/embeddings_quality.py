@@ -225,11 +225,12 @@ def feedback_figure(
     return float(np.mean(before_scores)), float(np.mean(after_scores))
 
 
-def feedback_table(tracks: Sequence[Track], january: Sequence[Paper],
-                   qrels: dict[str, dict[str, int]], store: Store, grid: bool) -> None:
+def feedback_table(tracks: Sequence[Track], month: Sequence[Paper],
+                   qrels: dict[str, dict[str, int]], store: Store, grid: bool,
+                   title: str = "dev, January only") -> None:
     """The feedback figure for the lexical ranker, the fused one that does not learn on its
     cosine side, and the shipped one (plus the Rocchio constants tried, with `grid`)."""
-    print("\nfeedback (dev, January only, 10 ratings/track, unrated papers), nDCG@20:")
+    print(f"\nfeedback ({title}, 10 ratings/track, unrated papers), nDCG@20:")
     systems: dict[str, Embedder | None] = {
         "lexical": None,
         "fused, cosine side deaf (old)": Embedder(cache=store, feedback=Feedback(0.0, 0.0)),
@@ -241,7 +242,7 @@ def feedback_table(tracks: Sequence[Track], january: Sequence[Paper],
                 systems[f"fused, Rocchio up {up} down {down}"] = Embedder(
                     cache=store, feedback=Feedback(up, down))
     for name, embedder in systems.items():
-        before, after = feedback_figure(tracks, january, qrels, embedder)
+        before, after = feedback_figure(tracks, month, qrels, embedder)
         print(f"  {name:44} {before:.3f} -> {after:.3f} ({after - before:+.3f})")
 
 
@@ -268,10 +269,13 @@ def main() -> None:
         quality("DEV, full sample as candidates", tracks, papers, keep, qrels, embedder)
         feedback_table(tracks, january, qrels, store, args.grid)
         if args.heldout:
-            february = {p.id for p in papers if months[p.id] == "2026-02"}
-            quality("HELD-OUT (constants frozen), full sample as candidates",
-                    load_tracks(HELDOUT / "tracks.toml"), papers, february,
-                    load_qrels(HELDOUT / "qrels.jsonl"), embedder)
+            february = [p for p in papers if months[p.id] == "2026-02"]
+            held_tracks, held_qrels = (load_tracks(HELDOUT / "tracks.toml"),
+                                       load_qrels(HELDOUT / "qrels.jsonl"))
+            quality("HELD-OUT (constants frozen), full sample as candidates", held_tracks,
+                    papers, {p.id for p in february}, held_qrels, embedder)
+            feedback_table(held_tracks, february, held_qrels, store, False,
+                           "HELD-OUT, February only")
 
 
 if __name__ == "__main__":
