@@ -35,6 +35,7 @@ def discover_papers(
 ) -> list[Discovered]:
     """Papers matching the track's keywords at the source, best score first; new ones stored."""
     from agent.rank import Ranker
+    from agent.rank.embeddings import load_embedder
     from agent.sources.choose import make_source
 
     if not 1 <= limit <= 2000:
@@ -56,7 +57,7 @@ def discover_papers(
         ratings = store.ratings()
         rated = store.get_papers(list({r.paper_id for r in ratings}))
         ranker = Ranker([track], ratings=ratings, rated_papers=list(rated.values()),
-                        vectors=store)
+                        embedder=load_embedder(store))
         matches = {m.paper_id: m for m in ranker.rank(papers).get(track.id, [])}
         fresh = [p for p in papers if p.id not in known_papers]
         with store.transaction():

@@ -2,7 +2,7 @@
 
     python3 -m venv /work/venv-emb-new && /work/venv-emb-new/bin/pip install torch==2.13.0  # CPU
     /work/venv-emb-new/bin/pip install -e '.[embeddings,bench,test]'   # all-MiniLM-L6-v2 inside
-    /work/venv-emb-new/bin/python bench/embeddings_quality.py --store /tmp/emb-vectors.db
+    /work/venv-emb-new/bin/python bench/embeddings_quality.py --store /tmp/emb-vectors.db [--grid]
 
 The paper vectors are kept where the product keeps them: in a store (a SQLite file, `--store`),
 through agent/rank/embeddings.py. The first run embeds the 4,943 sample papers once ("cycle 1")
@@ -16,7 +16,7 @@ cosine weight 0.25, through the real Ranker); on January candidates only (as fir
 on the full sample graded on January (as bench/ranking_quality.py). Then the feedback figure
 (10 ratings per track, nDCG@20 of unrated January papers) for the lexical ranker, the fused one
 whose cosine side does not learn (the old product) and the shipped one (Rocchio on the query
-vector); `--grid` adds the Rocchio constants tried. `--heldout` adds the held-out tracks, for
+vector); `--grid` adds the Rocchio constants tried. `--heldout SPLIT` adds a held-out split, for
 after the constants are frozen. The model is loaded from the installed package with the hub
 switched off. Weights compared on the same dev set they are chosen on are an upper bound; the
 leave-one-track-out line is the less optimistic figure. Results: bench/EMBEDDINGS.md.
@@ -41,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ranking_quality import (  # noqa: E402
-    HELDOUT,
     condense,
     evaluate,
+    graded_months,
     load_papers,
     load_qrels,
     load_tracks,
     ndcg,
+    split_dir,
 )
 
 from agent.models import Paper, Rating, Track  # noqa: E402
@@ -246,14 +247,28 @@ def feedback_table(tracks: Sequence[Track], month: Sequence[Paper],
         print(f"  {name:44} {before:.3f} -> {after:.3f} ({after - before:+.3f})")
 
 
+def held_out(name: str, papers: Sequence[Paper], months: dict[str, str], store: Store,
+             embedder: Embedder) -> None:
+    """The quality table and the feedback figure of a held-out split (full sample ranked)."""
+    folder = split_dir(name)
+    tracks, qrels = load_tracks(folder / "tracks.toml"), load_qrels(folder / "qrels.jsonl")
+    graded = graded_months(qrels, months)
+    month = [p for p in papers if months[p.id] in graded]
+    quality(f"{name.upper()} (constants frozen), full sample as candidates", tracks, papers,
+            {p.id for p in month}, qrels, embedder)
+    title = f"{name.upper()}, {'/'.join(sorted(graded))}"
+    feedback_table(tracks, month, qrels, store, False, title)
+
+
 def main() -> None:
     """Print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True,
                         help="SQLite file that keeps the paper vectors (made if missing)")
     parser.add_argument("--grid", action="store_true", help="also print the Rocchio grid")
-    parser.add_argument("--heldout", action="store_true",
-                        help="also rank the held-out tracks (only once constants are frozen)")
+    parser.add_argument("--heldout", action="append", default=[], metavar="SPLIT",
+                        help="also rank a held-out split (heldout, heldout2, ...; repeatable), "
+                        "only once the constants are frozen")
     args = parser.parse_args()
     url = sqlite_url(str(args.store))
     tracks, qrels = load_tracks(), load_qrels()
@@ -268,15 +283,8 @@ def main() -> None:
         quality("DEV, January candidates only", tracks, january, keep, qrels, embedder)
         quality("DEV, full sample as candidates", tracks, papers, keep, qrels, embedder)
         feedback_table(tracks, january, qrels, store, args.grid)
-        if args.heldout:
-            february = [p for p in papers if months[p.id] == "2026-02"]
-            held_tracks, held_qrels = (load_tracks(HELDOUT / "tracks.toml"),
-                                       load_qrels(HELDOUT / "qrels.jsonl"))
-            quality("HELD-OUT (constants frozen), full sample as candidates", held_tracks,
-                    papers, {p.id for p in february}, held_qrels, embedder)
-            feedback_table(held_tracks, february, held_qrels, store, False,
-                           "HELD-OUT, February only")
-
+        for name in args.heldout:
+            held_out(name, papers, months, store, embedder)
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,7 @@ from agent.analyst import Analyst
 from agent.errors import AgentError
 from agent.models import FullText, Paper, Track
 from agent.rank import Ranker
+from agent.rank.embeddings import load_embedder
 from agent.settings import Settings
 from agent.sources import Source
 from agent.store import Store
@@ -52,7 +53,8 @@ class Context:
         ratings = self.store.ratings()
         # Rocchio needs each rated paper's words; it may be in neither this batch nor the sample
         rated = self.store.get_papers(list({r.paper_id for r in ratings}))
+        # the embeddings extra, when installed, keeps its paper vectors in the store
         return Ranker(self.tracks, ratings=ratings, rated_papers=list(rated.values()),
-                      vectors=self.store)  # the embeddings extra keeps paper vectors there
+                      embedder=load_embedder(self.store))
 
 

@@ -267,12 +267,16 @@ def fuse_with_embeddings(
     track: Track,
     papers: Sequence[Paper],
     lexical: np.ndarray,
-    rated: tuple[Sequence[Paper], Sequence[Paper]] = ((), ()),
+    rated: tuple[set[str], set[str]] = (set(), set()),
+    rated_papers: Sequence[Paper] = (),
 ) -> np.ndarray:
-    """Lexical scores re-ordered with the embeddings (the query moved by the papers `rated` up
-    and down); the lexical ones alone if the model fails."""
+    """Lexical scores re-ordered with the embeddings, the query moved by the papers `rated` up
+    and down (ids; their text from the batch or `rated_papers`); the lexical ones alone if the
+    model fails."""
+    found = {p.id: p for p in (*rated_papers, *papers) if p.id in rated[0] or p.id in rated[1]}
+    up, down = ([found[i] for i in sorted(ids) if i in found] for ids in rated)
     try:
-        cosine = embedder.similarities(track, papers, *rated)
+        cosine = embedder.similarities(track, papers, up, down)
     except Exception as error:  # an optional extra must never stop a cycle
         logger.warning("sentence embeddings unavailable, lexical ranking only: %s", error)
         return lexical

@@ -24,7 +24,7 @@ import numpy as np
 from agent.models import Match, Paper, Rating, Track
 from agent.rank.acronyms import track_long_forms
 from agent.rank.background import TOKENIZER_VERSION, Background, load_background
-from agent.rank.embeddings import Embedder, VectorCache, fuse_with_embeddings, load_embedder
+from agent.rank.embeddings import Embedder, fuse_with_embeddings, load_embedder
 from agent.rank.facets import (
     Facet,
     attach_keywords,
@@ -87,14 +87,12 @@ class Ranker:
         rated_papers: Sequence[Paper] = (),
         tuning: Tuning = Tuning(),
         embedder: Embedder | Literal["auto"] | None = "auto",
-        vectors: VectorCache | None = None,
     ) -> None:
         self.tracks = list(tracks)
         self.ratings = list(ratings)
         self.tuning = tuning
-        # "auto": the optional embeddings extra when installed (see embeddings.py), keeping its
-        # paper vectors in `vectors` (the store); None: off
-        self.embedder = load_embedder(vectors) if embedder == "auto" else embedder
+        # "auto": the optional embeddings extra when installed (see embeddings.py); None: off
+        self.embedder = load_embedder() if embedder == "auto" else embedder
         self._queries: dict[str, Query] | None = None
         self._background_papers = background
         self._rated_papers = list(rated_papers)
@@ -126,7 +124,7 @@ class Ranker:
             scores = self._calibrate(ratio)
             if self.embedder is not None:
                 scores = fuse_with_embeddings(self.embedder, track, papers, scores,
-                                              self._rated_for(track, papers))
+                                              rated_ids(self.ratings, track.id), self._rated_papers)
             scores *= self._exclusion(query, index)
             ranked[track.id] = self._matches(track, query, index, scores, ids, top)
         logger.debug("ranked %d papers against %d tracks", len(papers), len(ranked))
@@ -335,14 +333,6 @@ class Ranker:
             return query
         return rocchio(query, self._vectors_of(up, papers), self._vectors_of(down, papers))
 
-    def _rated_for(
-        self, track: Track, papers: Sequence[Paper]
-    ) -> tuple[list[Paper], list[Paper]]:
-        """The papers rated up and down for the track whose text we have (batch, rated_papers)."""
-        up, down = rated_ids(self.ratings, track.id)
-        found = {p.id: p for p in (*self._rated_papers, *papers) if p.id in up or p.id in down}
-        return ([found[i] for i in sorted(up) if i in found],
-                [found[i] for i in sorted(down) if i in found])
 
     def _vectors_of(self, ids: set[str], papers: Sequence[Paper]) -> list[dict[int, float]]:
         """Term vectors of the rated papers we can find (batch, rated_papers, background)."""
