@@ -120,3 +120,21 @@ def test_an_unknown_model_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv(SWITCH, "no-such-model")
     with pytest.raises(ConfigError, match=f"{SWITCH}='no-such-model' names no sentence-embedding"):
         load_embedder()
+
+
+def test_an_interrupted_first_embedding_keeps_the_batches_it_finished(store: Store) -> None:
+    papers = audio_papers(5)
+    encoder = register_hashed_model()
+
+    def fails_on_the_third_batch(texts: list[str]) -> np.ndarray:
+        if len(encoder.calls) == 2:
+            raise RuntimeError("cycle deadline")
+        return encoder(texts)
+
+    first = Embedder(fails_on_the_third_batch, model=HASHED_MODEL, cache=store, batch=2)
+    with pytest.raises(RuntimeError, match="cycle deadline"):
+        first.paper_vectors(papers)
+    assert store.count_vectors(HASHED_MODEL) == 4  # two batches of two were kept
+    second = Embedder(encoder, model=HASHED_MODEL, cache=store, batch=2)
+    second.paper_vectors(papers)
+    assert second.encoded == 1 and encoder.calls[-1] == [f"{papers[4].title}. {papers[4].abstract}"]

@@ -136,8 +136,10 @@ class Embedder:
         model: str = DEFAULT_MODEL,
         cache: VectorCache | None = None,
         feedback: Feedback = FEEDBACK,
+        batch: int = 1000,
     ) -> None:
         self.model = model
+        self.batch = batch  # texts per call to the model, and per write to the cache
         self._encode = encode or MODELS[model]()
         self._cache = cache
         self.feedback = feedback
@@ -193,13 +195,18 @@ class Embedder:
                 if wanted.get(key) == digest:
                     self._vectors[key] = (digest, np.asarray(vector, dtype=np.float64))
             missing = [key for key in missing if self._vectors.get(key, ("",))[0] != wanted[key]]
-        if not missing:
-            return
+        # in batches, each kept at once: a first cycle cut short keeps what it embedded
+        for start in range(0, len(missing), self.batch):
+            self._embed({key: (wanted[key], texts[key])
+                         for key in missing[start : start + self.batch]})
+
+    def _embed(self, texts: Mapping[str, tuple[str, str]]) -> None:
+        """Encode key -> (digest, text) in one call, remember the vectors and cache them."""
         # rounded as the store keeps them: a cycle ranks the same with fresh or stored vectors
-        vectors = self._unit(self._encode([texts[key] for key in missing]))
+        vectors = self._unit(self._encode([text for _, text in texts.values()]))
         vectors = vectors.astype(np.float32).astype(np.float64)
-        self.encoded += sum(1 for key in missing if not key.startswith(TRACK_PREFIX))
-        fresh = {key: (wanted[key], vector) for key, vector in zip(missing, vectors, strict=True)}
+        self.encoded += sum(1 for key in texts if not key.startswith(TRACK_PREFIX))
+        fresh = {key: (texts[key][0], vector) for key, vector in zip(texts, vectors, strict=True)}
         self._vectors.update(fresh)
         logger.debug("embedded %d texts with %s", len(fresh), self.model)
         if self._cache is not None:
