@@ -333,7 +333,6 @@ class Ranker:
             return query
         return rocchio(query, self._vectors_of(up, papers), self._vectors_of(down, papers))
 
-
     def _vectors_of(self, ids: set[str], papers: Sequence[Paper]) -> list[dict[int, float]]:
         """Term vectors of the rated papers we can find (batch, rated_papers, background)."""
         if not ids:
