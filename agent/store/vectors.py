@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
 import sqlalchemy as sa
 
 from agent.store.base import StoreBase, chunks
 from agent.store.bulk import batches, upsert_statement
 from agent.store.tables import PaperVectorRow
 
+if TYPE_CHECKING:  # numpy is imported when vectors are read or written, not with the store
+    import numpy as np
+
 log = logging.getLogger(__name__)
 
 VECTORS: sa.Table = PaperVectorRow.__table__  # type: ignore[attr-defined]
-FLOAT32 = np.dtype("<f4")
+FLOAT32 = "<f4"  # little-endian float32
 
 
 class VectorStore(StoreBase):
@@ -28,6 +31,9 @@ class VectorStore(StoreBase):
 
     def load_vectors(self, model: str, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
         """Paper id -> (text digest, vector) for the papers among `ids` with a vector."""
+        import numpy as np
+
+        itemsize = np.dtype(FLOAT32).itemsize
         found: dict[str, tuple[str, np.ndarray]] = {}
         columns = (VECTORS.c.paper_id, VECTORS.c.digest, VECTORS.c.dim, VECTORS.c.vector)
         with self._db_session() as session:
@@ -38,7 +44,7 @@ class VectorStore(StoreBase):
                 )
                 for row in conn.execute(query):
                     data = bytes(row.vector)
-                    if len(data) != row.dim * FLOAT32.itemsize:
+                    if len(data) != row.dim * itemsize:
                         log.warning("paper vector of %s (%s) is damaged; it will be recomputed",
                                     row.paper_id, model)
                         continue
@@ -47,6 +53,8 @@ class VectorStore(StoreBase):
 
     def save_vectors(self, model: str, vectors: Mapping[str, tuple[str, np.ndarray]]) -> None:
         """Store (or replace) each paper's (text digest, vector) under `model`."""
+        import numpy as np
+
         now = self._now()
         rows = []
         for paper_id, (digest, vector) in vectors.items():
