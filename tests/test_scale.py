@@ -144,6 +144,21 @@ def test_learn_re_ranks_only_when_a_rating_or_a_track_changes(scanned: Path) -> 
         assert edited.rescored and edited.fingerprint not in ("", rated.fingerprint)
 
 
+def test_learn_re_ranks_when_the_rankers_constants_change(scanned: Path) -> None:
+    """A release that retunes the ranker must not leave last version's scores in the store."""
+    settings = load_settings(scanned)
+    with Store(settings.database_url) as store:
+        ctx = context(store, scanned)
+        ranker = ctx.ranker()
+        first = choose_for_learning(ctx, ranker)
+        store.set_meta(RANK_FINGERPRINT, first.fingerprint)
+        assert choose_for_learning(ctx, ranker).rescored == []  # same ranker: stored scores
+        retuned = ctx.ranker()
+        retuned.tuning = dataclasses.replace(ranker.tuning, plain_share=0.5)
+        again = choose_for_learning(ctx, retuned)
+        assert again.rescored and again.fingerprint not in ("", first.fingerprint)
+
+
 # --- compact cycle records ----------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from agent import __version__
 from agent.actions.context import Context
@@ -42,7 +42,7 @@ def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], li
 def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     """Stored scores decide while tracks and ratings are unchanged; else the pool is re-ranked."""
     turned_down = rejected_before(ctx)
-    fingerprint = rank_fingerprint(ctx, ranker)
+    fingerprint = rank_fingerprint(ranker)
     if ctx.store.get_meta(RANK_FINGERPRINT) == fingerprint:
         pick = Pick(stored_pick(ctx, turned_down))
     else:
@@ -77,15 +77,10 @@ def rerank_pick(ctx: Context, ranker: Ranker, turned_down: set[str]) -> Pick:
     return Pick(chosen, rescored=[m for matches in ranking.values() for m in matches])
 
 
-def rank_fingerprint(ctx: Context, ranker: Ranker) -> str:
-    """A digest of what the scores depend on: the tracks, the ratings and the ranker in use."""
-    state = {
-        "version": __version__,
-        "tracks": sorted((asdict(t) for t in ctx.tracks), key=lambda t: str(t["id"])),
-        "ratings": sorted((r.paper_id, r.track_id or "", r.value) for r in ranker.ratings),
-        "embedder": type(ranker.embedder).__name__,
-    }
-    text = json.dumps(state, sort_keys=True, default=str)
+def rank_fingerprint(ranker: Ranker) -> str:
+    """A digest of what the stored scores depend on: the ranker's own fingerprint (tracks,
+    ratings, constants, tokenizer, background, embedding model) and the release that made them."""
+    text = json.dumps({"version": __version__, "ranker": ranker.fingerprint()})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
