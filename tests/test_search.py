@@ -96,3 +96,42 @@ def test_query_syntax_from_the_user_is_only_words() -> None:
     assert query.terms[0] == ("a", "b")
     assert ("near",) in query.terms and ("or",) in query.terms and ("title",) in query.terms
     assert parse_query('"" ').terms == ()
+
+
+def _papers(count: int, start: int = 0) -> list[Paper]:
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    return [Paper(id=f"2601.{start + i:05d}", title=f"Paper w{i}x on speech", abstract="Words.",
+                  authors=("A",), categories=("cs.CL",), published=now, updated=now)
+            for i in range(count)]
+
+
+def _steps_to_retitle(database: Path, paper_id: str) -> int:
+    """SQLite VM steps (a count, not a time) to change one stored paper's title."""
+    import sqlite3
+
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    with sqlite3.connect(database) as conn:
+        conn.set_progress_handler(count, 10)
+        conn.execute("UPDATE papers SET title = 'Retitled' WHERE id = ?", (paper_id,))
+    return steps[0] * 10
+
+
+def test_a_replaced_paper_is_reindexed_without_reading_the_whole_index(tmp_path: Path) -> None:
+    """A new version re-indexes its paper by id: the work must not grow with the store (m003's
+    unindexed id made each replacement scan every stored paper: seconds each at 500k)."""
+    steps = []
+    for count in (20, 2000):
+        database = tmp_path / f"{count}.db"
+        with Store(f"sqlite:///{database}") as store:
+            store.upsert_papers(_papers(count))
+        steps.append(_steps_to_retitle(database, "2601.00007"))
+        with Store(f"sqlite:///{database}") as store:  # and the index follows the new title
+            assert [p.id for p, _ in store.search_ranked("retitled")] == ["2601.00007"]
+            assert store.search_ranked("w7x") == []  # the old title is gone from the index
+            assert len(store.search_ranked("speech", 5000)) == count - 1
+    assert steps[1] < 3 * steps[0], steps

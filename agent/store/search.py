@@ -1,7 +1,8 @@
 """Full-text search of stored papers, ranked by relevance: the title weighs more than the abstract.
 
 SQLite: an FTS5 table (`paper_search`, porter stemming) kept in step with `papers` by triggers
-(migration m003), so every way a paper is written, one by one or in bulk, is indexed. PostgreSQL:
+(migrations m003, m005), so every way a paper is written, one by one or in bulk, is indexed; a
+new version finds its old entry through the indexed id, without reading the whole index. PostgreSQL:
 a weighted tsvector over title (A) and abstract (B) with a GIN index. Either way the query
 language is the same: words, and "quoted phrases"; a paper matching more of them ranks higher,
 and a multi-word query also rewards the words side by side.
