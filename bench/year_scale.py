@@ -11,10 +11,13 @@ sample), spread over 240 committed cycles, every paper "ranked" as a scan leaves
 goes through the store's bulk upserts, so the build time is itself a figure.
 
 Then, each in a fresh process where the command is one: a scan of one day's 1,500 new papers
-(an offline source; target < 10 s), `status`, `log`, `digest`, `tracks`, `papers search` (each
-< 1 s), and a learn cycle's work before its first LLM call (< 2 s): the steady state (stored
-scores, one query) and the state after a track or rating changed (the candidate pool re-ranked).
-Startup of the fast commands is also compared with a bare interpreter (target < 0.3 s).
+(an offline source; target < 10 s), the same with 300 new versions of stored papers among them
+(a day's listing carries replacements: each re-indexes its paper for search), `status`, `log`,
+`digest`, `tracks`, `papers search` (each < 1 s), and a learn cycle's work before its first LLM
+call (< 2 s): the steady state (stored scores, one query) and the state after a track or rating
+changed (the candidate pool re-ranked).
+Startup of the fast commands is also compared with a bare interpreter (target < 0.3 s). Wall
+and CPU seconds are printed side by side, with the load average: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl  # noqa: E402
 LAST_CPU = [0.0]  # CPU seconds of the last process run(): the machine may be shared
 CYCLES = 240
 DAY = 1_500
+REPLACED = 300  # new versions of stored papers in a day's listing (arXiv: v2, v3 ...)
 BATCH = 5_000
 EXTRA_TRACKS = '''
 [[track]]
@@ -135,6 +139,11 @@ def batch_sources(sample: list[Paper], start: int, count: int) -> list[Paper]:
 # --- what is timed, each in a fresh process ----------------------------------------------------
 
 
+def own_cpu() -> float:
+    """CPU seconds of this process and of the children it waited for (git)."""
+    return time.process_time() + cpu_of_children()
+
+
 def cpu_of_children() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -156,13 +165,21 @@ def command(workspace: Path, *args: str) -> float:
     return run("-m", "agent", *args, "-w", str(workspace))[0]
 
 
-def scan_probe(workspace: Path, start: int) -> None:
-    """One scan cycle of DAY new papers from an offline source (in this process)."""
+def scan_probe(workspace: Path, start: int, replaced: int) -> None:
+    """One scan cycle of DAY new papers plus `replaced` new versions of stored ones (an
+    offline source, in this process): prints seconds, status, papers stored."""
+    from agent.config import load_settings
     from agent.cycle import CycleOptions, run_cycle
     from agent.sources import FetchResult
+    from agent.store import Store
 
     sample = list(read_papers_jsonl(SAMPLE_PATH))
     day = copies(sample, start, DAY)
+    with Store(load_settings(workspace).database_url) as store:  # spread over the stored year
+        stored = store.count_papers()
+        olds = store.get_papers([new_id(i * (stored // max(replaced, 1))) for i in range(replaced)])
+    day += [replace(p, version=p.version + 1, abstract=p.abstract + " (v2: typos fixed)")
+            for p in olds.values()]
 
     class OneDay:
         name = "sample"
@@ -176,9 +193,10 @@ def scan_probe(workspace: Path, start: int) -> None:
         def lookup(self, ids):  # type: ignore[no-untyped-def]
             return []
 
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), own_cpu()
     outcome = run_cycle(workspace, CycleOptions(action="scan", make_source=lambda s, n: OneDay()))
-    print(f"{time.perf_counter() - clock:.3f} {outcome.status} {outcome.papers}")
+    print(f"{time.perf_counter() - clock:.3f} {own_cpu() - cpu:.3f} {outcome.status} "
+          f"{outcome.papers}")
 
 
 class FirstCall(Exception):
@@ -202,14 +220,18 @@ def learn_probe(workspace: Path, edit_track: bool) -> None:
     with Store(settings.database_url) as store:  # what the daemon's policy reads every cycle
         decide(store, load_tracks(settings.tracks_path), settings, datetime.now(UTC))
     policy = time.perf_counter() - clock
-    clock = time.perf_counter()
-    reached: list[float] = []
+    clock, cpu = time.perf_counter(), own_cpu()
+    reached: list[tuple[float, float]] = []
 
     class Probe:
         name, label, model = "llm", "llm", "probe"
+        judges_first, notices = True, ()
+
+        def close(self) -> None:
+            pass
 
         def judge(self, candidates, brief):  # type: ignore[no-untyped-def]
-            reached.append(time.perf_counter() - clock)
+            reached.append((time.perf_counter() - clock, own_cpu() - cpu))
             raise FirstCall(f"{len(candidates)} candidates")
 
     outcome = run_cycle(workspace, CycleOptions(action="learn", source="sample",
@@ -217,7 +239,7 @@ def learn_probe(workspace: Path, edit_track: bool) -> None:
     tracks_file.write_text(text, "utf-8")  # the probe never commits: leave the tracks as found
     if not reached:
         raise SystemExit(f"the learn cycle never called the LLM: {outcome.status} {outcome.error}")
-    print(f"{reached[0]:.3f} {policy:.3f}")
+    print(f"{reached[0][0]:.3f} {reached[0][1]:.3f} {policy:.3f}")
 
 
 def measure(workspace: Path) -> None:
@@ -228,7 +250,8 @@ def measure(workspace: Path) -> None:
     with Store(load_settings(workspace).database_url) as store:
         papers = store.count_papers()
     print(f"store: {papers:,} papers, {db.stat().st_size / 2**20:,.0f} MiB on disk")
-    print(f"{'':38}{'wall':>6}   {'CPU':>6}")
+    print(f"load average {load()}")
+    print(f"{'':38}{'wall':>6}   {'CPU':>6}   (whole process: wall, CPU)")
     print(f"{'bare interpreter':<38}{run('-c', 'pass')[0]:6.2f} s {LAST_CPU[0]:6.2f} s")
     print(f"{'--help':<38}{run('-m', 'agent', '--help')[0]:6.2f} s {LAST_CPU[0]:6.2f} s")
     for name, args in [
@@ -239,15 +262,28 @@ def measure(workspace: Path) -> None:
         ("papers search", ("papers", "search", "speech", "tokenizer")),
     ]:
         print(f"{name:<38}{command(workspace, *args):6.2f} s {LAST_CPU[0]:6.2f} s")
-    seconds, out = run(__file__, "--scan-probe", str(workspace), "--start", "900000")
-    print(f"scan of one day ({DAY:,} new papers)    {float(out.split()[0]):6.2f} s "
-          f"(whole process {seconds:.2f} s; {out.split()[1]}, {out.split()[2]} papers)")
+    print(f"{'':38}{'wall':>6}   {'CPU':>6}   (the cycle itself; then its whole process)")
+    start = str(papers + 400_000)  # fresh ids on every run of a reused store
+    for label, replaced in [(f"scan of one day ({DAY:,} new papers)", "0"),
+                            (f"  ... and {REPLACED} new versions", str(REPLACED))]:
+        seconds, out = run(__file__, "--scan-probe", str(workspace), "--start", start,
+                           "--replaced", replaced)
+        cycle, cpu, status, stored = out.split()[:4]
+        print(f"{label:<38}{float(cycle):6.2f} s {float(cpu):6.2f} s (process {seconds:.2f} s, "
+              f"{LAST_CPU[0]:.2f} s CPU; {status}, {stored} papers)")
+        start = str(int(start) + DAY)
     for label, flag in [("learn before its first LLM call", ()),
                         ("  ... after a track changed (re-rank)", ("--edit-track",))]:
         seconds, out = run(__file__, "--learn-probe", str(workspace), *flag)
-        cycle, policy = (float(x) for x in out.split()[:2])
-        print(f"{label:<38}{cycle:6.2f} s (whole process {seconds:.2f} s; the policy's "
-              f"snapshot before it {policy:.2f} s)")
+        cycle, cpu, policy = (float(x) for x in out.split()[:3])
+        print(f"{label:<38}{cycle:6.2f} s {cpu:6.2f} s (process {seconds:.2f} s, "
+              f"{LAST_CPU[0]:.2f} s CPU; the policy's snapshot before it {policy:.2f} s)")
+    print(f"load average {load()}")
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -258,10 +294,11 @@ def main() -> None:
     parser.add_argument("--scan-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--learn-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=900_000, help=argparse.SUPPRESS)
+    parser.add_argument("--replaced", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--edit-track", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scan_probe:
-        return scan_probe(args.scan_probe, args.start)
+        return scan_probe(args.scan_probe, args.start, args.replaced)
     if args.learn_probe:
         return learn_probe(args.learn_probe, args.edit_track)
     if args.reuse:

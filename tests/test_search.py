@@ -135,3 +135,28 @@ def test_a_replaced_paper_is_reindexed_without_reading_the_whole_index(tmp_path:
             assert store.search_ranked("w7x") == []  # the old title is gone from the index
             assert len(store.search_ranked("speech", 5000)) == count - 1
     assert steps[1] < 3 * steps[0], steps
+
+
+def test_best_rows_and_ties_as_a_full_sort_gives_them(tmp_path: Path) -> None:
+    """Scores are read from the index first and ids only for the best: the rows and their order
+    are those of sorting every match by score, then id (ties broken by id at the cut too)."""
+    import sqlite3
+
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    texts = ["speech tokenizer", "speech", "a speech model", "tokenizer of text", "speech speech"]
+    papers = [Paper(id=f"2601.{(i * 7919) % 10000:05d}", title=texts[i % 5], abstract="Words.",
+                    authors=("A",), categories=("cs.CL",), published=now, updated=now)
+              for i in range(60)]  # twelve copies of each text: ties at every cut
+    database = tmp_path / "a.db"
+    with Store(f"sqlite:///{database}") as store:
+        store.upsert_papers(papers)
+        for limit in (1, 5, 12, 13, 30, 100):
+            found = [(p.id, score) for p, score in store.search_ranked("speech tokenizer", limit)]
+            with sqlite3.connect(database) as conn:
+                full = conn.execute(
+                    "SELECT id, -bm25(paper_search, 0.0, 3.0, 1.0) AS score FROM paper_search "
+                    "WHERE paper_search MATCH ? ORDER BY score DESC, id LIMIT ?",
+                    ('{title abstract} : ("speech tokenizer" OR "speech" OR "tokenizer")', limit),
+                ).fetchall()
+            assert found == [(pid, round(score, 3)) for pid, score in full], limit
+            assert len(found) == min(limit, 60)

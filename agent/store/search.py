@@ -71,9 +71,18 @@ class SearchStore(PaperStore):
         return [(papers[pid], round(score, 3)) for pid, score in found if pid in papers]
 
     def _search_sqlite(self, query: Query, limit: int) -> list[tuple[str, float]]:
+        # Scores come from the index alone (rowid, bm25); the id column is read only for the
+        # best rows and any tied with the last of them: reading it for every match cost 3x at
+        # 500k papers ("speech" matches a quarter of them). Same rows, same order as
+        # "ORDER BY score DESC, id LIMIT n" over all matches.
         statement = sa.text(
-            f"SELECT id, -bm25(paper_search, 0.0, {TITLE_WEIGHT}, 1.0) AS score "
-            "FROM paper_search WHERE paper_search MATCH :match "
+            "WITH hits AS MATERIALIZED (SELECT rowid AS hit, "
+            f"-bm25(paper_search, 0.0, {TITLE_WEIGHT}, 1.0) AS score "
+            "FROM paper_search WHERE paper_search MATCH :match) "
+            "SELECT entry.id AS id, hits.score AS score "
+            "FROM hits JOIN paper_search AS entry ON entry.rowid = hits.hit "
+            "WHERE hits.score >= coalesce((SELECT score FROM hits ORDER BY score DESC "
+            "LIMIT 1 OFFSET :limit - 1), -1e308) "
             "ORDER BY score DESC, id LIMIT :limit"
         )
         match = "{title abstract} : (" + fts5_query(query) + ")"
