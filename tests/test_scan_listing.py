@@ -224,3 +224,20 @@ def test_a_shutdown_stops_a_long_listing_between_pages(workspace, arxiv_server):
     assert outcome.status == "aborted"
     assert len(arxiv_server.requests) == 3  # stopped at the next page, not after all 5
     assert not list((workspace / "cycles").rglob("0*-scan.md"))
+
+
+def test_a_scan_tokenizes_only_the_papers_new_to_the_store(workspace, arxiv_server):
+    """Ranking cost grows with what is new, not with the store or the overlap re-read."""
+    from agent.rank.index import VOCABULARY
+
+    arxiv_server.add_papers(listing())
+    scan(workspace, arxiv_server, NOW)
+    before = VOCABULARY.papers
+    # the next day re-lists all 23 (the overlap), plus 2 new papers and one v2
+    arxiv_server.add_papers(paper(n, -(n - 30), cats=("eess.AS",)) for n in range(40, 42))
+    arxiv_server.add_papers([paper(5, hours_ago=5, cats=(WATCHED[1],), version=2)])
+    scan(workspace, arxiv_server, NOW + timedelta(days=1))
+    assert VOCABULARY.papers - before == 3  # 2 new + 1 new version; the 22 others are not read
+    before = VOCABULARY.papers
+    scan(workspace, arxiv_server, NOW + timedelta(days=1, hours=1))  # nothing new at all
+    assert VOCABULARY.papers == before

@@ -58,6 +58,7 @@ class Vocabulary:
         self.stem_ids: dict[str, int] = {}
         self.stems: list[str] = []
         self.lock = threading.Lock()
+        self.papers = 0  # papers tokenized with it: what a scan re-reads shows here
 
     def token_id(self, token: bytes) -> int:
         """The id of a raw lower-case ASCII token (its stem's id, STOP or BREAK)."""
@@ -150,6 +151,7 @@ def join_tokens(parts: Sequence[Tokens], n_docs: int) -> Tokens:
 def _tokenize_chunk(papers: Sequence[Paper], first_doc: int, vocabulary: Vocabulary) -> Tokens:
     """Tokens of a few papers: two byte-table passes and one split over all their text, each
     distinct word looked up once (a word seen in an earlier chunk costs one dict lookup)."""
+    vocabulary.papers += len(papers)
     texts = [fold(text) for paper in papers for text in (paper.title, paper.abstract)]
     joined = FIELD_END.join(texts) + FIELD_END
     if joined.count(FIELD_END) != len(texts):  # a NUL inside a title: untrusted text
