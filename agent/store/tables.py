@@ -21,6 +21,7 @@ class PaperRow(SQLModel, table=True):
         # candidates(): the best-scored papers of a status, without grouping every score
         sa.Index("ix_papers_status_best", "status", sa.text("best_score DESC"), "id"),
         sa.Index("ix_papers_status_relevant", "status", sa.text("best_relevant DESC"), "id"),
+        sa.Index("ix_papers_published", "published"),  # the oldest paper (velocity): one lookup
     )
 
     id: str = Field(primary_key=True)  # versionless arXiv id
