@@ -263,7 +263,7 @@ def measure(workspace: Path) -> None:
     ]:
         print(f"{name:<38}{command(workspace, *args):6.2f} s {LAST_CPU[0]:6.2f} s")
     print(f"{'':38}{'wall':>6}   {'CPU':>6}   (the cycle itself; then its whole process)")
-    start = str(papers + 400_000)  # fresh ids on every run of a reused store
+    start = str(papers + 1_000_000)  # fresh ids on every run of a reused store
     for label, replaced in [(f"scan of one day ({DAY:,} new papers)", "0"),
                             (f"  ... and {REPLACED} new versions", str(REPLACED))]:
         seconds, out = run(__file__, "--scan-probe", str(workspace), "--start", start,
