@@ -352,26 +352,8 @@ _M005_SQLITE = (
 )
 
 
-@MIGRATIONS(name="m005_year_scale_reads")
-def m005_year_scale_reads(conn: sa.Connection) -> None:
-    """Reads that must not grow with a year of papers (500k papers, 2.5M scores).
-
-    An index on `papers.published`: the oldest stored paper (field velocity, in every note and
-    `status`) is one index lookup instead of reading every paper. SQLite: tell the planner that
-    scores have few tracks, so `relevant = 1` (the counts of `tracks` and `status`, velocity)
-    reads each track's relevant scores through ix_scores_track_relevant (a skip-scan) instead of
-    every score. Written as fixed statistics (the shape of the data, not a measurement): a fresh
-    store has no scores to measure, and ANALYZE of a year's scores takes seconds; a later ANALYZE
-    replaces them with measured ones, which say the same. PostgreSQL keeps its own statistics.
-    """
+@MIGRATIONS(name="m005_papers_published_index")
+def m005_papers_published_index(conn: sa.Connection) -> None:
+    """An index on `papers.published`: the oldest stored paper (field velocity, in every note
+    and in `status`) is one index lookup instead of reading every paper of a year."""
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_papers_published ON papers (published)")
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("ANALYZE sqlite_schema")  # creates sqlite_stat1 if missing
-        conn.exec_driver_sql(
-            "DELETE FROM sqlite_stat1 WHERE tbl = 'scores' AND idx = 'ix_scores_track_relevant'"
-        )
-        # rows, then rows per track, per (track, relevant), per (.., score), per whole key
-        conn.exec_driver_sql(
-            "INSERT INTO sqlite_stat1 (tbl, idx, stat) "
-            "VALUES ('scores', 'ix_scores_track_relevant', '1000000 100000 50000 50 1')"
-        )
