@@ -352,8 +352,8 @@ _M005_SQLITE = (
 )
 
 
-@MIGRATIONS(name="m005_papers_published_index")
-def m005_papers_published_index(conn: sa.Connection) -> None:
+@MIGRATIONS(name="m006_papers_published_index")
+def m006_papers_published_index(conn: sa.Connection) -> None:
     """An index on `papers.published`: the oldest stored paper (field velocity, in every note
     and in `status`) is one index lookup instead of reading every paper of a year."""
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_papers_published ON papers (published)")
