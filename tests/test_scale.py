@@ -174,8 +174,28 @@ def test_a_committed_cycle_keeps_a_summary_that_reports_the_same(scanned: Path) 
     assert summary is not None and summary.papers > 50 and summary.relevant
     assert cycle_log(scanned)[0]["papers"] == summary.papers
     with Store(settings.database_url) as store:
-        new = store.first_seen_in([1])[1]  # the first scan stored every paper it listed
+        new, _ = store.new_per_cycle([1])[1]  # the first scan stored every paper it listed
     assert digest_cycle(record, new).new_papers == summary.papers
+
+
+def test_the_digest_counts_per_cycle_equal_counting_each_new_papers_matches(
+    scanned: Path,
+) -> None:
+    """`new_per_cycle` (two grouped counts) gives what reading every new paper's matches gave."""
+    run_cycle(scanned, CycleOptions(action="scan", source="sample"))
+    with Store(load_settings(scanned).database_url) as store:
+        cycles = [r.number for r in store.recent_cycles(10)]
+        expected: dict[int, tuple[int, dict[str, int]]] = {}
+        for cycle, ids in store.first_seen_in(cycles).items():
+            relevant: dict[str, int] = {}
+            for matches in store.matches_for(ids).values():
+                for m in (m for m in matches if m.relevant):
+                    relevant[m.track_id] = relevant.get(m.track_id, 0) + 1
+            expected[cycle] = (len(ids), relevant)
+        assert store.new_per_cycle(cycles) == expected
+        assert store.new_per_cycle([*cycles, 999])[999] == (0, {})
+        assert store.new_per_cycle([]) == {}
+        assert expected[1][0] > 50 and expected[1][1]
 
 
 def test_a_crash_after_the_commit_is_repaired_from_the_full_changes_then_compacted(
@@ -253,3 +273,7 @@ def test_the_quick_reader_answers_like_the_store(scanned: Path) -> None:
         since = store.recent_cycles(5)[-1].started
         assert quick.tokens_since(since) == store.tokens_since(since)
         assert quick.relevant_per_track() == store.relevant_per_track()
+        assert quick.arrivals() == store.arrivals() and store.arrivals()[0]
+        assert quick.new_per_cycle([1, 2]) == store.new_per_cycle([1, 2])
+        assert quick.count_candidates(relevant_only=True, tracks=["audio-interpretability"]) == (
+            store.count_candidates(relevant_only=True, tracks=["audio-interpretability"]))

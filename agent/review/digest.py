@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,26 +45,20 @@ class DigestCycle:
     takeaways: dict[str, str] = field(default_factory=dict)
 
 
-def digest_cycle(
-    record: CycleRecord,
-    new_ids: Sequence[str] = (),
-    matches: Mapping[str, list[Match]] | None = None,
-) -> DigestCycle:
+def digest_cycle(record: CycleRecord, new_papers: int = 0,
+                 relevant: Mapping[str, int] | None = None) -> DigestCycle:
     """A cycle's changes, as summarised in its record, reduced to what a person reviews.
 
-    New papers are the ones this cycle stored first (not a newer version of a known paper, not
-    one a deep read fetched again); relevant ones are those the store now holds relevant to a
-    track, as `research-agent tracks` counts them.
+    `new_papers` are the papers this cycle stored first (not a newer version of a known paper,
+    not one a deep read fetched again); `relevant` counts those the store now holds relevant to
+    each track, as `research-agent tracks` counts them (`Store.new_per_cycle` gives both).
     """
     item = DigestCycle(record)
     summary = cycle_summary(record.result_json) if record.status == "committed" else None
     if summary is None:
         return item
-    item.new_papers = len(new_ids)
-    for paper_id in new_ids:
-        for match in (matches or {}).get(paper_id, []):
-            if match.relevant:
-                item.relevant[match.track_id] = item.relevant.get(match.track_id, 0) + 1
+    item.new_papers = new_papers
+    item.relevant = dict(relevant or {})
     for paper_id, kind, takeaway in summary.read:
         item.read.append((paper_id, kind))
         item.takeaways[paper_id] = takeaway
@@ -82,9 +76,8 @@ def digest(workspace: Path, since: str, now: datetime | None = None) -> str:
     tracks = load_tracks(space.tracks_file)
     with space.open_store() as store:
         records = cycles_since(store, start, now)
-        new = store.first_seen_in([r.number for r in records])
-        relevance = store.matches_for([pid for ids in new.values() for pid in ids])
-        items = [digest_cycle(r, new[r.number], relevance) for r in records]
+        new = store.new_per_cycle([r.number for r in records])  # counts, not papers
+        items = [digest_cycle(r, *new[r.number]) for r in records]
         ids = [pid for item in items for pid, _ in [*item.read, *item.queued]]
         papers = store.get_papers(ids)
         matches = store.matches_for(ids)
@@ -175,7 +168,11 @@ class DigestPage:
         return best[0].track_id if best else None
 
     def per_track(self, counts: dict[str, int]) -> str:
-        return ", ".join(f"{escape_md(self.track_name(t), 60)} {n}" for t, n in counts.items())
+        """'Track A 3, Track B 1', in the order of the Tracks table (unknown tracks last)."""
+        order = {t.id: i for i, t in enumerate(sorted(self.tracks, key=lambda t: (-t.priority,
+                                                                                  t.id)))}
+        ranked = sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        return ", ".join(f"{escape_md(self.track_name(t), 60)} {n}" for t, n in ranked)
 
     def track_name(self, track_id: str) -> str:
         return next((t.name for t in self.tracks if t.id == track_id), track_id)

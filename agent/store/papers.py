@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -281,19 +280,6 @@ class PaperStore(StoreBase):
             if isinstance(score, int):
                 scores[paper_id] = score
         return scores
-
-    def arrivals(self) -> tuple[list[tuple[str, str, datetime]], datetime | None]:
-        """(paper id, track id, first-version date) of every relevant match, and the oldest
-        paper's date (how far back the store reaches), for field velocity."""
-        relevant = (
-            select(ScoreRow.paper_id, ScoreRow.track_id, PaperRow.published)
-            .join(PaperRow, col(PaperRow.id) == ScoreRow.paper_id)
-            .where(col(ScoreRow.relevant).is_(True), col(PaperRow.published).is_not(None))
-        )
-        with self._db_session() as session:
-            pairs = [(p, t, when) for p, t, when in session.exec(relevant) if when is not None]
-            oldest = session.exec(select(sa.func.min(PaperRow.published))).one()
-        return pairs, oldest
 
     def recall(self, limit: int = 50, exclude: Sequence[str] = ()) -> list[MemoryItem]:
         """Papers summarised or read in earlier cycles, newest first, with their relevant tracks."""

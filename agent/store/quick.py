@@ -95,13 +95,86 @@ def from_text(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
 
 
+def moment(value: str | datetime | None) -> datetime | None:
+    """A datetime column as a raw query returns it: text from SQLite, a datetime from
+    PostgreSQL; aware UTC either way."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return from_text(value)
+
+
 class CandidateCount:
-    """`count_candidates` with one rule for the Store and the QuickReader: SQL with :named
-    parameters, which sqlite3 takes as it is and the Store through SQLAlchemy's `text()` (on
-    SQLite or PostgreSQL). Each runs it with its own `_count`."""
+    """The counts of relevant papers with one rule for the Store and the QuickReader: SQL with
+    :named parameters, which sqlite3 takes as it is and the Store through SQLAlchemy's `text()`
+    (on SQLite or PostgreSQL). Each runs it with its own `_table`.
+
+    "Relevant" is the `relevant` column `save_matches` keeps by `agent.rank.worth.is_relevant`.
+    A count of relevant scores names its tracks (`track_id IN (...)`): then it walks the
+    `(track_id, relevant, ...)` index over the relevant scores only, never every score."""
+
+    def _table(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
 
     def _count(self, sql: str, params: dict[str, Any]) -> int:
-        raise NotImplementedError
+        return int(self._table(sql, params)[0][0])
+
+    def scored_tracks(self) -> list[str]:
+        """Every track id the scores name: one index seek per track (a loose index scan), not
+        a read of every score."""
+        sql = (
+            "WITH RECURSIVE t(id) AS (SELECT MIN(track_id) FROM scores UNION ALL "
+            "SELECT (SELECT MIN(track_id) FROM scores WHERE track_id > t.id) FROM t "
+            "WHERE t.id IS NOT NULL) SELECT id FROM t WHERE id IS NOT NULL"
+        )
+        return [str(row[0]) for row in self._table(sql, {})]
+
+    def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:
+        """Track id -> (papers relevant to it, the newest cycle that first saw one of them)."""
+        named, where = relevant_on(self.scored_tracks())
+        sql = (
+            "SELECT s.track_id, COUNT(*), MAX(p.first_seen_cycle) FROM scores s "
+            f"JOIN papers p ON p.id = s.paper_id WHERE {where} GROUP BY s.track_id"
+        )
+        return {track: (int(count), cycle) for track, count, cycle in self._table(sql, named)}
+
+    def new_per_cycle(self, cycles: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
+        """Cycle -> (papers it stored first, track id -> how many of those the store now holds
+        relevant to the track), for each of `cycles`; two grouped counts, no paper read."""
+        found: dict[int, tuple[int, dict[str, int]]] = {n: (0, {}) for n in cycles}
+        if not found:
+            return found
+        span = {"low": min(found), "high": max(found)}
+        new = (
+            "SELECT first_seen_cycle, COUNT(*) FROM papers "
+            "WHERE first_seen_cycle BETWEEN :low AND :high GROUP BY first_seen_cycle"
+        )
+        for cycle, count in self._table(new, span):
+            if cycle in found:
+                found[cycle] = (int(count), found[cycle][1])
+        named, where = relevant_on(self.scored_tracks())
+        relevant = (
+            "SELECT p.first_seen_cycle, s.track_id, COUNT(*) FROM scores s "
+            f"JOIN papers p ON p.id = s.paper_id WHERE {where} "
+            "AND p.first_seen_cycle BETWEEN :low AND :high "
+            "GROUP BY p.first_seen_cycle, s.track_id ORDER BY p.first_seen_cycle, s.track_id"
+        )
+        for cycle, track, count in self._table(relevant, named | span):
+            if cycle in found:
+                found[cycle][1][track] = int(count)
+        return found
+
+    def arrivals(self) -> tuple[list[tuple[str, str, datetime]], datetime | None]:
+        """(paper id, track id, first-version date) of every relevant match, and the oldest
+        paper's date (how far back the store reaches), for field velocity."""
+        named, where = relevant_on(self.scored_tracks())
+        sql = (
+            "SELECT s.paper_id, s.track_id, p.published FROM scores s "
+            f"JOIN papers p ON p.id = s.paper_id WHERE {where} AND p.published IS NOT NULL"
+        )
+        pairs = [(str(pid), str(track), when) for pid, track, value in self._table(sql, named)
+                 if (when := moment(value)) is not None]
+        oldest = moment(self._table("SELECT MIN(published) FROM papers", {})[0][0])
+        return pairs, oldest
 
     def count_candidates(
         self,
@@ -115,13 +188,22 @@ class CandidateCount:
         params: dict[str, Any] = {f"status{i}": status for i, status in enumerate(statuses)}
         sql = f"SELECT COUNT(*) FROM papers WHERE status IN ({marks(params)})"
         if relevant_only and tracks is not None:
-            named = {f"track{i}": track for i, track in enumerate(tracks)}
-            sql += (" AND id IN (SELECT paper_id FROM scores WHERE relevant = :relevant"
-                    f" AND track_id IN ({marks(named)}))")
-            params |= named | {"relevant": True}
+            # best_relevant is not NULL exactly when a paper has a relevant score (save_matches
+            # keeps it): the status index then reads relevant papers only, not every paper
+            named, where = relevant_on(tracks, alias="")
+            sql += (" AND best_relevant IS NOT NULL"
+                    f" AND id IN (SELECT paper_id FROM scores WHERE {where})")
+            params |= named
         elif relevant_only:
             sql += " AND best_relevant IS NOT NULL"
         return self._count(sql, params)
+
+
+def relevant_on(tracks: Sequence[str], alias: str = "s.") -> tuple[dict[str, Any], str]:
+    """The parameters and condition of the scores relevant to one of `tracks`."""
+    named: dict[str, Any] = {f"track{i}": track for i, track in enumerate(tracks)}
+    where = f"{alias}track_id IN ({marks(named)}) AND {alias}relevant = :relevant"
+    return named | {"relevant": True}, where
 
 
 def marks(params: dict[str, Any]) -> str:
@@ -197,8 +279,8 @@ class QuickReader(CandidateCount, Closing):
             return int(self._all("SELECT COUNT(*) FROM papers")[0][0])
         return self.count_candidates(statuses)
 
-    def _count(self, sql: str, params: dict[str, Any]) -> int:
-        return int(self._all(sql, params)[0][0])
+    def _table(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return self._all(sql, params)
 
     def tokens_since(self, since: datetime) -> tuple[int, int]:
         sql = (
@@ -208,26 +290,9 @@ class QuickReader(CandidateCount, Closing):
         tokens_in, tokens_out = self._all(sql, [to_text(since)])[0]
         return int(tokens_in), int(tokens_out)
 
-    def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:
-        sql = (
-            "SELECT s.track_id, COUNT(*), MAX(p.first_seen_cycle) FROM scores s "
-            "JOIN papers p ON p.id = s.paper_id WHERE s.relevant = 1 GROUP BY s.track_id"
-        )
-        return {track: (int(count), cycle) for track, count, cycle in self._all(sql)}
-
     def get_meta(self, key: str) -> str | None:
         rows = self._all("SELECT value FROM meta WHERE key = ?", [key])
         return str(rows[0][0]) if rows else None
-
-    def arrivals(self) -> tuple[list[tuple[str, str, datetime]], datetime | None]:
-        sql = (
-            "SELECT s.paper_id, s.track_id, p.published FROM scores s "
-            "JOIN papers p ON p.id = s.paper_id WHERE s.relevant = 1 AND p.published IS NOT NULL"
-        )
-        pairs = [(pid, track, when) for pid, track, text in self._all(sql)
-                 if (when := from_text(text)) is not None]
-        oldest = from_text(self._all("SELECT MIN(published) FROM papers")[0][0])
-        return pairs, oldest
 
 
 def cycle_record(row: tuple[Any, ...]) -> CycleRecord:

@@ -94,18 +94,8 @@ class RankedStore(PaperStore, CandidateCount):
             ]
         return ids
 
-    def _count(self, sql: str, params: dict[str, Any]) -> int:
-        return int(self._rows(sa.text(sql).bindparams(**params))[0][0])
-
-    def relevant_per_track(self) -> dict[str, tuple[int, int | None]]:
-        """Track id -> (papers relevant to it, the newest cycle that first saw one of them)."""
-        query = (
-            sa.select(SCORES.c.track_id, sa.func.count(), sa.func.max(PAPERS.c.first_seen_cycle))
-            .join(PAPERS, PAPERS.c.id == SCORES.c.paper_id)
-            .where(SCORES.c.relevant.is_(True))
-            .group_by(SCORES.c.track_id)
-        )
-        return {row[0]: (int(row[1]), row[2]) for row in self._rows(query)}
+    def _table(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._rows(sa.text(sql).bindparams(**params))]
 
 
 def value_of(matches: list[Match], priorities: dict[str, int]) -> float:
