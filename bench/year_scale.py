@@ -128,7 +128,7 @@ def build_year(workspace: Path, total: int) -> dict[str, float]:
         figures["build_s"] = time.perf_counter() - clock
         ctx = Context(settings=settings, tracks=tracks, store=store, source=None,  # type: ignore[arg-type]
                       analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
-        store.set_meta(RANK_FINGERPRINT, rank_fingerprint(ctx, ctx.ranker()))
+        store.set_meta(RANK_FINGERPRINT, rank_fingerprint(ctx.ranker()))
     return figures
 
 
