@@ -567,3 +567,27 @@ def test_a_database_from_a_newer_release_is_refused(db_path: Path) -> None:
     Store(url, migrations=newer).close()
     with pytest.raises(ConfigError, match="newer version"):
         Store(url)
+
+
+def test_relevant_counts_per_track_and_per_cycle(store: Store, db_path: Path) -> None:
+    """`tracks`, field velocity and the digest count relevant scores with one rule, through the
+    (track_id, relevant) index; the Store and the quick reader answer alike."""
+    from agent.store.quick import QuickReader
+
+    store.upsert_papers([paper(x) for x in "ab"], cycle=1)
+    store.upsert_papers([paper(x) for x in "cd"], cycle=2)
+    store.save_matches([Match("a", "t1", 0.9, True), Match("a", "t2", 0.1), Match("b", "t2", 0.7,
+                        True), Match("c", "t1", 0.8, True), Match("d", "t3", 0.2)])
+    readers = [store]
+    quick = QuickReader.open(db_path) if store.dialect == "sqlite" else None
+    readers += [quick] if quick else []
+    for reader in readers:
+        assert reader.scored_tracks() == ["t1", "t2", "t3"]
+        assert reader.relevant_per_track() == {"t1": (2, 2), "t2": (1, 1)}
+        pairs, oldest = reader.arrivals()
+        assert sorted((p, t) for p, t, _ in pairs) == [("a", "t1"), ("b", "t2"), ("c", "t1")]
+        assert oldest == paper("a").published and pairs[0][2] == paper("a").published
+        assert reader.new_per_cycle([1, 2, 3]) == {
+            1: (2, {"t1": 1, "t2": 1}), 2: (2, {"t1": 1}), 3: (0, {})}
+    if quick:
+        quick.close()
