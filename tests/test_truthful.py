@@ -118,6 +118,12 @@ def test_digest_counts_new_and_relevant_papers_as_the_store_and_tracks_do(
     for row in tracks:
         line = next(ln for ln in table.splitlines() if ln.startswith(f"| {row['name']}"))
         assert line.split("|")[3].strip() == str(row["papers"]), (line, row)
+    # a cycle's relevant papers per track are listed in the order of the Tracks table
+    listed = re.search(r"new papers stored; relevant: (.*)", page)
+    assert listed, page
+    names = [re.sub(r" \d+$", "", part) for part in listed.group(1).split(", ")]
+    rows = [ln.split("|")[1].strip() for ln in table.splitlines()[2:] if ln.startswith("| ")]
+    assert len(names) > 1 and names == [name for name in rows if name in names], (names, rows)
 
 
 def test_the_offline_learn_notes_next_reads_first_the_paper_it_queues_first(
