@@ -19,9 +19,10 @@ READS = {  # what `tracks`, `status` and every note's field velocity read
     "relevant_per_track": lambda r: r.relevant_per_track(),
     "arrivals": lambda r: len(r.arrivals()[0]),
     "candidates": lambda r: r.count_candidates(("new",), relevant_only=True, tracks=TRACKS[:2]),
+    "digest": lambda r: r.new_per_cycle([2]),  # the digest of the last cycle
 }
-EXPECTED = {"relevant_per_track": dict.fromkeys(TRACKS, (20, None)), "arrivals": 20 * len(TRACKS),
-            "candidates": 20}
+EXPECTED = {"relevant_per_track": dict.fromkeys(TRACKS, (20, 2)), "arrivals": 20 * len(TRACKS),
+            "candidates": 20, "digest": {2: (20, dict.fromkeys(TRACKS, 20))}}
 
 
 def build(database: Path, papers: int) -> None:
@@ -31,7 +32,8 @@ def build(database: Path, papers: int) -> None:
     rows = [Paper(id=f"2601.{i:05d}", title="T", abstract="A.", authors=("A",),
                   categories=("cs.CL",), published=now, updated=now) for i in range(papers)]
     with Store(f"sqlite:///{database}") as store:
-        store.upsert_papers(rows)
+        store.upsert_papers(rows[20:], cycle=1)
+        store.upsert_papers(rows[:20], cycle=2)  # the latest cycle stored the relevant ones
         store.save_matches(Match(p.id, track, 0.9 if i < 20 else 0.1, i < 20)
                            for i, p in enumerate(rows) for track in TRACKS)
 

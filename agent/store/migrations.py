@@ -357,3 +357,12 @@ def m006_papers_published_index(conn: sa.Connection) -> None:
     """An index on `papers.published`: the oldest stored paper (field velocity, in every note
     and in `status`) is one index lookup instead of reading every paper of a year."""
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_papers_published ON papers (published)")
+
+
+@MIGRATIONS(name="m007_papers_first_seen_index")
+def m007_papers_first_seen_index(conn: sa.Connection) -> None:
+    """An index on `papers.first_seen_cycle`: the digest counts the papers a cycle stored first
+    from the index instead of reading every paper of a year."""
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_papers_first_seen ON papers (first_seen_cycle)"
+    )

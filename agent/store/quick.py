@@ -155,7 +155,7 @@ class CandidateCount:
         relevant = (
             "SELECT p.first_seen_cycle, s.track_id, COUNT(*) FROM scores s "
             f"JOIN papers p ON p.id = s.paper_id WHERE {where} "
-            "AND p.first_seen_cycle BETWEEN :low AND :high "
+            "AND +p.first_seen_cycle BETWEEN :low AND :high "  # `+`: walk the relevant scores
             "GROUP BY p.first_seen_cycle, s.track_id ORDER BY p.first_seen_cycle, s.track_id"
         )
         for cycle, track, count in self._table(relevant, named | span):

@@ -22,6 +22,7 @@ class PaperRow(SQLModel, table=True):
         sa.Index("ix_papers_status_best", "status", sa.text("best_score DESC"), "id"),
         sa.Index("ix_papers_status_relevant", "status", sa.text("best_relevant DESC"), "id"),
         sa.Index("ix_papers_published", "published"),  # the oldest paper (velocity): one lookup
+        sa.Index("ix_papers_first_seen", "first_seen_cycle"),  # new papers per cycle (digest)
     )
 
     id: str = Field(primary_key=True)  # versionless arXiv id
