@@ -16,7 +16,8 @@ from agent.cycle import CycleOptions, run_cycle
 from agent.models import Paper
 from agent.sources.sample import SampleSource
 from agent.store import Store
-from agent.store.search import parse_query
+from agent.store.quick_search import SearchReader, open_searcher
+from agent.store.search_sql import parse_query
 from tests.cli import run_cli
 
 
@@ -160,3 +161,38 @@ def test_best_rows_and_ties_as_a_full_sort_gives_them(tmp_path: Path) -> None:
                 ).fetchall()
             assert found == [(pid, round(score, 3)) for pid, score in full], limit
             assert len(found) == min(limit, 60)
+            with open_searcher(f"sqlite:///{database}") as quick:  # stdlib sqlite3, same rows
+                assert isinstance(quick, SearchReader)
+                assert [(p.id, score) for p, score in quick.search_ranked(
+                    "speech tokenizer", limit)] == found, limit
+
+
+@pytest.mark.parametrize("text", ["prompt injection", '"sparse autoencoder"', "speech",
+                                  'audio "language model" hallucination', "zzzq"])
+def test_the_quick_reader_answers_as_the_store(radar: Path, text: str) -> None:
+    """`papers search` reads a SQLite store without SQLAlchemy: the same papers, scores, order,
+    statuses and matches as the Store, which runs the same statement (search_sql.py)."""
+    url = f"sqlite:///{radar / 'state' / 'agent.db'}"
+    with Store(url) as store:
+        expected = store.search_ranked(text, limit=40)
+        ids = [p.id for p, _ in expected]
+        matches, statuses = store.matches_for(ids), store.paper_statuses(ids)
+    with open_searcher(url) as quick:
+        assert isinstance(quick, SearchReader)
+        assert quick.search_ranked(text, limit=40) == expected
+        assert quick.matches_for(ids) == matches and quick.paper_statuses(ids) == statuses
+    if text != "zzzq":
+        assert expected and any(m for m in matches.values())
+
+
+def test_a_store_without_the_search_index_is_left_to_the_store(tmp_path: Path) -> None:
+    database = tmp_path / "a.db"
+    with Store(f"sqlite:///{database}") as store:
+        store.upsert_papers(_papers(3))
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:  # as a file from before the search index reads
+        conn.execute("DELETE FROM schema_migrations WHERE name = 'm005_paper_search_by_id'")
+    reader = SearchReader.open(database)
+    assert isinstance(reader, SearchReader) and not reader.can_search()
+    reader.close()

@@ -91,3 +91,11 @@ def test_triage_leaves_clients_and_printing_unloaded(workspace: Path, tmp_path: 
     output, modules = loaded(["triage", "--papers", str(papers)], workspace, tmp_path)
     assert "2601.00001" in output
     assert sorted(modules & HEAVY["triage"]) == []
+
+
+def test_papers_search_reads_sqlite_without_sqlalchemy(workspace: Path, tmp_path: Path) -> None:
+    """At a year's scale opening the full Store cost most of `papers search`: on a SQLite file
+    it runs the shared search statement through the standard library's sqlite3."""
+    output, modules = loaded(["papers", "search", "speech", "--json"], workspace, tmp_path)
+    assert json.loads(output), "the search found nothing in the scanned sample"
+    assert sorted(modules & CLIENTS) == []

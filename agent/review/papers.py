@@ -54,21 +54,22 @@ def velocity_row(velocity: TrackVelocity | None) -> dict[str, Any] | None:
 def search_papers(workspace: Path, text: str, limit: int = 20) -> list[dict[str, Any]]:
     """Stored papers ranked by relevance to `text` (words and "quoted phrases"; the title weighs
     more than the abstract), each with its relevance score and the tracks it is relevant to."""
-    from agent.store.search import parse_query  # loads SQLAlchemy: `tracks` must not
+    from agent.store.quick_search import open_searcher
+    from agent.store.search_sql import parse_query
 
     if not text.split() or not parse_query(text).terms:
         raise ConfigError("papers search needs a few words, e.g. \"sparse autoencoder\".")
-    with Workspace(workspace).open_store() as store:
+    with open_searcher(Workspace(workspace).settings.database_url) as store:
         found = store.search_ranked(text, limit=limit)
         matches = store.matches_for([p.id for p, _ in found])
-        statuses = {p.id: store.paper_status(p.id) for p, _ in found}
+        statuses = store.paper_statuses([p.id for p, _ in found])
     rows = []
     for paper, relevance in found:
         ranked = sorted(matches[paper.id], key=lambda m: -m.score)
         best = ranked[0] if ranked else None
         rows.append({"id": paper.id, "title": paper.title, "authors": list(paper.authors),
                      "published": paper.published.date().isoformat() if paper.published else None,
-                     "status": statuses[paper.id], "score": relevance,
+                     "status": statuses.get(paper.id), "score": relevance,
                      "tracks": [m.track_id for m in ranked if m.relevant],
                      "track": best.track_id if best else None,
                      "track_score": round(best.score, 3) if best else None})

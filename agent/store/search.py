@@ -5,89 +5,36 @@ SQLite: an FTS5 table (`paper_search`, porter stemming) kept in step with `paper
 new version finds its old entry through the indexed id, without reading the whole index. PostgreSQL:
 a weighted tsvector over title (A) and abstract (B) with a GIN index. Either way the query
 language is the same: words, and "quoted phrases"; a paper matching more of them ranks higher,
-and a multi-word query also rewards the words side by side.
+and a multi-word query also rewards the words side by side. The query language and the
+SQLite statement live in agent/store/search_sql.py, shared with the quick reader (no SQLAlchemy).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from agent.models import Paper
 from agent.store.papers import PaperStore
+from agent.store.search_sql import Query, RankedSearch, parse_query, sqlite_search
 from agent.store.tables import PaperRow
 
-TITLE_WEIGHT = 3.0  # bm25 column weight of the title; the abstract's is 1
-_QUOTED = re.compile(r'"([^"]*)"')
-_WORD = re.compile(r"\w+")
-MAX_TERMS = 32  # a query is a few words; more would only slow the index down
+__all__ = ["PG_VECTOR", "SearchStore", "parse_query"]
 
 
-@dataclass(frozen=True)
-class Query:
-    """A search as terms: each a tuple of words that must appear side by side."""
-
-    terms: tuple[tuple[str, ...], ...]
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        return tuple(word for term in self.terms for word in term)
-
-
-def parse_query(text: str) -> Query:
-    """Words and "quoted phrases"; an unquoted multi-word query also counts as one phrase."""
-    phrases = [tuple(_WORD.findall(p.lower())) for p in _QUOTED.findall(text)]
-    loose = [(w,) for w in _WORD.findall(_QUOTED.sub(" ", text).lower())]
-    terms = [t for t in phrases if t] + loose
-    if len(loose) > 1 and not phrases:
-        terms.insert(0, tuple(w for (w,) in loose))  # "prompt injection" side by side first
-    unique = list(dict.fromkeys(terms))[:MAX_TERMS]
-    return Query(tuple(unique))
-
-
-def fts5_query(query: Query) -> str:
-    """The FTS5 MATCH expression: each term a quoted string (no FTS syntax from the user)."""
-    return " OR ".join('"' + " ".join(term) + '"' for term in query.terms)
-
-
-class SearchStore(PaperStore):
+class SearchStore(RankedSearch, PaperStore):
     """Ranked search over the papers' title and abstract."""
 
-    def search_ranked(self, text: str, limit: int = 20) -> list[tuple[Paper, float]]:
-        """The best matches for `text`, most relevant first, each with its relevance score."""
-        query = parse_query(text)
-        if not query.terms:
-            return []
+    def _search(self, query: Query, limit: int) -> list[tuple[str, float]]:
         if self.dialect == "sqlite":
-            found = self._search_sqlite(query, limit)
-        elif self.dialect == "postgresql":
-            found = self._search_postgres(query, limit)
-        else:
-            found = self._search_plain(query, limit)
-        papers = self.get_papers([paper_id for paper_id, _ in found])
-        return [(papers[pid], round(score, 3)) for pid, score in found if pid in papers]
+            return self._search_sqlite(query, limit)
+        if self.dialect == "postgresql":
+            return self._search_postgres(query, limit)
+        return self._search_plain(query, limit)
 
     def _search_sqlite(self, query: Query, limit: int) -> list[tuple[str, float]]:
-        # Scores come from the index alone (rowid, bm25); the id column is read only for the
-        # best rows and any tied with the last of them: reading it for every match cost 3x at
-        # 500k papers ("speech" matches a quarter of them). Same rows, same order as
-        # "ORDER BY score DESC, id LIMIT n" over all matches.
-        statement = sa.text(
-            "WITH hits AS MATERIALIZED (SELECT rowid AS hit, "
-            f"-bm25(paper_search, 0.0, {TITLE_WEIGHT}, 1.0) AS score "
-            "FROM paper_search WHERE paper_search MATCH :match) "
-            "SELECT entry.id AS id, hits.score AS score "
-            "FROM hits JOIN paper_search AS entry ON entry.rowid = hits.hit "
-            "WHERE hits.score >= coalesce((SELECT score FROM hits ORDER BY score DESC "
-            "LIMIT 1 OFFSET :limit - 1), -1e308) "
-            "ORDER BY score DESC, id LIMIT :limit"
-        )
-        match = "{title abstract} : (" + fts5_query(query) + ")"
+        sql, params = sqlite_search(query, limit)  # the quick reader runs the same statement
         with self._db_session() as session:
-            rows = session.connection().execute(statement, {"match": match, "limit": limit})
+            rows = session.connection().execute(sa.text(sql), params)
             return [(str(r.id), float(r.score)) for r in rows]
 
     def _search_postgres(self, query: Query, limit: int) -> list[tuple[str, float]]:
