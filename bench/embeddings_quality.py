@@ -47,7 +47,7 @@ from ranking_quality import (  # noqa: E402
     load_papers,
     load_qrels,
     load_tracks,
-    ndcg,
+    rating_gain,
     split_dir,
 )
 
@@ -209,21 +209,9 @@ def feedback_figure(
     tracks: Sequence[Track], papers: Sequence[Paper], qrels: dict[str, dict[str, int]],
     embedder: Embedder | None, n_ratings: int = 10,
 ) -> tuple[float, float]:
-    """Mean nDCG@20 of unrated papers before and after rating each track's first 10 (as
-    bench/ranking_quality.py does for the lexical ranker): up if graded >= 1, else down."""
-    first = ranking(tracks, papers, (), embedder)
-    ratings = [
-        Rating(pid, 1 if qrels.get(t.id, {}).get(pid, 0) >= 1 else -1, t.id)
-        for t in tracks for pid in first[t.id][:n_ratings]
-    ]
-    after = ranking(tracks, papers, ratings, embedder)
-    before_scores, after_scores = [], []
-    for track in tracks:
-        rated = set(first[track.id][:n_ratings])
-        grades = {p: g for p, g in qrels.get(track.id, {}).items() if p not in rated}
-        before_scores.append(ndcg([p for p in first[track.id] if p not in rated], grades))
-        after_scores.append(ndcg([p for p in after[track.id] if p not in rated], grades))
-    return float(np.mean(before_scores)), float(np.mean(after_scores))
+    """The feedback figure of bench/ranking_quality.py, for the ranker fused with `embedder`."""
+    return rating_gain(tracks, qrels, lambda ratings: ranking(tracks, papers, ratings, embedder),
+                       n_ratings)
 
 
 def feedback_table(tracks: Sequence[Track], month: Sequence[Paper],

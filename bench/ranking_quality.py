@@ -180,13 +180,19 @@ def evaluate(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -
 
 def feedback_figure(tracks, papers, qrels, n_ratings: int = 10) -> tuple[float, float]:
     """Mean nDCG@20 on unrated papers before and after rating each track's first 10."""
-    first = ours_rank(tracks, papers, papers)
-    ratings = []
-    for track in tracks:
-        for pid in first[track.id][:n_ratings]:
-            grade = qrels.get(track.id, {}).get(pid, 0)
-            ratings.append(Rating(pid, 1 if grade >= 1 else -1, track.id))
-    after = ours_rank(tracks, papers, papers, ratings)
+    return rating_gain(tracks, qrels, lambda ratings: ours_rank(tracks, papers, papers, ratings),
+                       n_ratings)
+
+
+def rating_gain(tracks, qrels, rank, n_ratings: int = 10) -> tuple[float, float]:
+    """Mean nDCG@20 of the papers left unrated, as `rank(ratings)` orders them before and after
+    the researcher rates each track's first `n_ratings`: up if graded >= 1, else down."""
+    first = rank([])
+    ratings = [
+        Rating(pid, 1 if qrels.get(t.id, {}).get(pid, 0) >= 1 else -1, t.id)
+        for t in tracks for pid in first[t.id][:n_ratings]
+    ]
+    after = rank(ratings)
     before_scores, after_scores = [], []
     for track in tracks:
         rated = set(first[track.id][:n_ratings])

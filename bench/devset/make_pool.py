@@ -88,12 +88,16 @@ def write_pools(
     return sizes
 
 
-def main(out_dir: Path) -> None:
-    """Write the January pools."""
-    for track_id, size in write_pools(Path(__file__).parent / "tracks.toml", FILTERS, "2026-01",
-                                      out_dir).items():
+def pool_command(script: str, filters: Mapping[str, Sequence[str]], month: str,
+                 new_regex_hits_only: bool = False) -> None:
+    """`python <split>/make_pool.py OUT_DIR`: write the pools of the split beside `script`."""
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python {script} OUT_DIR")
+    sizes = write_pools(Path(script).parent / "tracks.toml", filters, month, Path(sys.argv[1]),
+                        new_regex_hits_only=new_regex_hits_only)
+    for track_id, size in sizes.items():
         print(track_id, size)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    pool_command(__file__, FILTERS, "2026-01")

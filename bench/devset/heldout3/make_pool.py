@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from make_pool import write_pools  # noqa: E402
+from make_pool import pool_command  # noqa: E402
 
 FILTERS = {
     "speaker-diarization": (
@@ -63,13 +63,5 @@ FILTERS = {
 }
 
 
-def main(out_dir: Path) -> None:
-    """Write the pools."""
-    sizes = write_pools(Path(__file__).parent / "tracks.toml", FILTERS, "2026-02", out_dir,
-                        new_regex_hits_only=True)
-    for track_id, size in sizes.items():
-        print(track_id, size)
-
-
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    pool_command(__file__, FILTERS, "2026-02", new_regex_hits_only=True)
