@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -88,3 +89,19 @@ def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def scanned(scanned_template: Path, tmp_path: Path) -> Path:
     """A private copy of the scanned workspace (git repository and store included)."""
     return Path(shutil.copytree(scanned_template, tmp_path / "radar", symlinks=True))
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    """Put the root logger's handlers and levels (root's, agent's) back as they were: commands
+    under test configure logging to their workspace's file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    agent_level = logging.getLogger("agent").level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("agent").setLevel(agent_level)

@@ -64,3 +64,11 @@ HALLUCINATION = Track(
     keywords=("speech LLM", "hallucination"),
     priority=5,
 )
+
+AGENTS = Track(
+    id="agents",
+    name="LLM agents that use tools",
+    description="Language model agents that call tools and APIs.",
+    keywords=("tool use", "function calling"),
+    priority=3,
+)

@@ -16,17 +16,8 @@ SK_KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUv012345"
 
 
 @pytest.fixture(autouse=True)
-def restore_root_logger():
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    agent_level = logging.getLogger("agent").level
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.getLogger("agent").setLevel(agent_level)
+def _restore_logging(restore_root_logger: None) -> None:
+    """Every test here configures logging; conftest's fixture puts it back."""
 
 
 def our_handlers() -> list[logging.Handler]:

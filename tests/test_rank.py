@@ -10,15 +10,7 @@ from agent.models import Paper, Rating, Track
 from agent.rank import Ranker, triage
 from agent.rank.facets import grounded_facets, name_facets
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
-from tests.corpus import BACKGROUND, HALLUCINATION, paper
-
-AGENTS = Track(
-    id="agents",
-    name="LLM agents that use tools",
-    description="Language model agents that call tools and APIs.",
-    keywords=("tool use", "function calling"),
-    priority=3,
-)
+from tests.corpus import AGENTS, BACKGROUND, HALLUCINATION, paper
 
 
 def ranker(*tracks: Track, ratings: tuple[Rating, ...] = (), **kwargs) -> Ranker:

@@ -9,21 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.models import Rating, Track
+from agent.models import Rating
 from agent.rank import Ranker, background
 from agent.rank.facets import grounded_facets, name_facets
 from agent.rank.index import VOCABULARY, Vocabulary, tokenize_papers
 from agent.rank.text import stem, terms_of
-from tests.corpus import BACKGROUND, HALLUCINATION, paper
+from tests.corpus import AGENTS, BACKGROUND, HALLUCINATION, paper
 
 ROOT = Path(__file__).resolve().parent.parent
-AGENTS = Track(
-    id="agents",
-    name="LLM agents that use tools",
-    description="Language model agents that call tools and APIs.",
-    keywords=("tool use", "function calling"),
-    priority=3,
-)
 
 
 def stems_of(tokens, vocabulary=VOCABULARY) -> list[list[str]]:

@@ -22,18 +22,6 @@ from tests.repo import git, git_head
 VIEWS = [KNOWLEDGE_GRAPH, CYCLES_INDEX]
 
 
-@pytest.fixture
-def restore_root_logger():
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 @pytest.mark.parametrize("view", VIEWS)
 def test_an_uncommitted_edit_of_a_view_is_never_overwritten(
     scanned: Path, view: str, capsys: pytest.CaptureFixture[str]
