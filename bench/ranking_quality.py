@@ -3,7 +3,7 @@
     python bench/ranking_quality.py                    # dev and held-out tables, feedback
     python bench/ranking_quality.py --split dev        # one split only (dev: + feedback figure)
     python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
-    python bench/ranking_quality.py --split all-tuning # dev,heldout,heldout2: the 18 tuning tracks
+    python bench/ranking_quality.py --split all-tuning # dev,heldout..heldout3: the 24 tuning tracks
     python bench/ranking_quality.py --split dev,heldout  # several splits, pooled figure after them
 
 Every system ranks ALL 4,943 papers of the bundled sample (January and February: the complete
@@ -14,7 +14,7 @@ January, held-out: February), so its figures are taken on the ranking condensed 
 cycle). Papers not in the qrels count as grade 0. See bench/devset/README.md for how the labels
 were made. With several splits it then prints each split's means and the mean over all their
 tracks pooled (each track counted once), peers beside ours. The constants are tuned on
-dev, heldout and heldout2 (all-tuning); any other split is reported as never tuned on.
+dev, heldout, heldout2 and heldout3 (all-tuning); any other split is reported as never tuned on.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
 
 DEVSET = Path(__file__).resolve().parent / "devset"
 MIN_CORE = 3  # tracks with fewer core papers get a second mean without them
-TUNING_SPLITS = ("dev", "heldout", "heldout2")  # the constants are chosen on these 18 tracks
+TUNING_SPLITS = ("dev", "heldout", "heldout2", "heldout3")  # constants chosen on these 24 tracks
 SYSTEMS = ("tfidf", "bm25s", "ours")
 RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]
 
@@ -292,7 +292,7 @@ def _pool(results: dict[str, dict[str, dict]]) -> dict[str, dict]:
 
 
 def chosen_splits(argv: Sequence[str]) -> list[str]:
-    """The splits named by --split (comma-separated; all-tuning = the 18 tuning tracks)."""
+    """The splits named by --split (comma-separated; all-tuning = the 24 tuning tracks)."""
     if "--split" not in argv:
         return ["dev", "heldout"]
     at = argv.index("--split") + 1
