@@ -3,18 +3,20 @@
     python bench/ranking_quality.py                    # dev and held-out tables, feedback
     python bench/ranking_quality.py --split dev        # one split only (dev: + feedback figure)
     python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
-    python bench/ranking_quality.py --split all-tuning # dev,heldout,heldout2: the 18 tuning tracks
+    python bench/ranking_quality.py --split all-tuning # dev,heldout..heldout3: the 24 tuning tracks
     python bench/ranking_quality.py --split dev,heldout  # several splits, pooled figure after them
 
 Every system ranks ALL 4,943 papers of the bundled sample (January and February: the complete
 listing the radar now reads). Each split is graded on the month(s) of its judged papers (dev:
 January, held-out: February), so its figures are taken on the ranking condensed to those months
 (papers of an ungraded month are skipped, not counted as misses). Prints nDCG@20 (graded), P@10
-(grade >= 1) and recall@50 of grade-2 ("core") papers (50 = the candidates the judge sees per
-cycle). Papers not in the qrels count as grade 0. See bench/devset/README.md for how the labels
-were made. With several splits it then prints each split's means and the mean over all their
-tracks pooled (each track counted once), peers beside ours. The constants are tuned on
-dev, heldout and heldout2 (all-tuning); any other split is reported as never tuned on.
+(grade >= 1) and recall@50 of grade-2 ("core") papers, and recall@K with K the papers a learn
+cycle sends to the LLM judge (`[learn] max_papers`, 5 by default, across all tracks: a track's
+first K is the most it can get judged in one cycle). Papers not in the qrels count as grade 0.
+See bench/devset/README.md for how the labels were made. With several splits it then prints
+each split's means and the mean over all their tracks pooled (each track counted once), peers
+beside ours. The constants are tuned on dev, heldout, heldout2 and heldout3 (all-tuning); any
+other split is reported as never tuned on.
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.models import Paper, Rating, Track  # noqa: E402
 from agent.rank import Ranker  # noqa: E402
 from agent.rank.text import STOP_WORDS, stem  # noqa: E402
+from agent.settings import LearnSettings  # noqa: E402
 from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
 
 DEVSET = Path(__file__).resolve().parent / "devset"
 MIN_CORE = 3  # tracks with fewer core papers get a second mean without them
-TUNING_SPLITS = ("dev", "heldout", "heldout2")  # the constants are chosen on these 18 tracks
+TUNING_SPLITS = ("dev", "heldout", "heldout2", "heldout3")  # constants chosen on these 24 tracks
 SYSTEMS = ("tfidf", "bm25s", "ours")
+JUDGE_K = LearnSettings().max_papers  # candidates a learn cycle sends to the LLM judge
 RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]
 
 
@@ -169,12 +173,13 @@ def core_recall(ranking: Sequence[str], grades: dict[str, int], k: int = 50) -> 
 
 
 def evaluate(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict:
-    """Per-track (nDCG@20, P@10, R@50) and their mean."""
+    """Per-track (nDCG@20, P@10, R@50, R@JUDGE_K) and their mean."""
     rows: dict[str, tuple[float, ...]] = {
-        tid: (ndcg(r, qrels[tid]), precision(r, qrels[tid]), core_recall(r, qrels[tid]))
+        tid: (ndcg(r, qrels[tid]), precision(r, qrels[tid]), core_recall(r, qrels[tid]),
+              core_recall(r, qrels[tid], JUDGE_K))
         for tid, r in rankings.items() if tid in qrels
     }
-    rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(3))
+    rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(4))
     return rows
 
 
@@ -225,9 +230,12 @@ def compare(name, tracks, papers, months, graded: set[str], qrels) -> dict[str, 
         cells = "".join("{:>11.3f}{:>8.2f}{:>8.2f}".format(*results[n][tid]) for n in systems)
         print(f"{tid:28}{cells}")
     best = max(results["tfidf"]["MEAN"][0], results["bm25s"]["MEAN"][0])
-    worst_recall = min(v[2] for k, v in results["ours"].items() if k != "MEAN")
+    worst, worst_recall = min(((k, v[2]) for k, v in results["ours"].items() if k != "MEAN"),
+                              key=lambda kv: kv[1])
     print(f"ours / best peer nDCG@20: {results['ours']['MEAN'][0] / best:.2f}x; "
-          f"lowest core recall@50 of a track: {worst_recall:.2f}")
+          f"lowest core recall@50 of a track: {worst_recall:.2f} ({worst})")
+    print(f"core recall@{JUDGE_K} (the judge's {JUDGE_K} per learn cycle): "
+          + ", ".join(f"{n} {results[n]['MEAN'][3]:.2f}" for n in systems))
     few = sorted(t for t, g in qrels.items() if sum(v == 2 for v in g.values()) < MIN_CORE)
     if few:  # a track with one or two core papers moves a mean in large steps
         means = {n: float(np.mean([v[0] for t, v in r.items() if t not in few and t != "MEAN"]))
@@ -276,8 +284,10 @@ def pooled(results: dict[str, dict[str, dict]]) -> None:
         print(f"{name:28}{cells}{split['ours']['MEAN'][0] / best:>10.2f}x")
     rows = _pool(results)["ours"]
     tracks = [tid for tid in rows if tid != "MEAN"]
+    lowest = min(tracks, key=lambda t: rows[t][2])
     print(f"tracks with ours' core recall@50 >= 0.90: {sum(rows[t][2] >= 0.9 for t in tracks)} "
-          f"of {len(tracks)}")
+          f"of {len(tracks)}; lowest {lowest} {rows[lowest][2]:.2f}; pooled core recall@"
+          f"{JUDGE_K} " + ", ".join(f"{n} {_pool(results)[n]['MEAN'][3]:.2f}" for n in SYSTEMS))
 
 
 def _pool(results: dict[str, dict[str, dict]]) -> dict[str, dict]:
@@ -286,13 +296,13 @@ def _pool(results: dict[str, dict[str, dict]]) -> dict[str, dict]:
     for system in SYSTEMS:
         rows = {f"{name}/{tid}": row for name, split in results.items()
                 for tid, row in split[system].items() if tid != "MEAN"}
-        rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(3))
+        rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(4))
         pooled[system] = rows
     return pooled
 
 
 def chosen_splits(argv: Sequence[str]) -> list[str]:
-    """The splits named by --split (comma-separated; all-tuning = the 18 tuning tracks)."""
+    """The splits named by --split (comma-separated; all-tuning = the 24 tuning tracks)."""
     if "--split" not in argv:
         return ["dev", "heldout"]
     at = argv.index("--split") + 1

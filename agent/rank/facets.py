@@ -4,7 +4,9 @@ A track named "Hallucination in speech and audio language models" wants hallucin
 language models; a paper that says "large audio language model" ten times but never
 "hallucination" covers only part of it. The name gives the facets; each keyword is another way
 to say one of them (by a shared word, or else by the facet it co-occurs with most in the
-background corpus: "probing" goes with "interpretability", not with "speech").
+background corpus: "probing" goes with "interpretability", not with "speech"). A facet is also
+shown, more weakly, by its cues: words learnt from the background whose papers nearly always show
+it ("dysarthria" tells of speech, "reranker" of retrieval-augmented generation).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from agent.rank.index import VOCABULARY, WORD_BITS, Index, Vocabulary, pair_key, pair_words
 from agent.rank.query import phrase_keys, reversed_pairs
-from agent.rank.score import Stats, has_all
+from agent.rank.score import Stats, has_all, query_entries
 from agent.rank.text import STOP_WORDS, fold, stem
 
 
@@ -30,6 +32,7 @@ class Facet:
 
     terms: list[tuple[int, ...]]
     phrases: list[tuple[int, ...]] = field(default_factory=list)
+    cues: dict[int, float] = field(default_factory=dict)  # word -> how much it shows the facet
 
     @property
     def words(self) -> set[int]:
@@ -124,6 +127,33 @@ def with_long_forms(facets: list[Facet], forms: dict[int, tuple[int, ...]]) -> l
     return facets
 
 
+def with_cues(
+    facets: list[Facet], index: Index, min_papers: int, share: float, lift: float, credit: float
+) -> list[Facet]:
+    """Give each facet the words that tell of it without naming it, learnt from `index` (the
+    background, every word indexed): a word in at least `min_papers` papers, at least `share` of
+    which show the facet, and `lift` times as often as papers at large do (a facet most papers
+    show, "LLM", has no cues: nearly every word co-occurs with it). A paper holding a cue shows
+    the facet at `credit` times the share of the cue's papers that show it."""
+    words = index.word_entries()
+    keys, docs = index.keys[words], index.docs[words]
+    if not len(keys):
+        return facets
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # entries are sorted by key
+    papers = np.diff(np.r_[starts, len(keys)])
+    for facet in facets:
+        present = _mentions(index, facet) > 0
+        showing = np.add.reduceat(present[docs].astype(np.float64), starts) / papers
+        own = {key for term in facet.terms + facet.phrases for key in term}
+        chosen = (papers >= min_papers) & (showing >= share) & (showing >= lift * present.mean())
+        facet.cues = {
+            int(key): round(credit * float(value), 4)
+            for key, value in zip(keys[starts][chosen], showing[chosen], strict=True)
+            if int(key) not in own
+        }
+    return facets
+
+
 MIN_ROOT = 4  # a facet word this long is the root of longer words ("agent" of "agentic")
 
 
@@ -142,7 +172,8 @@ def _mentions(
 ) -> np.ndarray:
     """How much each paper of `index` shows the facet: 1 in its title, less in its abstract;
     `apart_credit` when its title holds every word of a compound name term, not side by side
-    ("Judging ... LLM relevance assessment" for "LLM-as-a-judge": a title is a short window)."""
+    ("Judging ... LLM relevance assessment" for "LLM-as-a-judge": a title is a short window);
+    what its best cue word gives (see with_cues)."""
     found = np.zeros(index.n_docs, dtype=bool)
     in_title = np.zeros(index.n_docs, dtype=bool)
     for keys in facet.terms + facet.phrases:
@@ -154,6 +185,13 @@ def _mentions(
         for words in compound_words(facet):
             apart = has_all(index, words, title_only=True)
             shown = np.maximum(shown, apart_credit * apart)
+    if facet.cues:
+        cue_keys = np.fromiter(facet.cues, dtype=np.int64, count=len(facet.cues))
+        shows = np.fromiter(facet.cues.values(), dtype=np.float64, count=len(facet.cues))
+        entries, owner = query_entries(index, cue_keys)
+        cued = np.zeros(index.n_docs)
+        np.maximum.at(cued, index.docs[entries], shows[owner])
+        shown = np.maximum(shown, cued)
     return shown
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from agent.rank.index import Index
 
-K1 = 1.2
+K1 = 1.2  # term-frequency saturation of plain BM25 (the ranker's main part sets its own)
 TITLE_WEIGHT = 2.5  # a word in the title says more than one in the abstract
 B_TITLE = 0.3
 B_ABSTRACT = 0.75
@@ -61,14 +61,17 @@ def build_stats(indexes: list[tuple[Index, np.ndarray | None]]) -> Stats:
     return Stats(n, max(title / n, 1.0), max(abstract / n, 1.0), indexes, kept_before)
 
 
-def entry_weights(index: Index, stats: Stats, entries: np.ndarray) -> np.ndarray:
-    """Saturated BM25F term frequency (0..1) of the given entries of `index`."""
+def entry_weights(
+    index: Index, stats: Stats, entries: np.ndarray, k1: float = K1
+) -> np.ndarray:
+    """Saturated BM25F term frequency (0..1) of the given entries of `index`; a larger `k1`
+    saturates later (a word said five times counts more against one said once)."""
     docs = index.docs[entries]
     norm_title = 1 - B_TITLE + B_TITLE * index.len_title[docs] / stats.avg_title
     norm_abstract = 1 - B_ABSTRACT + B_ABSTRACT * index.len_abstract[docs] / stats.avg_abstract
     tf = TITLE_WEIGHT * index.tf_title[entries] / norm_title
     tf += index.tf_abstract[entries] / norm_abstract
-    saturated: np.ndarray = tf / (K1 + tf)
+    saturated: np.ndarray = tf / (k1 + tf)
     return saturated
 
 
@@ -83,16 +86,17 @@ def query_entries(index: Index, keys: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def score_query(
-    index: Index, stats: Stats, weights: dict[int, float]
+    index: Index, stats: Stats, weights: dict[int, float], k1: float = K1
 ) -> tuple[np.ndarray, float]:
-    """Raw BM25F score of every paper of `index`, and the score of a paper matching everything."""
+    """Raw BM25F score of every paper of `index`, and the score of a paper matching everything
+    (`k1`: see entry_weights)."""
     if not weights:
         return np.zeros(index.n_docs), 1.0
     keys = np.fromiter(weights, dtype=np.int64, count=len(weights))
     values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
     idf = stats.idf(keys)
     entries, owner = query_entries(index, keys)
-    contrib = (values * idf)[owner] * entry_weights(index, stats, entries)
+    contrib = (values * idf)[owner] * entry_weights(index, stats, entries, k1)
     scores = np.bincount(index.docs[entries], weights=contrib, minlength=index.n_docs)
     ideal = float(np.clip(values, 0, None) @ idf)
     return scores, max(ideal, 1e-9)
