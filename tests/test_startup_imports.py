@@ -2,8 +2,8 @@
 because heavy libraries are imported only by the commands that use them, and tracks and settings
 validated once are remembered (agent/memo.py). Each case runs the real entry point in a fresh
 interpreter and lists the modules it loaded: a behaviour, not a timing (bench/startup.py
-measures the time). pydantic is not on these lists: typer itself imports it to convert any
-command's options, so only `--help` is free of it."""
+measures the time). typer (0.29) converts option values through pydantic; agent/cli/options.py
+converts the plain ones itself, so pydantic is on these lists too."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ CLIENTS = {"openai", "arxiv", "sqlmodel", "sqlalchemy", "git", "apscheduler", "j
 # Not needed to read the store; agent.track_rules validates a tracks file not yet seen valid.
 READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.track_rules",
                      "agent.policy"}
+QUICK = READING | {"pydantic", "markdown_it"}
 HEAVY = {
-    "--help": READING | {"pydantic", "importlib.metadata"},
-    "status": READING | {"markdown_it"},
-    "log": READING | {"markdown_it"},
-    "tracks": READING | {"markdown_it"},
+    "--help": QUICK | {"importlib.metadata"},
+    "status": QUICK,
+    "log": QUICK,
+    "tracks": QUICK,
     "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules"},
 }
 
@@ -44,10 +45,12 @@ print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules), "validat
 """
 
 
-def loaded(args: list[str], cwd: Path, tmp_path: Path) -> tuple[str, set[str]]:
+def loaded(args: list[str], cwd: Path, tmp_path: Path,
+           extra: dict[str, str] | None = None) -> tuple[str, set[str]]:
     """What `research-agent ARGS` printed and the modules it had loaded when it finished."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "80", "PYTHONPATH": str(ROOT),
-           "RESEARCH_AGENT_CACHE": str(cwd.parent / "cache")}  # where the workspace's cycle ran
+           "RESEARCH_AGENT_CACHE": str(cwd.parent / "cache"),  # where the workspace's cycle ran
+           **(extra or {})}
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
     output, _, last = done.stdout.rstrip().rpartition("\n")
@@ -82,6 +85,20 @@ def test_quick_commands_leave_heavy_libraries_unloaded(
     if command == "log":
         assert "scan" in output  # it did read the store
     assert sorted(modules & HEAVY[command]) == []
+
+
+@pytest.mark.parametrize("args", [["log", "--limit", "5"], ["status", "-w", "."], ["tracks"]])
+def test_option_values_are_read_without_pydantic(
+    args: list[str], workspace: Path, tmp_path: Path
+) -> None:
+    """Values given on the command line or by RESEARCH_AGENT_WORKSPACE, not only defaults."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    output, modules = loaded(args, elsewhere if args[0] == "tracks" else workspace, tmp_path,
+                             {"RESEARCH_AGENT_WORKSPACE": str(workspace),
+                              "RESEARCH_AGENT_CACHE": str(workspace.parent / "cache")})
+    assert output.strip(), "the command printed nothing"
+    assert sorted(modules & HEAVY[args[0]]) == []
 
 
 def test_triage_leaves_clients_and_printing_unloaded(workspace: Path, tmp_path: Path) -> None:

@@ -142,10 +142,15 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and `python -m agent`."""
-    from agent.cli import commands, discover, morning, queue, tracks  # noqa: F401  (registers)
+    from typer.main import get_command
 
+    from agent.cli import commands, discover, morning, queue, tracks  # noqa: F401  (registers)
+    from agent.cli.options import lighten
+
+    command = get_command(app)  # what app(args=argv) runs, with plain values read without pydantic
+    lighten(command)
     try:
-        app(args=argv)  # typer handles usage errors, --help and exits itself
+        command(args=argv)  # typer handles usage errors, --help and exits itself
     except AgentError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(exc.exit_code)

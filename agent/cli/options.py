@@ -1,0 +1,80 @@
+"""Option values converted without pydantic when the conversion is plain, so a quick command
+does not import it.
+
+typer (0.29) converts every option value that is not a boolean flag's bool through a pydantic
+TypeAdapter built on first use, even a default such as `--limit`'s 20 or a `--workspace` left
+unset. Importing pydantic and building the adapters costs about 0.2 s of CPU, more than the
+rest of `status`. Here each parameter of the built command gets a converter that returns the
+very value typer's own would for the plain cases (a str for a str, an int or a string of digits
+for an int without bounds, a path for a Path without path type) and hands every other value to
+typer's converter, built on first use as typer builds it. Older typers, which convert without
+pydantic, have no such converter and are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_path
+except ImportError:  # a typer without runtime coercion: nothing to lighten
+    RuntimeParam = None  # type: ignore[assignment,misc]
+
+DIGITS = re.compile(r"[0-9]{1,18}")  # what int() and pydantic read alike
+
+
+def plain(value: Any, descriptor: Any, param: Any, ctx: Any) -> tuple[bool, Any]:
+    """(True, value converted) where typer's converter would give the same; else (False, _)."""
+    annotation, info = descriptor.annotation, descriptor.parameter_info
+    if info.parser is not None or descriptor.is_file or descriptor.is_choice:
+        return False, None
+    if annotation is str and isinstance(value, str):
+        return True, value
+    if annotation is int and info.min is None and info.max is None:
+        if type(value) is int:
+            return True, value
+        if isinstance(value, str) and DIGITS.fullmatch(value):
+            return True, int(value)
+    if annotation is Path and info.path_type is None and isinstance(value, (str, Path)) and value:
+        # typer's own path checks (exists, readable, ...) on the Path pydantic would have made
+        return True, coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    return False, None
+
+
+if RuntimeParam is not None:
+
+    @dataclass(frozen=True)
+    class PlainFirst(RuntimeParam):
+        """typer's converter for one parameter, with the plain cases done here."""
+
+        descriptor: Any
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            done, converted = plain(value, self.descriptor, param, ctx)
+            if done:
+                return converted
+            typer_own = build_runtime_param(self.descriptor)
+            return typer_own._coerce_value(value, param=param, ctx=ctx)
+
+
+def lighten(command: Any) -> None:
+    """Give every parameter of `command` and its subcommands the plain-first converter."""
+    if RuntimeParam is None:
+        return
+    # --help is an option too, made on first use from the context's help option names: made
+    # here with the default names (the app sets none), so it is lightened like the others
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is not None and getattr(param, "_runtime_param", 0) is None:
+            param._runtime_param = PlainFirst(
+                parameter_info=descriptor.parameter_info,
+                annotation=descriptor.annotation,
+                descriptor=descriptor,
+            )
+    for sub in getattr(command, "commands", {}).values():
+        lighten(sub)
