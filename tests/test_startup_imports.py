@@ -2,7 +2,7 @@
 because heavy libraries are imported only by the commands that use them, and tracks and settings
 validated once are remembered (agent/memo.py). Each case runs the real entry point in a fresh
 interpreter and lists the modules it loaded: a behaviour, not a timing (bench/startup.py
-measures the time). typer (0.29) converts option values through pydantic; agent/cli/options.py
+measures the time). typer (0.29) converts option values through pydantic; agent/cli/startup.py
 converts the plain ones itself, so pydantic is on these lists too."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.tra
                      "agent.policy"}
 QUICK = READING | {"pydantic", "markdown_it"}
 HEAVY = {
-    "--help": QUICK | {"importlib.metadata"},
+    "--help": QUICK | {"importlib.metadata", "rich", "typer.rich_utils"},
     "status": QUICK,
     "log": QUICK,
     "tracks": QUICK,

@@ -12,12 +12,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from agent.errors import AgentError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+
+class HelpGroup(TyperGroup):
+    """A command group whose help lists each command with its whole help line, as typer's rich
+    help did, where click's plain help cuts it at the first sentence or about 45 characters."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                text = command.short_help or (command.help or "").split("\n\n")[0]
+                rows.append((name, " ".join(text.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+# rich_markup_mode=None: typer's plain help (click's layout). The rich one imports typer's
+# rich_utils, and with it rich.markdown and markdown_it, for every --help and usage error: about
+# 0.15 s of CPU, half of `--help`. The plain help lists the same commands, options, help texts,
+# defaults and variables (tests/test_cli_startup.py compares them).
 app = typer.Typer(
     name="research-agent",
     help="An autonomous research radar: scans arXiv, judges papers against your research "
@@ -25,6 +47,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=HelpGroup,
 )
 
 
@@ -93,7 +117,7 @@ def listing_group(name: str, help_text: str, listing: Callable[[Path, bool], Non
     """A command group (`tracks`, `queue`) that lists when given no subcommand: `listing` gets
     the workspace and --json. Its subcommands find a -w given before them with
     `group_workspace`."""
-    group = typer.Typer(help=help_text, invoke_without_command=True)
+    group = typer.Typer(help=help_text, invoke_without_command=True, cls=HelpGroup)
 
     @group.callback()
     def list_unless_subcommand(
@@ -142,15 +166,13 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and `python -m agent`."""
-    from typer.main import get_command
-
     from agent.cli import commands, discover, morning, queue, tracks  # noqa: F401  (registers)
-    from agent.cli.options import lighten
+    from agent.cli.startup import build
 
-    command = get_command(app)  # what app(args=argv) runs, with plain values read without pydantic
-    lighten(command)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        command(args=argv)  # typer handles usage errors, --help and exits itself
+        build(app, args)(args=args)  # app(args=args), started faster; typer handles usage
+        # errors, --help and exits itself
     except AgentError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(exc.exit_code)

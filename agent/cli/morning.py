@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.cli import JsonOption, WorkspaceOption, app, console, errors, escape, print_json
+from agent.cli import (
+    HelpGroup,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    console,
+    errors,
+    escape,
+    print_json,
+)
 from agent.text import shorten
 from agent.workspace import resolve_workspace
 
@@ -15,7 +24,7 @@ if TYPE_CHECKING:
     from rich.table import Column
 
 papers_app = typer.Typer(help="The papers the agent has met: search them, see one in full.",
-                         no_args_is_help=True)
+                         no_args_is_help=True, cls=HelpGroup)
 app.add_typer(papers_app, name="papers")
 
 

@@ -1,0 +1,148 @@
+"""The quick start (agent/cli/startup.py) changes no output: option values converted without
+pydantic are the values typer's own converter gives (every other value still gets typer's
+conversion and message), a command built alone prints what it prints in the whole tree, and the
+plain help says everything typer's rich help said: every command with its whole help line,
+every option with its help, default and variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from agent.cli import app
+from agent.cli.startup import lighten
+from tests.cli import run_cli
+
+_coercion = pytest.importorskip("typer._coercion")  # typers before 0.2x convert without pydantic
+
+
+def whole_tree() -> Any:
+    """The click command typer itself builds from the app: every command, typer's converters."""
+    from agent.cli import commands, discover, morning, queue, tracks  # noqa: F401  (registers)
+
+    return typer.main.get_command(app)
+
+
+def parameters() -> dict[str, Any]:
+    """Every parameter of the real command tree, by `command path:name`, lightened."""
+    root = whole_tree()
+    lighten(root)
+    found: dict[str, Any] = {}
+
+    def walk(command: Any, path: str) -> None:
+        for param in command.params:
+            found[f"{path}:{param.name}"] = param
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(root, "")
+    return found
+
+
+VALUES: list[tuple[str, Any]] = [
+    (" log:limit", 20), (" log:limit", "5"), (" log:limit", "007"), (" log:limit", "-3"),
+    (" log:limit", " 5"), (" log:limit", "5.0"), (" log:limit", "abc"), (" log:limit", ""),
+    (" status:workspace", "."), (" status:workspace", "/no/such/dir"),
+    (" status:workspace", Path("rel/ws")), (" status:workspace", ""),
+    (" cycle:source", "arxiv"), (" cycle:action", "scan"), (" digest:since", "yesterday"),
+    (" tracks add:priority", "2"), (" triage:papers", "papers.jsonl"),
+]
+
+
+def convert(runtime: Any, value: Any, param: Any) -> tuple[str, Any]:
+    ctx = typer.main.get_command(app).make_context("research-agent", [], resilient_parsing=True)
+    try:
+        return "value", runtime.coerce(value, param=param, ctx=ctx)
+    except Exception as exc:  # typer's BadParameter: its message is what a user reads
+        return type(exc).__name__, exc.format_message()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("where", "value"), VALUES)
+def test_plain_conversion_gives_what_typer_gives(where: str, value: Any) -> None:
+    param = parameters()[where]
+    ours = convert(param._runtime_param, value, param)
+    typers = convert(_coercion.build_runtime_param(param.type_descriptor), value, param)
+    assert ours == typers
+    assert type(ours[1]) is type(typers[1])
+
+
+def test_a_bad_value_still_gets_typers_message(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = run_cli(capsys, "log", "-w", str(workspace), "--limit", "many")
+    assert bad.code == 2
+    assert "Invalid value for '--limit'" in bad.err  # typer's (pydantic's) own wording
+    good = run_cli(capsys, "log", "-w", str(workspace), "--limit", "1", "--json")
+    assert good.code == 0, good.err
+
+
+BOX = str.maketrans("", "", "│╭╮╰╯─")
+
+
+def words(text: str) -> str:
+    """Text as a reader takes it in: no box drawing, no wrapping, no alignment."""
+    return " ".join(text.translate(BOX).split())
+
+
+def rich_help(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """What typer's default (rich) help printed for `args`, the whole tree built."""
+    rich_app = typer.Typer()
+    rich_app.__dict__.update(app.__dict__, rich_markup_mode="rich")
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        typer.main.get_command(rich_app)(args=args)
+    return capsys.readouterr().out
+
+
+def what_help_says(command: Any) -> list[str]:
+    """Each command's name and help line, each option's names, help, default and variable."""
+    said = []
+    for name, sub in getattr(command, "commands", {}).items():
+        said.append(words(f"{name} {sub.short_help or sub.help.split(chr(10) * 2)[0]}"))
+    for param in command.params:
+        said += [*param.opts, *param.secondary_opts]
+        if getattr(param, "help", None):
+            said.append(words(param.help))
+        if param.default not in (None, False, ""):
+            said.append(f"[default: {param.default}]")
+        if getattr(param, "envvar", None):
+            said.append(f"[env var: {param.envvar}]")
+    return said
+
+
+@pytest.mark.parametrize("args", [[], ["log"], ["tracks"], ["tracks", "add"]])
+def test_plain_help_says_what_rich_help_said(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = run_cli(capsys, *args, "--help")
+    assert plain.code == 0, plain.err
+    rich = rich_help([*args, "--help"], capsys)
+    command = whole_tree()
+    for name in args:
+        command = command.commands[name]
+    said = what_help_says(command)
+    assert len(said) > 5
+    for piece in said:
+        assert piece in words(rich), piece  # what typer's rich help said ...
+        assert piece in words(plain.out), piece  # ... the plain help says too
+    assert "..." not in plain.out.replace("[ARGS]...", "")  # no help line cut short
+    usage = words(plain.out.split("Usage: ")[1].splitlines()[0])
+    assert f"Usage: {usage}" in words(rich)
+
+
+@pytest.mark.parametrize("args", [["status", "--help"], ["log", "--help"], ["tracks", "--help"],
+                                  ["tracks", "add", "--help"], ["log", "--limit"]])
+def test_a_command_built_alone_prints_what_the_whole_tree_printed(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    alone = run_cli(capsys, *args)
+    capsys.readouterr()
+    try:
+        whole_tree()(args=args)
+    except SystemExit as exc:
+        code = exc.code
+    whole = capsys.readouterr()
+    assert (alone.code, alone.out, alone.err) == (code, whole.out, whole.err)
