@@ -13,6 +13,7 @@ import pytest
 import typer.main
 
 from agent.cli import app
+from agent.cli import startup
 from agent.cli.startup import lighten
 from tests.cli import run_cli
 
@@ -133,16 +134,28 @@ def test_plain_help_says_what_rich_help_said(
     assert f"Usage: {usage}" in words(rich)
 
 
-@pytest.mark.parametrize("args", [["status", "--help"], ["log", "--help"], ["tracks", "--help"],
-                                  ["tracks", "add", "--help"], ["log", "--limit"]])
+@pytest.mark.parametrize("args", [
+    ["status"], ["status", "--help"], ["-v", "log", "-n", "1"], ["log", "--limit"], ["tracks"],
+    ["tracks", "--json"], ["tracks", "--help"], ["tracks", "add", "--help"], ["tracks", "pause"],
+    ["tracks", "-w", "pause", "resume", "x"], ["papers"], ["queue"], ["sttus"], ["--help"],
+])
 def test_a_command_built_alone_prints_what_the_whole_tree_printed(
-    args: list[str], capsys: pytest.CaptureFixture[str]
+    args: list[str], workspace: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.chdir(workspace)
+    run_cli(capsys, "status")  # the store made (its migrations are logged once)
     alone = run_cli(capsys, *args)
-    capsys.readouterr()
-    try:
-        whole_tree()(args=args)
-    except SystemExit as exc:
-        code = exc.code
-    whole = capsys.readouterr()
-    assert (alone.code, alone.out, alone.err) == (code, whole.out, whole.err)
+    monkeypatch.setattr(startup, "only_invoked", lambda app, argv: app)
+    whole = run_cli(capsys, *args)
+    assert alone == whole
+
+
+def test_only_the_invoked_command_is_built() -> None:
+    whole_tree()  # registers every command
+    assert list(startup.build(app, ["-v", "status", "--json"]).commands) == ["status"]
+    assert startup.build(app, ["tracks"]).commands["tracks"].commands == {}  # it lists
+    added = startup.build(app, ["tracks", "add", "--id", "x"]).commands["tracks"]
+    assert list(added.commands) == ["add"]
+    assert len(startup.build(app, ["tracks", "-w", "ws", "add"]).commands["tracks"].commands) == 4
+    assert len(startup.build(app, ["sttus"]).commands) == len(whole_tree().commands)

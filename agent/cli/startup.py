@@ -6,7 +6,7 @@ typer builds the whole command tree on every run: each command's signature read,
 annotations evaluated, its options made, about 30 ms for our thirty commands, of which a run
 uses one. `build` gives typer the root with only the command named on the command line; a
 name it does not know (a typo, `--help` of the root) gets the whole tree, so typer's listing
-and suggestions are unchanged.
+and suggestions are unchanged. `tracks` alone, which lists, is built without its subcommands.
 
 typer (0.29) converts every option value that is not a boolean flag's bool through a pydantic
 TypeAdapter built on first use, even a default such as `--limit`'s 20 or a `--workspace` left
@@ -71,30 +71,49 @@ if RuntimeParam is not None:
             return typer_own._coerce_value(value, param=param, ctx=ctx)
 
 
-def invoked(argv: list[str]) -> str | None:
-    """The command named on the command line: the first argument that is not an option (the
-    root's options are flags and take no value)."""
-    for arg in argv:
-        if arg == "--":
-            return None
-        if not arg.startswith("-"):
-            return arg
-    return None
+def named(app: typer.Typer, name: str | None) -> typer.Typer | None:
+    """A copy of `app` holding only its command or group `name`; None when it has no such."""
+    from typer.main import get_command_name
 
-
-def build(app: typer.Typer, argv: list[str]) -> Any:
-    """The click command typer would run for `app`, with only the invoked command in it when
-    the name is known; lightened."""
-    from typer.main import get_command, get_command_name
-
-    name = invoked(argv)
     commands = [c for c in app.registered_commands
                 if (c.name or get_command_name(c.callback.__name__)) == name]  # type: ignore[union-attr]
     groups = [g for g in app.registered_groups if g.name == name]
-    if commands or groups:
-        app = copy.copy(app)  # the same app with one command; the registered one is untouched
-        app.registered_commands, app.registered_groups = commands, groups
-    command = get_command(app)
+    if not (commands or groups):
+        return None
+    alone = copy.copy(app)  # shallow: the registered app is untouched
+    alone.registered_commands, alone.registered_groups = commands, groups
+    return alone
+
+
+def only_invoked(app: typer.Typer, argv: list[str]) -> typer.Typer:
+    """`app` with only the command the arguments name, and in a group (`tracks add`) only the
+    subcommand named right after it, or none when the group is named alone and lists. Anything
+    else (an option before a subcommand, an unknown name, --help of a group) keeps them all.
+    The root's options are flags, so its command is the first argument not an option."""
+    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    if "--" in argv[: argv.index(name) if name in argv else len(argv)]:
+        return app
+    alone = named(app, name)
+    if alone is None or not alone.registered_groups:
+        return alone or app
+    group = copy.copy(alone.registered_groups[0])
+    rest = argv[argv.index(name) + 1 :]  # type: ignore[arg-type]
+    lists = group.typer_instance.info.invoke_without_command is True  # type: ignore[union-attr]
+    if not rest and lists and group.typer_instance.info.no_args_is_help is not True:  # type: ignore[union-attr]
+        group.typer_instance = copy.copy(group.typer_instance)
+        group.typer_instance.registered_commands, group.typer_instance.registered_groups = [], []  # type: ignore[union-attr]
+    elif rest:
+        group.typer_instance = named(group.typer_instance, rest[0]) or group.typer_instance  # type: ignore[arg-type]
+    alone.registered_groups = [group]
+    return alone
+
+
+def build(app: typer.Typer, argv: list[str]) -> Any:
+    """The click command typer would run for `app`, with only the invoked command in it
+    (`only_invoked`), lightened."""
+    from typer.main import get_command
+
+    command = get_command(only_invoked(app, argv))
     lighten(command)
     return command
 
