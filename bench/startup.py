@@ -1,17 +1,24 @@
-"""Start-up of the quick commands beside a bare interpreter and a bare typer app, same run.
+"""Start-up of the quick commands beside a bare interpreter and bare typer, same run.
 
-    python bench/startup.py            # 15 rounds
+    python bench/startup.py                        # 15 rounds
     python bench/startup.py --runs 30
+    python bench/startup.py --before /tmp/main     # also the code in /tmp/main, same rounds
+                                                   # (e.g. `git archive main | tar -x -C /tmp/main`)
 
 Each figure is a fresh process; a round runs every row once, in turn, so a loaded machine weighs
 on all rows alike. Reported: median wall and median CPU (user + system, the process's own, from
-wait4), and the CPU ratio to the bare interpreter. The target is < 0.3 s for `--help`, `status`,
-`log` and `tracks`. Two reference rows say what is not ours to cut:
+wait4), the CPU ratio to the bare interpreter, and the load average before and after. The
+target is < 0.3 s for `--help`, `status`, `log` and `tracks`. Reference rows say what is not
+ours to cut:
 
 - `python -c pass`: the interpreter alone;
-- a typer app with `status`'s options and an empty body: typer's own floor. typer (0.29) converts
-  each option's value with a pydantic TypeAdapter it builds at run time, so any command that
-  runs imports pydantic and pays per option; only `--help` does not.
+- `import typer`: what any typer command line pays before its first command;
+- a typer app with `status`'s options and an empty body, run as typer runs it: typer (0.29)
+  converts each option's value with a pydantic TypeAdapter it builds at run time, which our
+  entry point avoids for plain values (agent/cli/startup.py).
+
+With --before DIR the four commands run a second time from DIR's code (PYTHONPATH=DIR), in the
+same rounds, on the same workspace.
 
 The workspace is made once in a temporary directory (`init`, then one cycle on the bundled
 sample), and every command runs once before timing, as a researcher's own cycles would have
@@ -50,6 +57,9 @@ app(["status"])
 """
 
 
+QUICK = ["--help", "status", "log", "tracks"]
+
+
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one process, which must succeed."""
     start = time.perf_counter()
@@ -74,31 +84,38 @@ def workspace(folder: Path, env: dict[str, str]) -> Path:
     return path
 
 
+def load() -> str:
+    return " ".join(f"{figure:.2f}" for figure in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--before", type=Path, help="a checkout to time beside this code")
     args = parser.parse_args()
     py = sys.executable
+    print(f"load average before: {load()}")
     with tempfile.TemporaryDirectory(prefix="research-agent-startup-") as tmp:
         folder = Path(tmp)
         env = {**os.environ, "RESEARCH_AGENT_CACHE": str(folder / "cache"), "COLUMNS": "80"}
         env.pop("RESEARCH_AGENT_WORKSPACE", None)
         path = workspace(folder, env)
-        rows = {
-            "python -c pass": [py, "-c", "pass"],
-            "typer, status's options": [py, "-c", TYPER_FLOOR],
-            "--help": [py, "-m", "agent", "--help"],
-            "status": [py, "-m", "agent", "status"],
-            "log": [py, "-m", "agent", "log"],
-            "tracks": [py, "-m", "agent", "tracks"],
+        rows: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python -c pass": ([py, "-c", "pass"], env),
+            "import typer": ([py, "-c", "import typer"], env),
+            "typer, status's options": ([py, "-c", TYPER_FLOOR], env),
         }
-        for command in rows.values():  # warm: file cache, memo of tracks and settings
-            run(command, path, env)
+        rows |= {name: ([py, "-m", "agent", name], env) for name in QUICK}
+        if args.before:
+            before = {**env, "PYTHONPATH": str(args.before.resolve())}
+            rows |= {f"{name} (before)": ([py, "-m", "agent", name], before) for name in QUICK}
+        for command, command_env in rows.values():  # warm: file cache, memo of tracks, settings
+            run(command, path, command_env)
         walls: dict[str, list[float]] = {name: [] for name in rows}
         cpus: dict[str, list[float]] = {name: [] for name in rows}
         for _ in range(args.runs):
-            for name, command in rows.items():
-                wall, cpu = run(command, path, env)
+            for name, (command, command_env) in rows.items():
+                wall, cpu = run(command, path, command_env)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     bare = statistics.median(cpus["python -c pass"])
@@ -106,6 +123,7 @@ def main() -> None:
     for name in rows:
         cpu = statistics.median(cpus[name])
         print(f"{name:<24}{statistics.median(walls[name]):>8.3f}{cpu:>8.3f}{cpu / bare:>12.1f}")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":
