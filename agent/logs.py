@@ -7,14 +7,18 @@ decides where records go, and it makes sure no API key reaches a log line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
 import sys
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.text import hide_userinfo
+
+if TYPE_CHECKING:
+    from logging.handlers import RotatingFileHandler
 
 LOG_NAME = "agent.log"
 LOG_MAX_BYTES = 1_000_000
@@ -89,18 +93,26 @@ def bound_lines(text: str, limit: int = MAX_LINE) -> str:
     )
 
 
-class StateFileHandler(RotatingFileHandler):
-    """state/agent.log; a write that fails (disk full, read-only) is reported once in one line
-    on stderr instead of a traceback per record, and the command goes on."""
+@functools.cache
+def state_file_handler() -> type[RotatingFileHandler]:
+    """StateFileHandler, made on first use: logging.handlers costs ~10 ms of CPU, which the
+    quick commands, writing no log file, never need."""
+    from logging.handlers import RotatingFileHandler
 
-    _reported = False
+    class StateFileHandler(RotatingFileHandler):
+        """state/agent.log; a write that fails (disk full, read-only) is reported once in one
+        line on stderr instead of a traceback per record, and the command goes on."""
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
-        if not self._reported:
-            self._reported = True
-            error = sys.exc_info()[1]
-            sys.stderr.write(f"warning: cannot write {self.baseFilename}: {error}; "
-                             "later log lines go to stderr only.\n")
+        _reported = False
+
+        def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+            if not self._reported:
+                self._reported = True
+                error = sys.exc_info()[1]
+                sys.stderr.write(f"warning: cannot write {self.baseFilename}: {error}; "
+                                 "later log lines go to stderr only.\n")
+
+    return StateFileHandler
 
 
 class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -142,7 +154,7 @@ def open_log_file(path: Path) -> logging.Handler | None:
     (a read-only state/ directory): the command itself says what else that breaks."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = StateFileHandler(
+        handler = state_file_handler()(
             path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
     except OSError as exc:

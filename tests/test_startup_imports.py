@@ -22,7 +22,9 @@ CLIENTS = {"openai", "arxiv", "sqlmodel", "sqlalchemy", "git", "apscheduler", "j
 # Not needed to read the store; agent.track_rules validates a tracks file not yet seen valid.
 READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.track_rules",
                      "agent.policy"}
-QUICK = READING | {"pydantic", "markdown_it"}
+# pydantic: typer's converter (agent/cli/startup.py); markdown_it: typer's rich help; _hashlib
+# (OpenSSL) for the memo's key; logging.handlers for a log file only a cycle writes.
+QUICK = READING | {"pydantic", "markdown_it", "_hashlib", "logging.handlers"}
 HEAVY = {
     "--help": QUICK | {"importlib.metadata", "rich", "typer.rich_utils"},
     "status": QUICK,
@@ -116,3 +118,21 @@ def test_papers_search_reads_sqlite_without_sqlalchemy(workspace: Path, tmp_path
     output, modules = loaded(["papers", "search", "speech", "--json"], workspace, tmp_path)
     assert json.loads(output), "the search found nothing in the scanned sample"
     assert sorted(modules & CLIENTS) == []
+
+
+def test_memo_keys_are_the_sha256_they_were(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The memo hashes with CPython's built-in SHA-256, not hashlib's: the same keys, so memos
+    written before are still found."""
+    import hashlib
+
+    from agent.memo import FORMAT, memo_path
+
+    monkeypatch.setenv("RESEARCH_AGENT_CACHE", str(tmp_path))
+    inputs = [b"[[track]]\nid = 'x'\n", b"", "é".encode()]
+    digest = hashlib.sha256(FORMAT.encode())
+    for part in inputs:
+        digest.update(len(part).to_bytes(8, "big") + part)
+    key = digest.hexdigest()[:32]
+    assert memo_path("tracks", inputs) == tmp_path / "memo" / f"tracks-{key}.json"
