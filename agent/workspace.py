@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +107,8 @@ class Workspace:
 
 def default_file(name: str) -> str:
     """Text of a file shipped in agent/defaults/."""
+    from importlib import resources  # here: with tempfile and random, ~5 ms of every command
+
     return (resources.files("agent") / "defaults" / name).read_text(encoding="utf-8")
 
 

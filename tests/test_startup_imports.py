@@ -23,8 +23,10 @@ CLIENTS = {"openai", "arxiv", "sqlmodel", "sqlalchemy", "git", "apscheduler", "j
 READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.track_rules",
                      "agent.policy"}
 # pydantic: typer's converter (agent/cli/startup.py); markdown_it: typer's rich help; _hashlib
-# (OpenSSL) for the memo's key; logging.handlers for a log file only a cycle writes.
-QUICK = READING | {"pydantic", "markdown_it", "_hashlib", "logging.handlers"}
+# (OpenSSL) for the memo's key; logging.handlers for a log file only a cycle writes;
+# importlib.resources (and tempfile with it) for the bundled defaults `init` copies.
+QUICK = READING | {"pydantic", "markdown_it", "_hashlib", "logging.handlers",
+                   "importlib.resources", "tempfile"}
 HEAVY = {
     "--help": QUICK | {"importlib.metadata", "rich", "typer.rich_utils"},
     "status": QUICK,

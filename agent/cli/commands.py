@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -131,6 +130,8 @@ def demo(
     every: Annotated[str, typer.Option(help="Interval between cycles.")] = "1s",
 ) -> None:
     """A throwaway workspace, the bundled real papers replayed, a few real cycles and commits."""
+    import tempfile  # here: random and bisect come with it, for the demo only
+
     from agent.cli.render import print_demo_end
     from agent.runner import RunFlags, run_forever
     from agent.workspace import init_workspace
