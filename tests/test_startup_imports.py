@@ -32,7 +32,7 @@ HEAVY = {
     "status": QUICK,
     "log": QUICK,
     "tracks": QUICK,
-    "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules"},
+    "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules", "pydantic"},
 }
 
 PROBE = """
