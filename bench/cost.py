@@ -2,10 +2,13 @@
 
     python bench/cost.py                      # gpt-4.1-mini prices, the example tracks
     python bench/cost.py --price-in 0.15 --price-out 0.60 --model gpt-4o-mini
+    python bench/cost.py --papers 40 --deep-sections 12   # a small radar's day, in seconds
 
 Real cycles in a throwaway workspace (`init`'s example tracks, default settings): one scan of
 300 real papers from the bundled sample (the tracks' categories, from its first dense listing
-day on), then learn cycles until no relevant paper is left. The LLM is a loopback
+day on), then learn cycles until no relevant paper is left. Only 7 of those 300 clear a
+track's bar, the first at the 116th: a smaller `--papers` day may have none, no learn cycle,
+and the bench then says so and prices the deep reads alone. The LLM is a loopback
 OpenAI-compatible server (tests/fakes/openai_server.py) whose answers are valid objects of the
 asked schema, padded with the paper's own words to the length a real model writes (a summary
 ~350 tokens, a judgement ~45). It counts tokens as characters / 4, close to OpenAI's tokenisers
@@ -53,6 +56,7 @@ from tests.fakes.openai_server import (  # noqa: E402
 )
 
 FIRST_DAY = datetime(2026, 1, 5, tzinfo=UTC)  # the sample's dense run of daily listings
+FULL_DAY = 300  # the default day
 # words a real model writes per field (the fake's own strings are a few words long)
 FIELD_WORDS = {"headline": 25, "key_findings": 30, "gap": 40, "connection": 40, "tags": 1,
                "reason": 25, "points": 40, "open_question": 25, "next_steps": 20,
@@ -191,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--price-in", type=float, default=0.40, help="USD per 1M input tokens")
     parser.add_argument("--price-out", type=float, default=1.60, help="USD per 1M output tokens")
     parser.add_argument("--deep-reads", type=int, default=4, help="deep reads in a day")
+    parser.add_argument("--deep-sections", type=int, default=200,
+                        help="sections of the longest deep read's paper (the analyst reads 12)")
     args = parser.parse_args(argv)
     server, httpd = start_llm()
     os.environ.update(OPENAI_API_KEY="bench", OPENAI_BASE_URL=server.base_url)
@@ -206,10 +212,13 @@ def main(argv: list[str] | None = None) -> None:
             usage = calls_by_purpose(db, cycles)
             judged = papers_of(db, cycles, "judgement")
             summarised = papers_of(db, cycles, "summary")
-            deep = deep_read_tokens(server.base_url, tracks, papers, 40)
-            longest = deep_read_tokens(server.base_url, tracks, papers, 200)
+            # the deep reads' texts: sample abstracts, however small the day
+            text = day_of_papers(tracks, max(FULL_DAY, args.deep_sections))
+            deep = deep_read_tokens(server.base_url, tracks, text, 40)
+            longest = deep_read_tokens(server.base_url, tracks, text, args.deep_sections)
             report(args, settings, (len(papers), judged, summarised), cycles, usage, deep)
-            print(f"longest deep read (12 parts read, the rest skipped): {longest[0]} calls, "
+            print(f"longest deep read ({args.deep_sections} sections, at most "
+                  f"{LLMAnalyst.max_map_calls} parts read): {longest[0]} calls, "
                   f"{longest[1] + longest[2]:,} tokens, "
                   f"${dollars(longest[1], longest[2], args.price_in, args.price_out):.4f}")
             print(f"largest learn cycle: {largest_cycle(db, cycles):,} tokens; "
@@ -234,29 +243,38 @@ def report(args: argparse.Namespace, settings: Any, papers: tuple[int, int, int]
 
     rows.append(("judge, per paper", *per("judge", judged)))
     rows.append(("summary, per paper", *per("summarize", summarised)))
-    rows.append(("field update, per learn cycle", *per("synthesize", len(cycles))))
-    learn_in = sum(u[1] for u in usage.values()) / max(len(cycles), 1)
-    learn_out = sum(u[2] for u in usage.values()) / max(len(cycles), 1)
-    rows.append(("learn cycle (judge+summaries+update)", learn_in, learn_out))
+    learns = len(cycles)
+    learn_in = sum(u[1] for u in usage.values()) / max(learns, 1)
+    learn_out = sum(u[2] for u in usage.values()) / max(learns, 1)
+    if learns:
+        rows.append(("field update, per learn cycle", *per("synthesize", learns)))
+        rows.append(("learn cycle (judge+summaries+update)", learn_in, learn_out))
     rows.append((f"deep read, 40-section paper ({deep[0]} calls)", deep[1], deep[2]))
-    day_in = learn_in * len(cycles) + deep[1] * args.deep_reads
-    day_out = learn_out * len(cycles) + deep[2] * args.deep_reads
-    rows.append((f"day: {len(cycles)} learn + {args.deep_reads} deep reads", day_in, day_out))
-    print(f"{n_papers} new papers, {judged} judged, {summarised} summarised in {len(cycles)} "
+    day_in = learn_in * learns + deep[1] * args.deep_reads
+    day_out = learn_out * learns + deep[2] * args.deep_reads
+    rows.append((f"day: {learns} learn + {args.deep_reads} deep reads", day_in, day_out))
+    print(f"{n_papers} new papers, {judged} judged, {summarised} summarised in {learns} "
           f"learn cycles; {args.model} at ${args.price_in:.2f}/${args.price_out:.2f} per M")
+    if not learns:
+        print("no learn cycle ran: no paper cleared a track's bar")
     print(f"{'':44} {'tokens in':>10} {'out':>8} {'total':>8} {'USD':>9}")
     for label, tin, tout in rows:
         cost = dollars(tin, tout, *price)
         print(f"{label:44} {tin:>10,.0f} {tout:>8,.0f} {tin + tout:>8,.0f} {cost:>9.4f}")
-    llm = settings.llm
+    budget_lines(settings.llm, day_in + day_out, learn_in + learn_out, deep, price)
+
+
+def budget_lines(llm: Any, day: float, learn: float, deep: tuple[int, int, int],
+                 price: tuple[float, float]) -> None:
+    """What the budgets allow: the day's share, and learn cycles / deep reads per day."""
     daily = llm.daily_token_budget
     print(f"budgets: cycle {llm.cycle_token_budget:,} tokens, day {daily:,} tokens = "
           f"${dollars(daily * 0.85, daily * 0.15, *price):.2f} at 85% input")
-    fits = day_in + day_out <= llm.daily_token_budget
-    print(f"the day fits the daily budget: {'yes' if fits else 'NO'} "
-          f"({(day_in + day_out) / llm.daily_token_budget:.0%} of it); the daily budget alone "
-          f"pays for {llm.daily_token_budget / (learn_in + learn_out):.0f} learn cycles or "
-          f"{llm.daily_token_budget / (deep[1] + deep[2]):.0f} deep reads")
+    pays = [f"{daily / learn:.0f} learn cycles"] if learn else []
+    pays += [f"{daily / (deep[1] + deep[2]):.0f} deep reads"] if deep[1] + deep[2] else []
+    print(f"the day fits the daily budget: {'yes' if day <= daily else 'NO'} "
+          f"({day / daily:.0%} of it); the daily budget alone pays for "
+          f"{' or '.join(pays) or 'any number of cycles'}")
 
 
 if __name__ == "__main__":
