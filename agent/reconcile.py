@@ -18,6 +18,7 @@ from agent import journal
 from agent.changes import apply_changes, compacted, load_changes
 from agent.errors import AgentError
 from agent.lock import pid_alive
+from agent.schedule import as_utc
 from agent.store import CycleRecord, Store
 from agent.workspace import VIEW_FILES
 
@@ -70,8 +71,7 @@ def died_committing(records: list[CycleRecord]) -> list[CycleRecord]:
 
 def earliest_start(records: list[CycleRecord]) -> float:
     """Epoch seconds of the earliest start among `records` (naive times are UTC)."""
-    return min((r.started if r.started.tzinfo else r.started.replace(tzinfo=UTC)).timestamp()
-               for r in records)
+    return min(as_utc(r.started).timestamp() for r in records)
 
 
 def finish_committed(store: Store, record, sha: str) -> str:  # type: ignore[no-untyped-def]

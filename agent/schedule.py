@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError
@@ -100,8 +101,15 @@ def local_midnight(now: datetime, timezone: str) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(0)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """The same instant in UTC; a naive datetime (SQLite drops tzinfo) is taken as UTC."""
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: datetime | None) -> datetime | None:
+    """The same instant in UTC; a naive datetime (SQLite drops tzinfo, feeds may omit it) is
+    taken as UTC; None stays None. The one home of this rule outside the store's column type."""
+    if moment is None:
+        return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

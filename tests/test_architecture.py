@@ -173,6 +173,18 @@ def test_the_schedule_grammar_has_one_home() -> None:
     assert zone_checks == {"schedule.py"}
 
 
+def test_utc_normalisation_has_one_home() -> None:
+    """A naive datetime is taken as UTC by one function, agent.schedule.as_utc; the store keeps
+    its column type's own (it imports nothing of the agent's outside store/)."""
+    naive_as_utc = {
+        path.relative_to(AGENT).as_posix()
+        for path in AGENT.rglob("*.py")
+        if "replace(tzinfo=UTC)" in path.read_text(encoding="utf-8")
+        and not path.relative_to(AGENT).as_posix().startswith("store/")
+    }
+    assert naive_as_utc == {"schedule.py"}
+
+
 def test_no_test_module_imports_another() -> None:
     """Shared helpers live in tests/*.py modules that are not tests (corpus, repo, cli, context)."""
     tests = Path(__file__).resolve().parent

@@ -125,6 +125,17 @@ def test_first_run_treats_naive_last_as_utc():
     assert plan_first_run(NOW, naive, hourly) == NOW + timedelta(minutes=40)
 
 
+def test_as_utc_takes_naive_times_as_utc_converts_aware_ones_and_keeps_none():
+    from zoneinfo import ZoneInfo
+
+    from agent.schedule import as_utc
+
+    assert as_utc(None) is None
+    assert as_utc(datetime(2026, 1, 5, 9, 30)) == datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    paris = datetime(2026, 1, 5, 10, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    assert as_utc(paris).tzinfo is UTC and as_utc(paris).hour == 9
+
+
 def test_first_run_with_last_in_the_future_waits_one_interval():
     assert plan_first_run(NOW, NOW + timedelta(hours=3), hourly) == NOW + timedelta(hours=1)
 

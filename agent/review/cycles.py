@@ -6,13 +6,14 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.changes import stored_papers
 from agent.errors import AgentError, ConfigError
+from agent.schedule import as_utc
 from agent.store import CycleRecord
 from agent.text import strip_controls
 from agent.workspace import Workspace
@@ -41,7 +42,7 @@ def cycle_log(workspace: Path, limit: int = 20) -> list[dict[str, Any]]:
 def moment(row: dict[str, Any]) -> datetime:
     """When a log row's cycle started, as an aware time (the store keeps UTC)."""
     when = datetime.fromisoformat(row["started"]) if row["started"] else datetime.min
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return as_utc(when)
 
 
 def refusal_row(text: str) -> dict[str, Any] | None:

@@ -20,12 +20,12 @@ import httpx
 
 from agent.errors import SourceError
 from agent.models import Paper, Track
+from agent.schedule import as_utc
 from agent.settings import ArxivSettings
 from agent.sources import FetchResult, ScanRequest
 from agent.sources.arxiv_http import FeedError, error_feed_message
 from agent.sources.arxiv_listing import (
     FUTURE_MARGIN,
-    as_utc,
     keep_newest,
     newest_cursor,
     quiet_notice,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import arxiv
 
 from agent.errors import AgentError
 from agent.models import Paper
+from agent.schedule import as_utc
 from agent.sources.arxiv_retry import announcement_days
 from agent.sources.ids import normalize_arxiv_id
 from agent.text import cut, plain_paper
@@ -117,12 +118,3 @@ def collapse(text: str) -> str:
 def unique(items: Iterable[str]) -> list[str]:
     """Non-empty items in first-seen order, without repeats."""
     return list(dict.fromkeys(i for i in items if i))
-
-
-def as_utc(when: datetime | None) -> datetime | None:
-    """Aware UTC; a naive datetime is taken to be UTC already."""
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)

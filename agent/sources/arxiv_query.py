@@ -10,11 +10,12 @@ keywords would not fit is refused with a message naming it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 from agent.errors import SourceError
 from agent.models import Track
+from agent.schedule import as_utc
 
 MAX_QUERY_CHARS = 4000  # of the URL-encoded search_query; arXiv's own limit is near 8 KB of URL
 
@@ -96,6 +97,4 @@ def clean_term(text: str) -> str:
 
 
 def _stamp(when: datetime) -> str:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y%m%d%H%M")
+    return as_utc(when).strftime("%Y%m%d%H%M")

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from agent.schedule import as_utc
+
 BACKOFF_SECONDS = 2.0  # first retry waits this long, then doubles
 MAX_BACKOFF_SECONDS = 120.0  # also caps a Retry-After header, so one cycle cannot hang for hours
 
@@ -33,9 +35,7 @@ def parse_retry_after(response: Any) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (as_utc(when) - datetime.now(UTC)).total_seconds())
 
 
 def announcement_days(since: datetime, now: datetime) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
 from agent.models import Paper
+from agent.schedule import as_utc
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "arxiv-2026-jan-feb.jsonl.gz"
 
@@ -73,7 +74,4 @@ def parse_when(value: Any) -> datetime | None:
     """An aware UTC datetime from an ISO date or datetime string (None stays None)."""
     if not value:
         return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))

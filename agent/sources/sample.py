@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agent.errors import ConfigError
 from agent.models import Paper, Track
+from agent.schedule import as_utc
 from agent.sources import FetchResult, ScanRequest
 from agent.sources.arxiv_query import uncategorised, watched_categories
 from agent.sources.ids import normalize_arxiv_id
@@ -55,7 +56,7 @@ class SampleSource:
             raise ValueError("days_per_fetch must be at least 1")
         self.path = path or SAMPLE_PATH
         self.days_per_fetch = days_per_fetch
-        self.cursor = _as_utc(cursor)
+        self.cursor = as_utc(cursor)
         self.start = start
         self._listed: list[_Listed] | None = None
 
@@ -63,7 +64,7 @@ class SampleSource:
         """Every paper of the next `days_per_fetch` listing days after `since` in the watched
         categories, plus keyword matches of tracks without categories (`now` is not used: the
         replay has its own time)."""
-        tracks, since = request.tracks, _as_utc(request.since)
+        tracks, since = request.tracks, as_utc(request.since)
         days = self._next_days(since)
         categories = watched_categories(tracks)
         by_keywords = [t for t in uncategorised(tracks) if t.keywords]
@@ -160,9 +161,3 @@ def describe_listing(categories: Sequence[str], by_keywords: Sequence[Track]) ->
         words = ", ".join(f'"{k}"' for k in track.keywords[:20])
         asked.append(f"sample replay [{track.id}]: keywords {words}")
     return asked
-
-
-def _as_utc(when: datetime | None) -> datetime | None:
-    if when is None:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
