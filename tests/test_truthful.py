@@ -209,17 +209,15 @@ def test_tracks_add_from_a_script_names_what_is_missing(workspace: Path) -> None
     assert (workspace / "state" / "tracks.toml").read_text(encoding="utf-8") == before
 
 
-def test_ctrl_c_during_cycle_rolls_it_back_at_once_and_says_so(
-    workspace: Path, trickle_server, tmp_path: Path  # type: ignore[no-untyped-def]
-) -> None:
+def interrupt_scan(workspace: Path, silent, tmp_path: Path, send) -> str:  # type: ignore[no-untyped-def]
+    """Run `cycle --action scan` against a silent arXiv, `send(proc)` once it waits on its
+    answer, and check it rolled back at once; returns what it said."""
     import os
-    import signal
     import sqlite3
     import time
 
     from tests.repo import git
 
-    silent = trickle_server(mode="silent")  # arXiv accepts the request and never answers
     env = {**os.environ, "ARXIV_API_URL": silent.url, "ARXIV_DELAY_SECONDS": "0"}
     out, err = tmp_path / "out", tmp_path / "err"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
@@ -231,7 +229,7 @@ def test_ctrl_c_during_cycle_rolls_it_back_at_once_and_says_so(
         while silent.connections == 0:  # the cycle is inside its arXiv request
             assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
             time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
+        send(proc)
         try:  # a safety net only: it exits in well under a second when it works
             code = proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -250,6 +248,62 @@ def test_ctrl_c_during_cycle_rolls_it_back_at_once_and_says_so(
         db.close()
     assert rows == [(1, "aborted")], rows  # not left `running` for the next start to repair
     assert git(workspace, "status", "--porcelain") == ""
+    return said
+
+
+def test_ctrl_c_during_cycle_rolls_it_back_at_once_and_says_so(
+    workspace: Path, trickle_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    import signal
+
+    silent = trickle_server(mode="silent")  # arXiv accepts the request and never answers
+    interrupt_scan(workspace, silent, tmp_path, lambda proc: proc.send_signal(signal.SIGINT))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+def test_ctrl_c_taken_by_another_thread_still_interrupts_the_waiting_cycle_at_once(
+    workspace: Path, trickle_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The kernel may hand a process's SIGINT to any of its threads (a request's deadline
+    timer, the spinner). Python runs the handler only in the main thread, once it wakes: the
+    cycle sat in arXiv's silent read until the request's deadline (here 600 s). kill() of a
+    thread's id makes the kernel prefer that thread, so each one but the main is aimed at."""
+    import contextlib
+    import os
+    import signal
+
+    from tests.repo import git
+
+    settings = workspace / "research.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("# timeout_seconds = 60 ", "timeout_seconds = 600 ", 1),
+                        encoding="utf-8")
+    git(workspace, "commit", "-qam", "arXiv requests may take 10 minutes")
+    silent = trickle_server(mode="silent")
+
+    def to_other_threads(proc: subprocess.Popen[bytes]) -> None:
+        threads = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+        assert threads, "the cycle runs threads besides the main one"
+        for thread in sorted(threads, reverse=True):
+            with contextlib.suppress(ProcessLookupError):  # that thread had ended
+                os.kill(thread, signal.SIGINT)
+
+    interrupt_scan(workspace, silent, tmp_path, to_other_threads)
+
+
+def test_ctrl_c_on_a_cycle_raises_once_and_the_previous_handler_comes_back() -> None:
+    """A second Ctrl-C while the first one rolls the cycle back does not cut the rollback."""
+    import signal
+
+    from agent.interrupt import main_takes_ctrl_c
+
+    before = signal.getsignal(signal.SIGINT)
+    with main_takes_ctrl_c():
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # ignored: no KeyboardInterrupt escapes
+    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.set_wakeup_fd(-1) == -1  # the wakeup fd was given back too
 
 
 def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(

@@ -56,13 +56,14 @@ def cycle(
     """Run one cycle now: decide, work, write a note, commit it (Ctrl-C rolls it back)."""
     from agent.cli.render import print_outcome
     from agent.cycle import CycleOptions, Interrupted, run_cycle
+    from agent.interrupt import main_takes_ctrl_c
     from agent.logs import setup_logging
     from agent.workspace import Workspace
 
     path = resolve_workspace(workspace)
     setup_logging(Workspace(path).log_dir)  # a cycle by hand leaves its line in state/agent.log too
     try:
-        with console.status("starting the cycle", spinner="dots") as progress:
+        with main_takes_ctrl_c(), console.status("starting the cycle", spinner="dots") as progress:
             outcome = run_cycle(
                 path, CycleOptions(action=action, source=source, progress=progress.update)
             )
