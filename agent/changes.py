@@ -203,6 +203,7 @@ class CycleSummary:
     relevant: dict[str, int] = field(default_factory=dict)  # track -> relevant stored papers
     read: list[tuple[str, str, str]] = field(default_factory=list)  # (paper, kind, takeaway)
     queued: list[tuple[str, int]] = field(default_factory=list)  # (paper, priority)
+    abstract_only: list[str] = field(default_factory=list)  # deep reads of the abstract alone
 
     @property
     def shown(self) -> int:
@@ -224,6 +225,8 @@ def summarise(changes: StateChanges) -> CycleSummary:
         if analysis["kind"] in ("summary", "deep-read"):
             takeaway = takeaway_of(analysis["kind"], analysis["payload"], "")
             summary.read.append((analysis["paper_id"], analysis["kind"], takeaway))
+        if analysis["kind"] == "deep-read" and analysis["payload"].get("source") == "abstract":
+            summary.abstract_only.append(analysis["paper_id"])
     summary.queued = [(q.paper_id, q.priority) for q in changes.queue_add]
     return summary
 
@@ -250,6 +253,7 @@ def cycle_summary(result_json: str | None) -> CycleSummary | None:
         relevant={str(k): int(v) for k, v in data["relevant"].items()},
         read=[(str(p), str(k), str(t)) for p, k, t in data["read"]],
         queued=[(str(p), int(n)) for p, n in data["queued"]],
+        abstract_only=[str(p) for p in data.get("abstract_only", [])],  # older: not recorded
     )
 
 

@@ -37,6 +37,10 @@ OFFLINE_DEEP_NOTICE = (
     "Offline analyst: the paper's own sentences, sorted by the section they come from; no LLM "
     "was used."
 )
+OFFLINE_ABSTRACT_NOTICE = (  # an abstract has no sections: its sentences are sorted by content
+    "Offline analyst: the abstract's own sentences, sorted by what each states (problem, method, "
+    "results); no LLM was used."
+)
 DISCOVERY_NOTICE = (
     "Discovery mode: nothing new was waiting, so this cycle searched older papers for the tracks."
 )
@@ -191,11 +195,19 @@ def note_notices(result: CycleResult) -> list[str]:
     """What the reader must know first: offline analyst, discovery mode, failures."""
     notices = []
     if result.analyst == "offline" and result.action != "scan":  # a scan reads nothing
-        notices.append(OFFLINE_DEEP_NOTICE if result.action == "deep-read" else OFFLINE_NOTICE)
+        notices.append(offline_notice(result))
     if result.discovery:
         notices.append(DISCOVERY_NOTICE)
     notices.extend(result.notices)
     return list(dict.fromkeys(clean_text(n, 500) for n in notices if clean_text(n)))
+
+
+def offline_notice(result: CycleResult) -> str:
+    """How the offline analyst read: abstracts (learn), a full text or an abstract (deep read)."""
+    if result.action != "deep-read":
+        return OFFLINE_NOTICE
+    read_full = result.full_text is not None and result.full_text.source != "abstract"
+    return OFFLINE_DEEP_NOTICE if read_full else OFFLINE_ABSTRACT_NOTICE
 
 
 def note_next_steps(result: CycleResult) -> list[str]:

@@ -74,7 +74,7 @@ def best_per_track(
 
 def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
     """What a scan suggests next."""
-    waiting = len({s.paper.id for v in result.best_per_track.values() for s in v})
+    waiting = len({m.paper_id for m in result.matches if m.relevant})  # not only those shown
     if not waiting:
         return [
             "Nothing new cleared a track's relevance bar; the next scan looks again once "

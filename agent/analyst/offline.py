@@ -304,7 +304,7 @@ class OfflineAnalyst(Analyst):
         top = ids[0]
         steps = [
             f"Read {top} first: it scores highest ({self.score_of(top, track.id):.2f}) on "
-            f"'{track.name}', the highest-priority track with new papers this cycle."
+            f"'{track.name}', the highest-priority track among this cycle's papers."
         ]
         earlier = [m for m in memory if track.id in m.track_ids and m.paper_id != top]
         if earlier:

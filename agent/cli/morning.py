@@ -200,7 +200,8 @@ def print_analysis(analysis: dict[str, Any]) -> None:
     fields = {"summary": ("headline", "models", "method", "key_findings", "gap"),
               "deep-read": ("problem", "method", "key_results", "limitations", "follow_ups"),
               "judgement": ("track_id", "score", "reason")}.get(analysis["kind"], ())
-    console.print(f"\n[bold]{escape(analysis['kind'])}[/] (cycle {analysis['cycle']})")
+    how = ", from the abstract only" if payload.get("source") == "abstract" else ""
+    console.print(f"\n[bold]{escape(analysis['kind'])}[/] (cycle {analysis['cycle']}{how})")
     for name in fields:
         value = payload.get(name)
         if isinstance(value, list):

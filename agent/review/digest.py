@@ -42,6 +42,7 @@ class DigestCycle:
     relevant: dict[str, int] = field(default_factory=dict)  # track id -> relevant new papers
     read: list[tuple[str, str]] = field(default_factory=list)  # (paper id, analysis kind)
     queued: list[tuple[str, int]] = field(default_factory=list)  # (paper id, priority)
+    abstract_only: set[str] = field(default_factory=set)  # deep-read from the abstract alone
     takeaways: dict[str, str] = field(default_factory=dict)
 
 
@@ -63,6 +64,7 @@ def digest_cycle(record: CycleRecord, new_papers: int = 0,
         item.read.append((paper_id, kind))
         item.takeaways[paper_id] = takeaway
     item.queued = list(summary.queued)
+    item.abstract_only = set(summary.abstract_only)
     return item
 
 
@@ -131,7 +133,8 @@ class DigestPage:
             lines.append(f"- {item.new_papers} new papers stored; relevant: "
                          f"{self.per_track(item.relevant) or 'none'}")
         for paper_id, kind in item.read:
-            lines.append(self.paper_line(paper_id, kind, item.takeaways.get(paper_id, "")))
+            lines.append(self.paper_line(paper_id, kind, item.takeaways.get(paper_id, ""),
+                                         item.abstract_only))
         for paper_id, priority in item.queued:
             lines.append(f"- Queued for a deep read: {arxiv_link(paper_id)} (priority {priority})")
         if record.note_path:
@@ -139,10 +142,13 @@ class DigestPage:
             lines.append(f"- Note: `{escape_md(record.note_path, 80)}` · commit `{sha}`")
         return [*lines, ""]
 
-    def paper_line(self, paper_id: str, kind: str, takeaway: str) -> str:
+    def paper_line(self, paper_id: str, kind: str, takeaway: str,
+                   abstract_only: set[str] | frozenset[str] = frozenset()) -> str:
         paper = self.papers.get(paper_id)
         title = escape_md(paper.title, 200) if paper else ""
         verb = "Deep-read" if kind == "deep-read" else "Summarised"
+        if kind == "deep-read" and paper_id in abstract_only:
+            verb += " (abstract only)"
         line = f"- {verb}: {arxiv_link(paper_id)} **{title}**"
         if takeaway:
             line += f" — {escape_md(takeaway, 300)}"
@@ -157,7 +163,9 @@ class DigestPage:
                  "|---|---|---|---|"]
         for track in sorted(self.tracks, key=lambda t: (-t.priority, t.id)):
             found = sum(i.relevant.get(track.id, 0) for i in items)
-            read = sum(1 for i in items for pid, _ in i.read if self.best_track(pid) == track.id)
+            # papers, not readings: one summarised and then deep-read counts once
+            read = len({pid for i in items for pid, _ in i.read
+                        if self.best_track(pid) == track.id})
             paused = "" if track.active else " (paused)"
             lines.append(f"| {escape_md(track.name, 80)}{paused} | {track.priority} | {found} | "
                          f"{read} |")

@@ -1,0 +1,149 @@
+"""Sentences a truth audit of the demo's notes and views found false or overstated, now true.
+
+Each test asserts the true statement next to the one that was written before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from agent.actions.scan import scan_next_steps
+from agent.analyst.schemas import DeepRead
+from agent.changes import StateChanges, changes_from_result, cycle_summary, dump_summary, summarise
+from agent.models import FullText, Match, Paper, Track
+from agent.notes import render_note
+from agent.results import CycleResult, PaperSection, ScanStats
+from agent.review.digest import DigestCycle, DigestPage
+from agent.store import CycleRecord
+
+STARTED = datetime(2026, 1, 9, 2, 0, tzinfo=UTC)
+BENCH = Track("bench", "Evaluating spoken language models", "Benchmarks.", ("benchmark",), 2)
+LISTEN = Track("listen", "Listen vs Guess", "Audio or text?", ("audio",), 5)
+
+
+def paper(number: int, categories: tuple[str, ...] = ("cs.SD",)) -> Paper:
+    return Paper(f"2601.{number:05d}", f"Paper {number}", "We benchmark audio models.",
+                 authors=("A. Author",), categories=categories,
+                 published=datetime(2026, 1, 8, tzinfo=UTC))
+
+
+def scan_with_six_relevant() -> CycleResult:
+    """Six papers relevant to one track: the note shows the best five."""
+    papers = [paper(n) for n in range(1, 7)]
+    matches = [Match(p.id, "bench", 0.9 - i / 100, True) for i, p in enumerate(papers)]
+    sections = [PaperSection(p, [m]) for p, m in zip(papers, matches, strict=True)][:5]
+    result = CycleResult(action="scan", summary_line="6 new papers", new_papers=papers,
+                         matches=matches, best_per_track={"bench": sections})
+    result.scan = ScanStats("sample", fetched=6, new=6, categories=["cs.SD", "eess.AS"],
+                            listed={"cs.SD": 6, "eess.AS": 2}, new_by_category={"cs.SD": 6})
+    return result
+
+
+def test_a_scan_counts_every_relevant_paper_not_only_those_it_shows() -> None:
+    """Was: "the best of the 5 relevant papers" when 6 were relevant and 5 shown."""
+    steps = scan_next_steps(scan_with_six_relevant(), [BENCH])
+    assert steps == ["Learn: summarise the best of the 6 relevant papers "
+                     "(Evaluating spoken language models)."]
+
+
+def test_a_scan_note_says_when_a_track_has_more_relevant_papers_than_it_shows() -> None:
+    body = render_note(scan_with_six_relevant(), cycle=6, started=STARTED, tracks=[BENCH],
+                       reason="r")
+    assert "**Evaluating spoken language models (priority 2)** (the best 5 of 6 relevant):" in body
+
+
+def test_per_category_counts_say_a_cross_listed_paper_counts_in_each() -> None:
+    """8 listed across two categories from 6 papers: the note says why the sum is larger."""
+    body = render_note(scan_with_six_relevant(), cycle=6, started=STARTED, tracks=[BENCH],
+                       reason="r")
+    assert "a paper cross-listed in several counts in each" in body
+
+
+def abstract_deep_read() -> CycleResult:
+    read = paper(7)
+    reading = DeepRead(paper_id=read.id, problem="Which?", method="We benchmark.",
+                       key_results=["It works."], limitations=[], connections=[],
+                       open_questions=[], follow_ups=[])
+    return CycleResult("deep-read", f"arXiv:{read.id} (abstract)", [PaperSection(read)],
+                       deep_read=reading, analyst="offline",
+                       full_text=FullText(read.id, "abstract", [("Abstract", read.abstract)]))
+
+
+def test_an_offline_deep_read_of_the_abstract_does_not_claim_sections() -> None:
+    """Was: "the paper's own sentences, sorted by the section they come from" for an
+    abstract, which has no sections."""
+    body = render_note(abstract_deep_read(), cycle=3, started=STARTED, tracks=[BENCH],
+                       reason="r")
+    assert "sorted by the section they come from" not in body
+    assert ("Offline analyst: the abstract's own sentences, sorted by what each states "
+            "(problem, method, results); no LLM was used.") in body
+    full = abstract_deep_read()
+    full.full_text = FullText(full.deep_read.paper_id, "html", [("Method", "We benchmark.")])
+    body = render_note(full, cycle=3, started=STARTED, tracks=[BENCH], reason="r")
+    assert "the paper's own sentences, sorted by the section they come from" in body
+
+
+def record(number: int, action: str, changes: StateChanges) -> CycleRecord:
+    return CycleRecord(number, action, "r", "committed", "recorded", STARTED, STARTED,
+                       f"cycles/2026/01/{number:04d}-{action}.md", "a" * 40, 0, 0, None,
+                       dump_summary(summarise(changes)), None)
+
+
+def digest_items() -> tuple[DigestPage, list[DigestCycle]]:
+    """One paper summarised in cycle 2, then deep-read from its abstract in cycle 3."""
+    learned = paper(7)
+    learn = CycleResult("learn", "1 paper", [PaperSection(learned)])
+    summary_changes = changes_from_result(learn)
+    summary_changes.analyses.append({"paper_id": learned.id, "kind": "summary", "track_id": None,
+                                     "payload": {"headline": "We benchmark."}})
+    items = []
+    for number, action, changes in ((2, "learn", summary_changes),
+                                    (3, "deep-read", changes_from_result(abstract_deep_read()))):
+        summary = cycle_summary(record(number, action, changes).result_json)
+        assert summary is not None
+        item = DigestCycle(record(number, action, changes))
+        item.read = [(p, k) for p, k, _ in summary.read]
+        item.abstract_only = set(summary.abstract_only)
+        items.append(item)
+    matches = {learned.id: [Match(learned.id, "bench", 0.8, True)]}
+    page = DigestPage([BENCH, LISTEN], {learned.id: learned}, matches, ZoneInfo("UTC"))
+    return page, items
+
+
+def test_the_digest_counts_papers_read_per_track_not_readings() -> None:
+    """Was: 2 "summarised or read" for one paper summarised and then deep-read."""
+    page, items = digest_items()
+    rows = [line for line in page.track_lines(items) if line.startswith("| Evaluating")]
+    assert rows == ["| Evaluating spoken language models | 2 | 0 | 1 |"]
+
+
+def test_the_digest_says_a_deep_read_read_only_the_abstract() -> None:
+    page, items = digest_items()
+    line = page.paper_line("2601.00007", "deep-read", "", items[1].abstract_only)
+    assert line.startswith("- Deep-read (abstract only): [arXiv:2601.00007]")
+    assert page.paper_line("2601.00007", "deep-read", "", set()).startswith("- Deep-read: ")
+
+
+def test_a_learn_note_does_not_call_the_papers_it_summarised_new(scanned) -> None:  # type: ignore[no-untyped-def]
+    """Was: "…the highest-priority track with new papers this cycle" in a learn note; a learn
+    stores no new paper, it summarises papers an earlier scan stored."""
+    from agent.cycle import CycleOptions, run_cycle
+
+    outcome = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    assert outcome.status == "committed" and outcome.note_path, outcome.error
+    note = (scanned / outcome.note_path).read_text(encoding="utf-8")
+    assert "new papers this cycle" not in note
+    assert "the highest-priority track among this cycle's papers." in note
+
+
+def test_papers_show_says_a_deep_read_read_only_the_abstract(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: "deep-read (cycle 3)" with the abstract's sentences under "problem", "method"."""
+    from agent.cycle import CycleOptions, run_cycle
+    from tests.cli import run_cli
+
+    learn = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    read = run_cycle(scanned, CycleOptions(action="deep-read", source="sample"))
+    assert learn.status == read.status == "committed", (learn.error, read.error)
+    paper_id = read.note_path and (scanned / read.note_path).read_text().split("arXiv:")[1][:10]
+    shown = run_cli(capsys, "papers", "show", str(paper_id), "-w", str(scanned)).out
+    assert f"deep-read (cycle {read.number}, from the abstract only)" in shown, shown
