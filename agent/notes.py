@@ -37,6 +37,10 @@ OFFLINE_DEEP_NOTICE = (
     "Offline analyst: the paper's own sentences, sorted by the section they come from; no LLM "
     "was used."
 )
+LLM_ABSTRACTS_NOTICE = (  # the summary prompt carries the abstract and metadata, no full text
+    "Summaries are the model's reading of each paper's abstract and arXiv metadata, not of its "
+    "full text; a deep read reads the full text."
+)
 OFFLINE_ABSTRACT_NOTICE = (  # an abstract has no sections: its sentences are sorted by content
     "Offline analyst: the abstract's own sentences, sorted by what each states (problem, method, "
     "results); no LLM was used."
@@ -196,6 +200,8 @@ def note_notices(result: CycleResult) -> list[str]:
     notices = []
     if result.analyst == "offline" and result.action != "scan":  # a scan reads nothing
         notices.append(offline_notice(result))
+    elif result.action == "learn" and any(s.summary for s in result.papers):
+        notices.append(LLM_ABSTRACTS_NOTICE)
     if result.discovery:
         notices.append(DISCOVERY_NOTICE)
     notices.extend(result.notices)
@@ -295,7 +301,7 @@ class GraphEntry:
     paper_id: str
     title: str
     takeaway: str  # one line: the summary's headline
-    cycle: int | None  # the cycle that found it
+    cycle: int | None  # the cycle that last summarised or read it
     score: float  # relevance to this track, 0..1
     gap: str = ""  # what it leaves open, accumulated under the track
 

@@ -147,3 +147,48 @@ def test_papers_show_says_a_deep_read_read_only_the_abstract(scanned, capsys) ->
     paper_id = read.note_path and (scanned / read.note_path).read_text().split("arXiv:")[1][:10]
     shown = run_cli(capsys, "papers", "show", str(paper_id), "-w", str(scanned)).out
     assert f"deep-read (cycle {read.number}, from the abstract only)" in shown, shown
+
+
+def test_a_learn_note_written_by_a_model_says_it_read_abstracts_only() -> None:
+    """Was: nothing; the note's key findings and gaps read as if the model had read the paper,
+    but the summary prompt carries only the abstract and arXiv metadata."""
+    from agent.analyst.schemas import PaperSummary
+    from agent.notes import LLM_ABSTRACTS_NOTICE, OFFLINE_NOTICE
+
+    read = paper(8)
+    summary = PaperSummary(paper_id=read.id, headline="New.", models=[], method="m",
+                           key_findings=["f"], gap="g", connections=[], tags=[])
+    result = CycleResult("learn", "1 paper", [PaperSection(read, summary=summary)],
+                         analyst="llm", model="gpt-4.1-mini")
+    body = render_note(result, cycle=4, started=STARTED, tracks=[BENCH], reason="r")
+    assert LLM_ABSTRACTS_NOTICE == (
+        "Summaries are the model's reading of each paper's abstract and arXiv metadata, "
+        "not of its full text; a deep read reads the full text."
+    )
+    assert LLM_ABSTRACTS_NOTICE in body and OFFLINE_NOTICE not in body
+    result.analyst = "offline"
+    body = render_note(result, cycle=4, started=STARTED, tracks=[BENCH], reason="r")
+    assert LLM_ABSTRACTS_NOTICE not in body and OFFLINE_NOTICE in body
+
+
+def test_the_cycles_index_counts_notes_not_every_cycle() -> None:
+    """Was: "The latest 2 of 2 cycles" when a third cycle had failed (no note) and, past 50
+    notes, "50 of 50" however many there were: the index is given its rows only."""
+    from agent.notes import CycleRow, render_cycles_readme
+
+    rows = [CycleRow(n, STARTED, "scan", "r", 3, f"cycles/2026/01/{n:04d}-scan.md")
+            for n in (1, 3)]
+    text = render_cycles_readme(rows)
+    assert "of 2 cycles" not in text
+    assert "The latest 2 cycle notes, newest first" in text
+    assert "`research-agent log` lists every cycle" in text
+
+
+def test_the_knowledge_graph_says_its_cycle_is_the_last_reading_not_the_finding() -> None:
+    """Was: "the cycle that found them", next to the cycle of the paper's latest summary or
+    deep read (a paper a scan found in cycle 1 showed "(cycle 4)")."""
+    from agent.notes import render_knowledge_graph
+
+    text = render_knowledge_graph([], [], cycle=4, updated=STARTED)
+    assert "the cycle that found them" not in text
+    assert "the cycle that last read them" in text
