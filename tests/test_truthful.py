@@ -291,6 +291,54 @@ def test_ctrl_c_taken_by_another_thread_still_interrupts_the_waiting_cycle_at_on
     interrupt_scan(workspace, silent, tmp_path, to_other_threads)
 
 
+def test_ctrl_c_while_summaries_are_in_flight_rolls_back_without_waiting_for_them(
+    scanned: Path, openai_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The summaries run in a thread pool; leaving its `with` block on Ctrl-C waited for every
+    call in flight (up to `[llm] timeout_seconds` each) before the cycle could roll back. The
+    model holds every summary until the test lets go: the rollback must come first."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from tests.fakes.openai_server import default_content, prompt_text
+
+    holding, let_go = [], threading.Event()
+
+    def hold_summaries(request):  # type: ignore[no-untyped-def]
+        if "summarise one paper" in prompt_text(request):
+            holding.append(1)
+            let_go.wait(120)
+        return default_content(request)
+
+    openai_server.respond_with(hold_summaries)
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-0123456789",
+           "OPENAI_BASE_URL": openai_server.base_url}
+    out = tmp_path / "out"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "cycle", "-w", str(scanned), "--action", "learn",
+             "--source", "sample"],
+            env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(holding) < 2:  # two summaries in flight in the pool
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        while "rolled back" not in out.read_text():  # while the model still holds the calls
+            assert time.monotonic() < deadline + 30, f"no rollback yet:\n{out.read_text()}"
+            time.sleep(0.02)
+        assert not let_go.is_set() and proc.poll() in (None, 130)
+    finally:
+        let_go.set()  # the calls in flight end; the process exits after them
+        code = proc.wait(timeout=60)
+    assert code == 130, out.read_text()
+    assert "cycle 1 interrupted, rolled back" not in out.read_text()  # cycle 2: 1 was the scan
+    assert "cycle 2 interrupted, rolled back" in out.read_text()
+
+
 def test_ctrl_c_on_a_cycle_raises_once_and_the_previous_handler_comes_back() -> None:
     """A second Ctrl-C while the first one rolls the cycle back does not cut the rollback."""
     import signal

@@ -306,5 +306,11 @@ class LLMAnalyst(Analyst):
         workers = max(1, min(self.settings.concurrency, len(items)))
         if workers == 1:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyst") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyst")
+        try:
             return list(pool.map(fn, items))
+        finally:
+            # Not `with`: its exit waits for every call in flight, so Ctrl-C (KeyboardInterrupt
+            # here) would wait up to [llm] timeout_seconds before the cycle could roll back.
+            # Calls not started are cancelled; those in flight end by their own deadline.
+            pool.shutdown(wait=False, cancel_futures=True)
