@@ -50,7 +50,7 @@ def test_the_researchers_section_of_a_view_survives_regeneration(scanned: Path) 
         text = (scanned / view).read_text(encoding="utf-8")
         assert text.count(KEEP_MARKER) == 1
         assert text.endswith(f"{KEEP_MARKER}\n## Your notes\n\nMy own note on {view}.\n")
-        assert "cycle #2" in text or "latest 2 of 2" in text  # regenerated above it
+        assert "cycle #2" in text or "latest 2 cycle notes" in text  # regenerated above it
 
 
 @pytest.mark.parametrize("command", [["status"], ["log"]])
