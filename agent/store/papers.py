@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agent.models import Match, MemoryItem, Paper
-from agent.store.base import StoreBase, chunks, record_from_row
+from agent.store import reads
+from agent.store.base import StoreBase, chunks
 from agent.store.bulk import batches, upsert_statement
+from agent.store.reads import PaperReads, paper_of
 from agent.store.records import check_statuses
 from agent.store.tables import ANALYSIS_KINDS, AnalysisRow, PaperRow, ScoreRow
 
@@ -22,28 +24,8 @@ PAPERS: sa.Table = PaperRow.__table__  # type: ignore[attr-defined]
 SCORES: sa.Table = ScoreRow.__table__  # type: ignore[attr-defined]
 METADATA = ("version", "title", "authors", "abstract", "categories", "published", "updated",
             "comment")
-PAPER_COLUMNS = (PAPERS.c.id, *(PAPERS.c[name] for name in METADATA))
-SCORE_COLUMNS = (SCORES.c.paper_id, SCORES.c.track_id, SCORES.c.score, SCORES.c.relevant,
-                 SCORES.c.terms)
-
-
-def paper_from_row(row: Any) -> Paper:
-    """A Paper from a table row or a plain result row with the paper columns."""
-    return Paper(
-        id=row.id,
-        title=row.title,
-        abstract=row.abstract,
-        authors=tuple(row.authors or ()),
-        categories=tuple(row.categories or ()),
-        version=row.version,
-        published=row.published,
-        updated=row.updated,
-        comment=row.comment,
-    )
-
-
-def match_from_row(row: Any) -> Match:
-    return record_from_row(Match, row, terms=tuple(row.terms or ()))
+# The columns `paper_of` maps, in its order (the SQL of agent/store/reads.py names the same)
+PAPER_COLUMNS = tuple(PAPERS.c[name] for name in reads.PAPER_COLUMNS.split(", "))
 
 
 def takeaway_of(kind: str, payload: dict[str, Any], abstract: str) -> str:
@@ -60,8 +42,17 @@ def takeaway_of(kind: str, payload: dict[str, Any], abstract: str) -> str:
     return first if first.endswith(".") else f"{first}." if first else ""
 
 
-class PaperStore(StoreBase):
-    """Queries over papers, scores and analyses."""
+class PaperStore(PaperReads, StoreBase):
+    """Queries over papers, scores and analyses; the plain reads (papers by id, their scores,
+    analyses, ratings) are `PaperReads`, whose SQL the quick reader runs too."""
+
+    def _table(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of plain SQL (agent/store/reads.py, agent/store/quick.py) in the current
+        transaction; objects added in it are flushed first, as an ORM query would."""
+        with self._db_session() as session:
+            session.flush()
+            statement = sa.text(sql).bindparams(**params)
+            return [tuple(row) for row in session.connection().execute(statement)]
 
     def upsert_papers(self, papers: Iterable[Paper], cycle: int | None = None) -> tuple[int, int]:
         """Store papers: (new, updated); a newer version replaces metadata, status is kept."""
@@ -102,36 +93,6 @@ class PaperStore(StoreBase):
             versions.update({row.id: row.version for row in conn.execute(query)})
         return versions
 
-    def _paper_rows(self, ids: Sequence[str]) -> dict[str, Paper]:
-        found: dict[str, Paper] = {}
-        with self._db_session() as session:
-            conn = session.connection()
-            for chunk in chunks(sorted(set(ids))):
-                query = sa.select(*PAPER_COLUMNS).where(PAPERS.c.id.in_(chunk))
-                found.update({row.id: paper_from_row(row) for row in conn.execute(query)})
-        return found
-
-    def get_paper(self, paper_id: str) -> Paper | None:
-        return self._paper_rows([paper_id]).get(paper_id)
-
-    def get_papers(self, ids: Sequence[str]) -> dict[str, Paper]:
-        """The known papers among `ids`, by id."""
-        return self._paper_rows(ids)
-
-    def paper_statuses(self, ids: Sequence[str]) -> dict[str, str]:
-        """The status of each known paper among `ids`."""
-        found: dict[str, str] = {}
-        with self._db_session() as session:
-            conn = session.connection()
-            for chunk in chunks(sorted(set(ids))):
-                query = sa.select(PAPERS.c.id, PAPERS.c.status).where(PAPERS.c.id.in_(chunk))
-                found.update({row.id: row.status for row in conn.execute(query)})
-        return found
-
-    def paper_status(self, paper_id: str) -> str | None:
-        with self._db_session() as session:
-            return session.exec(select(PaperRow.status).where(PaperRow.id == paper_id)).first()
-
     def set_status(self, paper_ids: Iterable[str], status: str) -> None:
         """Set the status of the known papers among `paper_ids`."""
         check_statuses([status])
@@ -149,7 +110,7 @@ class PaperStore(StoreBase):
             .order_by(PAPERS.c.published.desc().nulls_last(), PAPERS.c.id)
             .limit(limit)
         )
-        return [paper_from_row(row) for row in self._rows(query)]
+        return [paper_of(row) for row in self._rows(query)]
 
     def count_papers(self, statuses: Sequence[str] | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(PAPERS)
@@ -174,12 +135,7 @@ class PaperStore(StoreBase):
                 )
             )
         query = query.order_by(PAPERS.c.published.desc().nulls_last(), PAPERS.c.id)
-        return [paper_from_row(row) for row in self._rows(query.limit(limit))]
-
-    def first_seen_cycle(self, paper_id: str) -> int | None:
-        with self._db_session() as session:
-            query = select(PaperRow.first_seen_cycle).where(PaperRow.id == paper_id)
-            return session.exec(query).first()
+        return [paper_of(row) for row in self._rows(query.limit(limit))]
 
     def first_seen_in(self, cycles: Sequence[int]) -> dict[int, list[str]]:
         """The papers each of `cycles` stored first (the papers new in that cycle), by cycle."""
@@ -217,16 +173,6 @@ class PaperStore(StoreBase):
             for chunk in chunks(sorted({m.paper_id for m in latest.values()})):
                 conn.execute(refresh_best(chunk))
 
-    def matches_for(self, paper_ids: Sequence[str]) -> dict[str, list[Match]]:
-        """Every requested id with its matches, best score first (empty if never scored)."""
-        found: dict[str, list[Match]] = {paper_id: [] for paper_id in paper_ids}
-        rows: list[sa.Row[Any]] = []
-        for chunk in chunks(sorted(set(paper_ids))):
-            rows += self._rows(sa.select(*SCORE_COLUMNS).where(SCORES.c.paper_id.in_(chunk)))
-        for row in sorted(rows, key=lambda r: (-r.score, r.track_id)):
-            found[row.paper_id].append(match_from_row(row))
-        return found
-
     def save_analysis(
         self,
         paper_id: str,
@@ -248,24 +194,6 @@ class PaperStore(StoreBase):
         )
         with self._db_session(write=True) as session:
             session.add(row)
-
-    def analyses_for(self, paper_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        """A paper's analyses, oldest first: {"cycle", "kind", "track_id", "payload", "created"}."""
-        query = select(AnalysisRow).where(AnalysisRow.paper_id == paper_id)
-        if kind is not None:
-            query = query.where(AnalysisRow.kind == kind)
-        with self._db_session() as session:
-            rows = list(session.exec(query.order_by(col(AnalysisRow.id))))
-        return [
-            {
-                "cycle": row.cycle,
-                "kind": row.kind,
-                "track_id": row.track_id,
-                "payload": json.loads(row.payload),
-                "created": row.created_at,
-            }
-            for row in rows
-        ]
 
     def judgement_scores(self) -> dict[str, int]:
         """Each judged paper's latest LLM judgement score (0-10)."""

@@ -98,24 +98,3 @@ class QueueStore(StoreBase):
         )
         with self._db_session(write=True) as session:
             session.add(row)
-
-    def ratings(self, track_id: str | None = None) -> list[Rating]:
-        """The verdicts in force, oldest first: the latest per (paper, track scope), none cleared.
-
-        For a track: its own ratings plus the paper-wide ones (no track).
-        """
-        query = select(RatingRow).order_by(col(RatingRow.id))
-        if track_id is not None:
-            query = query.where(
-                sa.or_(col(RatingRow.track_id) == track_id, col(RatingRow.track_id).is_(None))
-            )
-        latest: dict[tuple[str, str | None], RatingRow] = {}
-        with self._db_session() as session:
-            for row in session.exec(query):
-                latest.pop((row.paper_id, row.track_id), None)  # re-insert: keep latest order
-                latest[(row.paper_id, row.track_id)] = row
-        return [
-            Rating(paper_id=row.paper_id, value=row.value, track_id=row.track_id)
-            for row in latest.values()
-            if row.value != 0
-        ]

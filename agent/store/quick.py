@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.closing import Closing
 from agent.errors import DatabaseDamaged
-from agent.models import QueueItem
+from agent.models import Match, Paper, QueueItem, Rating
+from agent.store.reads import PaperReads, from_text, marks, moment, to_text
 from agent.store.records import CycleRecord, check_statuses
 
 if TYPE_CHECKING:
@@ -50,6 +51,15 @@ class Reader(Protocol):
     def relevant_per_track(self) -> dict[str, tuple[int, int | None]]: ...
     def arrivals(self) -> tuple[list[tuple[str, str, datetime]], datetime | None]: ...
     def get_meta(self, key: str) -> str | None: ...
+    def new_per_cycle(self, cycles: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]: ...
+    def get_papers(self, ids: Sequence[str]) -> dict[str, Paper]: ...
+    def get_paper(self, paper_id: str) -> Paper | None: ...
+    def paper_statuses(self, ids: Sequence[str]) -> dict[str, str]: ...
+    def paper_status(self, paper_id: str) -> str | None: ...
+    def first_seen_cycle(self, paper_id: str) -> int | None: ...
+    def matches_for(self, paper_ids: Sequence[str]) -> dict[str, list[Match]]: ...
+    def analyses_for(self, paper_id: str, kind: str | None = None) -> list[dict[str, Any]]: ...
+    def ratings(self, track_id: str | None = None) -> list[Rating]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Reader: ...
     def __exit__(
@@ -83,24 +93,6 @@ def sqlite_path(url: str) -> Path | None:
     if rest == ":memory:" or rest.startswith("file:"):
         return None
     return Path(rest).expanduser()
-
-
-def to_text(moment: datetime) -> str:
-    """A datetime as the store keeps it in SQLite (UTC, no offset; SQLAlchemy's format)."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def from_text(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
-
-
-def moment(value: str | datetime | None) -> datetime | None:
-    """A datetime column as a raw query returns it: text from SQLite, a datetime from
-    PostgreSQL; aware UTC either way."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return from_text(value)
 
 
 class CandidateCount:
@@ -206,13 +198,7 @@ def relevant_on(tracks: Sequence[str], alias: str = "s.") -> tuple[dict[str, Any
     return named | {"relevant": True}, where
 
 
-def marks(params: dict[str, Any]) -> str:
-    """The placeholders of `params` for an IN list: ":a, :b"; NULL for none (matches nothing,
-    where PostgreSQL refuses an empty list)."""
-    return ", ".join(f":{name}" for name in params) or "NULL"
-
-
-class QuickReader(CandidateCount, Closing):
+class QuickReader(PaperReads, CandidateCount, Closing):
     """The `Reader` queries in plain SQL over a read-only sqlite3 connection."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:

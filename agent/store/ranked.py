@@ -7,7 +7,6 @@ with its status: these read an index or group only relevant scores, whatever the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,9 +16,9 @@ from agent.store.papers import (
     PAPERS,
     SCORES,
     PaperStore,
-    paper_from_row,
 )
 from agent.store.quick import CandidateCount
+from agent.store.reads import paper_of
 from agent.store.records import check_statuses
 
 
@@ -42,7 +41,7 @@ class RankedStore(PaperStore, CandidateCount):
         if relevant_only:
             query = query.where(best.is_not(None))
         query = query.order_by(best.desc(), PAPERS.c.id).limit(limit)
-        papers = [paper_from_row(row) for row in self._rows(query)]
+        papers = [paper_of(row) for row in self._rows(query)]
         matches = self.matches_for([p.id for p in papers])
         return [(paper, matches[paper.id]) for paper in papers]
 
@@ -73,7 +72,7 @@ class RankedStore(PaperStore, CandidateCount):
             if kept:
                 found[paper_id] = sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
         best = sorted(found, key=lambda pid: (-value_of(found[pid], priorities), pid))[:limit]
-        papers = self._paper_rows(best)
+        papers = self.get_papers(best)
         return [(papers[pid], found[pid]) for pid in best]
 
     def _top_on_track(self, track: str, statuses: Sequence[str], count: int) -> list[str]:
@@ -93,10 +92,6 @@ class RankedStore(PaperStore, CandidateCount):
                 row.paper_id for row in self._rows(eligible.where(SCORES.c.score == rows[-1].score))
             ]
         return ids
-
-    def _table(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._rows(sa.text(sql).bindparams(**params))]
-
 
 def value_of(matches: list[Match], priorities: dict[str, int]) -> float:
     """What learning a paper is worth: its best relevant score x that track's priority."""
