@@ -14,7 +14,8 @@ from agent.changes import cycle_summary
 from agent.models import Match, Paper, Track
 from agent.notes import arxiv_link, format_time
 from agent.review.cycles import parse_since
-from agent.store import CycleRecord, Store
+from agent.store import CycleRecord
+from agent.store.quick import Reader
 from agent.text import escape_md
 from agent.tracks import load_tracks
 from agent.workspace import Workspace
@@ -22,7 +23,7 @@ from agent.workspace import Workspace
 logger = logging.getLogger(__name__)
 
 
-def cycles_since(store: Store, start: datetime, end: datetime) -> list[CycleRecord]:
+def cycles_since(store: Reader, start: datetime, end: datetime) -> list[CycleRecord]:
     """The cycles started in [start, end], oldest first."""
     limit = 100
     while True:
@@ -76,7 +77,7 @@ def digest(workspace: Path, since: str, now: datetime | None = None) -> str:
     zone = settings.schedule.timezone
     start = parse_since(since, now, zone)
     tracks = load_tracks(space.tracks_file)
-    with space.open_store() as store:
+    with space.open_reader() as store:  # sqlite3 on a SQLite file: no SQLAlchemy to import
         records = cycles_since(store, start, now)
         new = store.new_per_cycle([r.number for r in records])  # counts, not papers
         items = [digest_cycle(r, *new[r.number]) for r in records]

@@ -81,7 +81,7 @@ def paper_report(workspace: Path, text: str) -> dict[str, Any]:
     paper_id, _ = normalize_arxiv_id(text)
     space = Workspace(workspace)
     names = {t.id: t for t in load_tracks(space.tracks_file)}
-    with space.open_store() as store:
+    with space.open_reader() as store:  # sqlite3 on a SQLite file: no SQLAlchemy to import
         paper = store.get_paper(paper_id)
         if paper is None:
             raise UnknownPaperError(
