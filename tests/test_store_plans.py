@@ -7,12 +7,13 @@ Measured as SQLite VM steps (a count of work, not a time) at two store sizes.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.models import Match, Paper
 from agent.store import Store
-from agent.store.quick import QuickReader
+from agent.store.quick import DATED_PAPERS, QuickReader
 
 TRACKS = ("t-a", "t-b", "t-c", "t-d", "t-e")
 READS = {  # what `tracks`, `status` and every note's field velocity read
@@ -67,3 +68,40 @@ def test_relevant_counts_read_the_relevant_scores_not_every_score(tmp_path: Path
                 assert found == EXPECTED[read], (read, found)
     for read, (small, large) in work.items():
         assert large < 3 * small, (read, small, large)  # 30x the papers, not 30x the work
+
+
+def test_relevant_counts_join_the_papers_dates_from_the_covering_index(tmp_path: Path) -> None:
+    """Each relevant score is joined to its paper's dates: one lookup in `ix_papers_id_dates`
+    (m008), never the paper's whole row (abstract and all) from the table; through the quick
+    reader and the Store (on SQLite) alike, which run the same SQL."""
+    database = tmp_path / "a.db"
+    build(database, 100)
+    joined: list[str] = []
+    reader = QuickReader.open(database)
+    assert reader is not None
+    with reader:
+        reader._conn.set_trace_callback(joined.append)
+        for read in READS.values():
+            read(reader)
+        reader._conn.set_trace_callback(None)
+        joins = [sql for sql in joined if "JOIN papers" in sql]
+        assert len(joins) == 3  # relevant per track, arrivals, relevant new papers per cycle
+        for sql in joins:
+            plan = " / ".join(row[3] for row in reader._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "SEARCH p USING COVERING INDEX ix_papers_id_dates (id=?)" in plan, plan
+    with Store(f"sqlite:///{database}") as store:
+        assert store._dated_papers() == reader._dated_papers() == DATED_PAPERS
+        assert store.relevant_per_track() == EXPECTED["relevant_per_track"]
+
+
+def test_a_file_without_the_dates_index_is_read_the_slow_way(tmp_path: Path) -> None:
+    """A file an older release migrated (no m008 yet) still answers through the quick reader."""
+    database = tmp_path / "a.db"
+    build(database, 100)
+    with sqlite3.connect(database) as conn:
+        conn.execute("DROP INDEX ix_papers_id_dates")
+    reader = QuickReader.open(database)
+    assert reader is not None
+    with reader:
+        for read, expected in EXPECTED.items():
+            assert READS[read](reader) == expected, read

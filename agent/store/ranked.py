@@ -93,6 +93,10 @@ class RankedStore(PaperStore, CandidateCount):
             ]
         return ids
 
+    def _dated_papers(self) -> str:
+        return super()._dated_papers() if self.dialect == "sqlite" else "papers p"
+
+
 def value_of(matches: list[Match], priorities: dict[str, int]) -> float:
     """What learning a paper is worth: its best relevant score x that track's priority."""
     return max(m.score * priorities[m.track_id] for m in matches)

@@ -23,6 +23,8 @@ class PaperRow(SQLModel, table=True):
         sa.Index("ix_papers_status_relevant", "status", sa.text("best_relevant DESC"), "id"),
         sa.Index("ix_papers_published", "published"),  # the oldest paper (velocity): one lookup
         sa.Index("ix_papers_first_seen", "first_seen_cycle"),  # new papers per cycle (digest)
+        # relevant scores joined to their papers' dates (tracks, digest, velocity): index only
+        sa.Index("ix_papers_id_dates", "id", "first_seen_cycle", "published"),
     )
 
     id: str = Field(primary_key=True)  # versionless arXiv id
