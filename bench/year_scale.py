@@ -4,6 +4,7 @@
     python bench/year_scale.py --papers 50000     # a smaller store
     python bench/year_scale.py --keep DIR         # build into DIR (kept), then time
     python bench/year_scale.py --reuse DIR        # time an existing synthetic workspace again
+    python bench/year_scale.py --papers 3000 --cycles 12   # a quick end-to-end run (its test)
 
 The synthetic year is the bundled sample (4,943 real papers) repeated with new arXiv ids, each
 copy stored with the sample's own scores against five tracks (the ranker runs once, on the
@@ -13,7 +14,7 @@ goes through the store's bulk upserts, so the build time is itself a figure.
 Then, each in a fresh process where the command is one: a scan of one day's 1,500 new papers
 (an offline source; target < 10 s), the same with 300 new versions of stored papers among them
 (a day's listing carries replacements: each re-indexes its paper for search), `status`, `log`,
-`digest`, `tracks`, `papers search` (each < 1 s), and a learn cycle's work before its first LLM
+`digest`, `tracks`, `papers search`, `papers show` (each < 1 s), and a learn cycle's work before its first LLM
 call (< 2 s): the steady state (stored scores, one query) and the state after a track or rating
 changed (the candidate pool re-ranked).
 Startup of the fast commands is also compared with a bare interpreter (target < 0.3 s). Wall
@@ -76,8 +77,8 @@ def copies(sample: list[Paper], start: int, count: int) -> list[Paper]:
             for i in range(count)]
 
 
-def build_year(workspace: Path, total: int) -> dict[str, float]:
-    """A workspace with `total` stored, scored papers and CYCLES committed cycles."""
+def build_year(workspace: Path, total: int, cycles: int = CYCLES) -> dict[str, float]:
+    """A workspace with `total` stored, scored papers and `cycles` committed cycles."""
     from agent.actions import Context, rank_fingerprint
     from agent.changes import RANK_FINGERPRINT
     from agent.config import load_settings
@@ -102,12 +103,12 @@ def build_year(workspace: Path, total: int) -> dict[str, float]:
     clock = time.perf_counter()
     start = datetime(2025, 1, 1, tzinfo=UTC)
     with Store(settings.database_url) as store:
-        per_cycle = max(total // CYCLES, 1)
-        for number in range(1, CYCLES + 1):
+        per_cycle = max(total // cycles, 1)
+        for number in range(1, cycles + 1):
             when = start + timedelta(hours=36 * number)
             store.start_cycle("scan", "synthetic year", when, number=number)
             first = (number - 1) * per_cycle
-            count = per_cycle if number < CYCLES else total - first
+            count = per_cycle if number < cycles else total - first
             papers: list[Paper] = []
             for offset in range(0, count, BATCH):
                 batch = copies(sample, first + offset, min(BATCH, count - offset))
@@ -260,6 +261,7 @@ def measure(workspace: Path) -> None:
         ("tracks", ("tracks",)),
         ("digest of the whole year", ("digest", "--since", "2025-01-01")),
         ("papers search", ("papers", "search", "speech", "tokenizer")),
+        ("papers show", ("papers", "show", new_id(0))),  # the first paper of the year
     ]:
         print(f"{name:<38}{command(workspace, *args):6.2f} s {LAST_CPU[0]:6.2f} s")
     print(f"{'':38}{'wall':>6}   {'CPU':>6}   (the cycle itself; then its whole process)")
@@ -289,6 +291,7 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=500_000)
+    parser.add_argument("--cycles", type=int, default=CYCLES, help="cycles the papers spread over")
     parser.add_argument("--keep", type=Path, help="build into this directory and keep it")
     parser.add_argument("--reuse", type=Path, help="time an existing synthetic workspace")
     parser.add_argument("--scan-probe", type=Path, help=argparse.SUPPRESS)
@@ -307,7 +310,7 @@ def main() -> None:
     workspace = base / "radar"
     try:
         clock = time.perf_counter()
-        figures = build_year(workspace, args.papers)
+        figures = build_year(workspace, args.papers, args.cycles)
         print(f"built {args.papers:,} papers in {time.perf_counter() - clock:.1f} s "
               f"(ranking the sample {figures['rank_sample_s']:.1f} s, store writes "
               f"{figures['build_s']:.1f} s = {figures['build_s'] / args.papers * 1e3:.3f} ms a "
