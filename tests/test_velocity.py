@@ -56,6 +56,24 @@ def test_counts_up_to_the_newest_paper_and_each_paper_once() -> None:
     assert pace.as_of == NOW - timedelta(days=300) and pace.windows[0].count == 2
 
 
+def test_windows_count_as_their_definition_says_at_every_edge() -> None:
+    """A span is (start, as_of]: a paper on a window's first edge belongs to the span before.
+    Counted from sorted dates (one pass per track at 24k relevant papers a year), the counts
+    equal the definition's, on dates exactly at the edges and between them."""
+    edges = [0, 14, 28, 42, 84, 168]  # as_of and each span's start, in days back
+    days = sorted({d + shift for d in edges for shift in (-1, 0, 1) if d + shift >= 0})
+    arrivals = days_ago(*days) + days_ago(3, 15, track="u")
+    oldest = NOW - timedelta(days=400)
+    pace = {v.track_id: v for v in field_velocity(arrivals, ["t", "u"], NOW, oldest)}
+    for track in ("t", "u"):
+        dates = [when for _, t, when in arrivals if t == track]
+        for w in pace[track].windows:
+            start, earlier = NOW - timedelta(weeks=w.weeks), NOW - timedelta(weeks=2 * w.weeks)
+            assert w.count == sum(1 for d in dates if start < d <= NOW), (track, w)
+            assert w.before == sum(1 for d in dates if earlier < d <= start), (track, w)
+    assert pace["t"].windows[0] == Window(2, 3, 3)  # 0, 1, 13 days back; 14, 15, 27 before
+
+
 def test_store_arrivals_feed_the_tracks_command(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
