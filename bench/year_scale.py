@@ -14,9 +14,9 @@ goes through the store's bulk upserts, so the build time is itself a figure.
 Then, each in a fresh process where the command is one: a scan of one day's 1,500 new papers
 (an offline source; target < 10 s), the same with 300 new versions of stored papers among them
 (a day's listing carries replacements: each re-indexes its paper for search), `status`, `log`,
-`digest`, `tracks`, `papers search`, `papers show` (each < 1 s), and a learn cycle's work before its first LLM
-call (< 2 s): the steady state (stored scores, one query) and the state after a track or rating
-changed (the candidate pool re-ranked).
+`digest`, `tracks`, `papers search`, `papers show` (each < 1 s), and a learn cycle's work before
+its first LLM call (< 2 s): the steady state (stored scores, one query) and the state after a
+track or rating changed (the candidate pool re-ranked).
 Startup of the fast commands is also compared with a bare interpreter (target < 0.3 s). Wall
 and CPU seconds are printed side by side, with the load average: the machine may be shared.
 """
