@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 # The schema these queries read: a database without these migrations gets the full Store.
 NEEDED = ("m001_initial_schema", "m002_best_scores")
 BUSY_TIMEOUT_S = 5.0
+# `tracks` joins the year's relevant scores to the dates index twice (counts, then velocity):
+# with room for the index (~20 MB at 500k papers) the second join finds its pages in memory.
+# SQLite takes the memory only as pages are read.
+CACHE_KIB = 65_536
 DATES_INDEX = "ix_papers_id_dates"  # m008: (id, first_seen_cycle, published)
 DATED_PAPERS = f"papers p INDEXED BY {DATES_INDEX}"
 CYCLE_COLUMNS = (
@@ -240,6 +244,7 @@ class QuickReader(PaperReads, CandidateCount, Closing):
         if not set(NEEDED) <= applied:
             conn.close()
             return None
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         return cls(conn, path)
 
     def close(self) -> None:
