@@ -107,3 +107,13 @@ def test_the_morning_commands_load_neither_sqlalchemy_nor_openai(morning: Path) 
     size, paper, heavy = done.stdout.split(" ", 2)
     assert int(size) > 100 and paper
     assert heavy.strip() == "[]"
+
+
+def test_dates_read_as_text_are_aware_utc() -> None:
+    from agent.store.reads import from_text, to_text
+
+    moment = datetime(2026, 3, 5, 17, 59, 59, 120, tzinfo=UTC)
+    assert from_text(to_text(moment)) == moment and from_text(to_text(moment)).tzinfo is UTC
+    assert from_text("2026-03-05 17:59:59") == moment.replace(microsecond=0)
+    assert from_text("2026-03-05T19:59:59.000120+02:00") == moment  # an offset of its own
+    assert from_text(None) is None and from_text("") is None
