@@ -52,6 +52,8 @@ VALUES: list[tuple[str, Any, bool]] = [
     (" cycle:source", "arxiv", True), (" cycle:action", "scan", True),
     (" digest:since", "yesterday", True), (" tracks add:priority", "2", True),
     (" triage:papers", "papers.jsonl", True),
+    (" papers search:words", ("speech", "tokenizer"), True), (" papers search:words", ("x",), True),
+    (" papers search:words", (), False), (" papers search:words", ("a", 5), False),
 ]
 
 

@@ -117,9 +117,14 @@ def test_triage_leaves_clients_and_printing_unloaded(workspace: Path, tmp_path: 
 def test_papers_search_reads_sqlite_without_sqlalchemy(workspace: Path, tmp_path: Path) -> None:
     """At a year's scale opening the full Store cost most of `papers search`: on a SQLite file
     it runs the shared search statement through the standard library's sqlite3."""
-    output, modules = loaded(["papers", "search", "speech", "--json"], workspace, tmp_path)
-    assert json.loads(output), "the search found nothing in the scanned sample"
-    assert sorted(modules & CLIENTS) == []
+    output, modules = loaded(["papers", "search", "speech", "tokenizer", "--json"], workspace,
+                             tmp_path)
+    found = json.loads(output)
+    assert found, "the search found nothing in the scanned sample"
+    assert sorted(modules & (CLIENTS | {"pydantic"})) == []  # its words too: startup.py
+    for args in (["digest", "--since", "2020-01-01"], ["papers", "show", found[0]["id"]]):
+        output, modules = loaded(args, workspace, tmp_path)
+        assert output and sorted(modules & (CLIENTS | {"pydantic"})) == [], args
 
 
 def test_memo_keys_are_the_sha256_they_were(

@@ -12,10 +12,10 @@ typer (0.29) converts every option value that is not a boolean flag's bool throu
 TypeAdapter built on first use, even a default such as `--limit`'s 20 or a `--workspace` left
 unset. Importing pydantic and building the adapters costs about 0.2 s of CPU, more than the
 rest of `status`. Here each parameter of the built command gets a converter that returns the
-very value typer's own would for the plain cases (a str for a str, an int or a string of digits
-for an int without bounds, a path for a Path without path type) and hands every other value to
-typer's converter, built on first use as typer builds it. Older typers, which convert without
-pydantic, have no such converter and are left alone.
+very value typer's own would for the plain cases (a str for a str, a list of the words for a
+list[str], an int or a string of digits for an int without bounds, a path for a Path without
+path type) and hands every other value to typer's converter, built on first use as typer builds
+it. Older typers, which convert without pydantic, have no such converter and are left alone.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def plain(value: Any, descriptor: Any, param: Any, ctx: Any) -> tuple[bool, Any]
         return False, None
     if annotation is str and isinstance(value, str):
         return True, value
+    if annotation == list[str] and isinstance(value, tuple) and value and all(
+            type(v) is str for v in value):  # `papers search WORDS`: a list, as typer's gives
+        return True, list(value)
     if annotation is int and info.min is None and info.max is None:
         if type(value) is int:
             return True, value
