@@ -72,10 +72,11 @@ def judged_and_summarised(result: CycleResult) -> list[dict[str, Any]]:
     """The summaries and judgements to store: per section its summary, then its judgement; then
     verdicts on papers without a section (rejections: kept, so they are not judged again)."""
     analyses = []
+    fresh = {judgement.paper_id for judgement in result.judgements}  # an earlier verdict is stored
     for section in result.papers:
         if section.summary is not None:
             analyses.append(analysis(section.paper.id, "summary", section.summary.model_dump()))
-        if section.judgement is not None:
+        if section.judgement is not None and section.paper.id in fresh:
             judgement = section.judgement
             analyses.append(analysis(section.paper.id, "judgement", judgement.model_dump(),
                                      judgement.track_id))
@@ -199,7 +200,7 @@ class CycleSummary:
     """What `log`, `digest`, the policy and the cycles index need of a committed cycle."""
 
     papers: int = 0  # papers stored (new or a newer version)
-    analysed: int = 0  # distinct papers summarised, read or judged
+    analysed: int = 0  # distinct papers summarised or read (a learn judges ~50 to summarise 5)
     relevant: dict[str, int] = field(default_factory=dict)  # track -> relevant stored papers
     read: list[tuple[str, str, str]] = field(default_factory=list)  # (paper, kind, takeaway)
     queued: list[tuple[str, int]] = field(default_factory=list)  # (paper, priority)
@@ -207,7 +208,7 @@ class CycleSummary:
 
     @property
     def shown(self) -> int:
-        """The papers a cycle is known by: those it read or judged, else those it stored."""
+        """The papers a cycle is known by: those it read, else those it stored."""
         return self.analysed or self.papers
 
 
@@ -216,7 +217,7 @@ def summarise(changes: StateChanges) -> CycleSummary:
     from agent.store.papers import takeaway_of
 
     summary = CycleSummary(papers=len(changes.papers))
-    summary.analysed = len({a["paper_id"] for a in changes.analyses})
+    summary.analysed = len({a["paper_id"] for a in changes.analyses if a["kind"] != "judgement"})
     new_ids = {p.id for p in changes.papers}
     for match in changes.matches:
         if match.relevant and match.paper_id in new_ids:

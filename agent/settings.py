@@ -112,12 +112,21 @@ class LLMSettings:
 class LearnSettings:
     __pydantic_config__ = VALIDATION
     max_papers: Annotated[int, within(1, 1000)] = 5  # papers summarised per learn cycle
+    # candidates an LLM judges per learn cycle, so that the best `max_papers` it clears are
+    # summarised; fewer than max_papers judges max_papers (the offline analyst judges none)
+    judge_candidates: Annotated[int, within(1, 1000)] = 50
     # learn queues papers scoring above this for a deep read
     queue_threshold: Annotated[float, within(0, 1)] = 0.8
     # at most this many of them per learn cycle (deep reads are costly)
     queue_per_cycle: Annotated[int, within(0, 100)] = 2
     # earlier papers recalled into a field update
     memory_papers: Annotated[int, within(0, 1000)] = 8
+
+    @property
+    def judged_per_cycle(self) -> int:
+        """Candidates the judge reads per cycle: `max_papers` wins when it is the larger, so a
+        cycle can always summarise `max_papers` (one home for that rule)."""
+        return max(self.judge_candidates, self.max_papers)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.actions import Context
+from agent.analyst.offline import OfflineAnalyst
 from agent.config import load_settings
 from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
@@ -24,4 +25,4 @@ def context(store: Store, workspace: Path) -> Context:
     settings = load_settings(workspace)
     tracks = active_tracks(load_tracks(settings.tracks_path))
     return Context(settings=settings, tracks=tracks, store=store, source=NoSource(),  # type: ignore[arg-type]
-                   analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
+                   analyst=OfflineAnalyst(workspace), now=datetime.now(UTC))

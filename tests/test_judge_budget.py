@@ -148,7 +148,7 @@ def test_every_prompt_starts_with_the_same_system_text_and_tracks_and_ends_with_
 def test_rejected_papers_are_remembered_and_not_judged_again(
     scanned: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openai_server.respond_with(judge_rejecting({0, 1, 2, 3, 4}))  # the judge wants none
+    openai_server.respond_with(judge_rejecting(set(range(10))))  # the judge wants none
     learn(capsys, scanned)
     first = judged_ids(openai_server.requests[0])
     assert [schema_name(r) for r in openai_server.requests] == ["Judgements"]
@@ -168,18 +168,19 @@ def test_rejected_papers_are_remembered_and_not_judged_again(
     second = [pid for r in openai_server.requests if schema_name(r) == "Judgements"
               for pid in judged_ids(r)]
     assert second and not set(second) & set(first)
-    assert sorted(last_note(scanned)[0]["papers"]) == sorted(second)
+    papers = last_note(scanned)[0]["papers"]
+    assert len(papers) == min(5, len(second)) and set(papers) <= set(second)
 
     run = run_cli(capsys, "rate", first[0], "up", "-w", str(scanned), "--source", "sample",
                   "--track", "listen-vs-guess")
     assert run.code == 0, run.err
     openai_server.requests.clear()
-    openai_server.respond_with(judge_rejecting({0, 1, 2, 3, 4}))
-    learn(capsys, scanned)  # the researcher overrules the judge, even a judge that says no
+    openai_server.respond_with(judge_rejecting(set(range(10))))
+    learn(capsys, scanned)  # the researcher overrules the judge: rated up, it is read first
     third = [pid for r in openai_server.requests if schema_name(r) == "Judgements"
              for pid in judged_ids(r)]
-    assert first[0] in third and not set(third) & set(first[1:])
-    assert first[0] in last_note(scanned)[0]["papers"]  # summarised: not judged again forever
+    assert not set(third) & set(first)  # its verdict stands; nobody is judged twice
+    assert first[0] in last_note(scanned)[0]["papers"]
 
 
 # --- budgets --------------------------------------------------------------------------------
@@ -204,7 +205,8 @@ def test_cycle_budget_stops_before_exceeding_and_the_offline_analyst_does_the_re
     meta, text = last_note(scanned)
     judged = [pid for r in openai_server.requests if schema_name(r) == "Judgements"
               for pid in judged_ids(r)]
-    assert meta["analyst"] == "llm+offline" and sorted(meta["papers"]) == sorted(judged)
+    assert meta["analyst"] == "llm+offline" and set(meta["papers"]) <= set(judged)
+    assert len(meta["papers"]) == 5  # the 7 judged all cleared the bar: the best 5 are read
     assert (meta["tokens_in"], meta["tokens_out"]) == (
         sum(c[2] for c in calls), sum(c[3] for c in calls))
     plain = text.replace("\\", "")  # Markdown escapes
@@ -233,7 +235,8 @@ def test_daily_budget_spent_means_no_llm_call_and_status_shows_todays_tokens(
     sent = len(openai_server.requests)
     learn(capsys, scanned)
     assert len(openai_server.requests) == sent, "no request once the day's budget is spent"
-    assert [c[1] for c in llm_calls(scanned, 3)] == ["budget"]
+    # the 2 papers judged in cycle 2 and left waiting: no judge call, their 2 summaries refused
+    assert [c[1] for c in llm_calls(scanned, 3)] == ["budget", "budget"]
     meta, text = last_note(scanned)
     assert meta["analyst"] == "llm+offline" and meta["papers"]
     assert (meta["tokens_in"], meta["tokens_out"]) == (0, 0)

@@ -135,6 +135,8 @@ def test_the_checkout_itself_is_a_workspace() -> None:
         ("[llm]\ndaily_token_budget = -1\n", "llm.daily_token_budget"),
         ("[llm]\ncycle_token_budget = -5\n", "llm.cycle_token_budget"),
         ("[learn]\nmax_papers = 0\n", "learn.max_papers"),
+        ("[learn]\njudge_candidates = 0\n", "learn.judge_candidates"),
+        ("[learn]\njudge_candidates = 1001\n", "learn.judge_candidates"),
         ("[learn]\nqueue_threshold = 1.5\n", "learn.queue_threshold"),
         ("[learn]\nqueue_threshold = -0.1\n", "learn.queue_threshold"),
         ("[learn]\nqueue_per_cycle = -1\n", "learn.queue_per_cycle"),

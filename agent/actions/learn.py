@@ -7,11 +7,11 @@ from dataclasses import replace
 
 from agent.actions.context import Context
 from agent.actions.memory import recall_related
-from agent.actions.pick import JUDGE_BAR, choose_for_learning, rated_up
+from agent.actions.pick import JUDGE_BAR, Pick, choose_for_learning, rated_up
 from agent.analyst import Brief, Candidate
 from agent.analyst.schemas import Judgement, PaperSummary
 from agent.models import MemoryItem, QueueItem
-from agent.rank.worth import reading_order
+from agent.rank.worth import reading_order, worth
 from agent.results import CycleResult, PaperSection
 from agent.text import plural
 from agent.velocity import store_velocity
@@ -28,12 +28,17 @@ def learn(ctx: Context) -> CycleResult:
     if discovered:
         result.discovery = True
         result.new_papers = discovered  # the note's discovery notice says what happened
-    if not chosen:
+    if not chosen and not pick.waiting:
         result.summary_line = "nothing to learn"
         result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")
         return result
     chosen, judgements, rejected = judge_candidates(ctx, chosen)
     result.judgements = list(judgements.values())
+    if ctx.analyst.judges_first:
+        kept = chosen
+        chosen = best_judged(ctx, [*kept, *pick.waiting], judgements, pick.verdicts)
+        judgements.update(earlier_judgements(ctx, chosen, judgements))
+        result.notices.append(judging_notice(ctx, pick, kept, rejected, judgements, chosen))
     if rejected:
         result.notices.append(rejection_notice(rejected, judgements))
         # the LLM said no: the waiting list (policy, status) must not count these as worth reading
@@ -101,9 +106,79 @@ def judge_candidates(
     return ([c for c in chosen if passes(c)], judgements, [c for c in chosen if not passes(c)])
 
 
+def best_judged(
+    ctx: Context, kept: Sequence[Candidate], judgements: dict[str, Judgement],
+    verdicts: dict[str, int],
+) -> list[Candidate]:
+    """The `max_papers` to summarise among those the judge kept, this cycle or before: papers
+    the researcher rated up first, then by the judge's score, then by score × priority."""
+    wanted = rated_up(ctx)
+    priority = {t.id: t.priority for t in ctx.tracks}
+
+    def order(candidate: Candidate) -> tuple[bool, int, float, str]:
+        pid = candidate.paper.id
+        judged = judgements[pid].score if pid in judgements else verdicts.get(pid, 0)
+        value = max((worth(m.score, priority[m.track_id]) for m in candidate.matches
+                     if m.track_id in priority), default=0.0)
+        return (pid not in wanted, -judged, -value, pid)
+
+    return sorted(kept, key=order)[: ctx.settings.learn.max_papers]
+
+
+def earlier_judgements(
+    ctx: Context, chosen: Sequence[Candidate], judgements: dict[str, Judgement]
+) -> dict[str, Judgement]:
+    """The stored verdicts of chosen papers judged in an earlier cycle ("Why this paper")."""
+    found = {}
+    for candidate in chosen:
+        pid = candidate.paper.id
+        stored = [] if pid in judgements else ctx.store.analyses_for(pid, "judgement")
+        try:
+            found[pid] = Judgement.model_validate(stored[-1]["payload"])
+        except (IndexError, ValueError):  # none stored, or stored by an older release: no reason
+            continue
+    return found
+
+
+def judging_notice(
+    ctx: Context, pick: Pick, kept: Sequence[Candidate], rejected: Sequence[Candidate],
+    judgements: dict[str, Judgement], chosen: Sequence[Candidate],
+) -> str:
+    """The note's word on what the judge read and where its verdicts went; every count exact."""
+    judged = len(kept) + len(rejected)
+    verdicts = [judgements.get(c.paper.id) for c in kept]
+    above = sum(1 for j in verdicts if j is None or j.score >= JUDGE_BAR)
+    earlier = {c.paper.id for c in chosen} - {c.paper.id for c in kept}
+    wait = len(kept) + len(pick.waiting) - len(chosen)
+    if judged:
+        text = (f"The LLM judged {plural(judged, 'candidate')} (the ranker's best unread papers "
+                f"not judged before): {above} at or above {JUDGE_BAR}/10")
+        if len(kept) > above:
+            text += f", {len(kept) - above} below it that you rated up"
+        text += f", {len(rejected)} below."
+    else:
+        text = "No candidate was left that the LLM had not judged before."
+    text += f" {plural(len(chosen), 'paper')} {'is' if len(chosen) == 1 else 'are'} summarised"
+    if chosen:
+        text += " (the best by the judge's score, then the ranker's)"
+    if earlier:  # the note's sections name them; the notice stays short enough to show whole
+        text += f", {len(earlier)} of them judged in an earlier cycle"
+    text += "."
+    if wait:
+        text += (f" {plural(wait, 'paper')} the judge kept {'waits' if wait == 1 else 'wait'} "
+                 "for a later cycle (not judged again).")
+    return text
+
+
+REJECTED_NAMED = 5  # rejected papers a note names; the rest are counted
+
+
 def rejection_notice(rejected: Sequence[Candidate], judgements: dict[str, Judgement]) -> str:
     """The note's word on papers the LLM turned down (they cost no summary)."""
-    named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)" for c in rejected)
+    named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)"
+                      for c in rejected[:REJECTED_NAMED])
+    if len(rejected) > REJECTED_NAMED:
+        named += f", and {len(rejected) - REJECTED_NAMED} more"
     return (
         f"The LLM judged {plural(len(rejected), 'candidate')} below {JUDGE_BAR}/10 and did "
         f"not summarise {'it' if len(rejected) == 1 else 'them'}: {named}."

@@ -25,12 +25,20 @@ CANDIDATE_POOL = 5000  # ranked-but-unread papers re-ranked when tracks or ratin
 
 @dataclass
 class Pick:
-    """What learn chose, and the scores it recomputed (only when tracks or ratings changed)."""
+    """What learn chose, and the scores it recomputed (only when tracks or ratings changed).
+
+    `chosen` are the papers to read this cycle: with an analyst that judges first, the ones to
+    judge (never judged before); else the ones to summarise. `waiting` (judging only) are papers
+    an earlier cycle's judge put at or above the bar that were never summarised: they compete
+    for this cycle's summaries on their stored judgement, and are not judged again.
+    """
 
     chosen: list[Candidate]
     discovered: list[Paper] = field(default_factory=list)
     rescored: list[Match] = field(default_factory=list)
     fingerprint: str = ""  # set when rescored: the tracks and ratings the new scores reflect
+    waiting: list[Candidate] = field(default_factory=list)
+    verdicts: dict[str, int] = field(default_factory=dict)  # stored judge scores, by paper
 
 
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
@@ -39,42 +47,87 @@ def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], li
     return pick.chosen, pick.discovered
 
 
+def candidate_limit(ctx: Context) -> int:
+    """Papers a cycle reads: `[learn] judge_candidates` for a judge (never fewer than
+    `max_papers`), else `max_papers`, all of them summarised."""
+    learn = ctx.settings.learn
+    return learn.judged_per_cycle if ctx.analyst.judges_first else learn.max_papers
+
+
 def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
-    """Stored scores decide while tracks and ratings are unchanged; else the pool is re-ranked."""
-    turned_down = rejected_before(ctx)
+    """Stored scores decide while tracks and ratings are unchanged; else the pool is re-ranked.
+
+    A judge never reads a paper twice: every paper judged before is left out of `chosen`; those
+    it put at or above the bar and that are still unread come back as `waiting`.
+    """
+    verdicts = ctx.store.judgement_scores()
+    turned_down = rejected_before(ctx, verdicts)
+    skip = set(verdicts) if ctx.analyst.judges_first else turned_down
     fingerprint = rank_fingerprint(ranker)
     if ctx.store.get_meta(RANK_FINGERPRINT) == fingerprint:
-        pick = Pick(stored_pick(ctx, turned_down))
+        pick = Pick(stored_pick(ctx, skip))
     else:
         ctx.step("tracks or ratings changed: ranking the waiting papers again")
-        pick = rerank_pick(ctx, ranker, turned_down)
+        pick = rerank_pick(ctx, ranker, turned_down, skip)
         pick.fingerprint = fingerprint
-    if pick.chosen:
+    if ctx.analyst.judges_first:
+        pick.verdicts = verdicts
+        pick.waiting = judged_waiting(ctx, verdicts, turned_down, pick.rescored)
+    if pick.chosen or pick.waiting:
         return pick
     ctx.step("nothing new is waiting: searching older papers per track")
     pick.discovered = discover(ctx)
     pick.chosen = top_candidates(
-        ranker.rank(pick.discovered), pick.discovered, ctx.tracks, ctx.settings.learn.max_papers
+        ranker.rank(pick.discovered), pick.discovered, ctx.tracks, candidate_limit(ctx)
     )
     return pick
 
 
 def stored_pick(ctx: Context, turned_down: set[str]) -> list[Candidate]:
-    """The best relevant waiting papers by their stored score × track priority (one query)."""
+    """The best relevant waiting papers by their stored score × track priority (one query),
+    leaving out `turned_down`."""
     priorities = {t.id: t.priority for t in ctx.tracks if t.active}
     best = ctx.store.best_relevant(
-        priorities, exclude=sorted(turned_down), limit=ctx.settings.learn.max_papers
+        priorities, exclude=sorted(turned_down), limit=candidate_limit(ctx)
     )
     return [Candidate(paper, matches) for paper, matches in best]
 
 
-def rerank_pick(ctx: Context, ranker: Ranker, turned_down: set[str]) -> Pick:
-    """Rank the best-scored waiting papers again with the current ranker, and choose from that."""
+def rerank_pick(
+    ctx: Context, ranker: Ranker, turned_down: set[str], skip: set[str] | None = None
+) -> Pick:
+    """Rank the best-scored waiting papers again with the current ranker, and choose from that,
+    leaving out `skip` (default: `turned_down`, which is not even ranked again)."""
     pool = [p for p, _ in ctx.store.candidates(statuses=("ranked",), limit=CANDIDATE_POOL)]
     pool = [p for p in pool if p.id not in turned_down]
     ranking = ranker.rank(pool)
-    chosen = top_candidates(ranking, pool, ctx.tracks, ctx.settings.learn.max_papers)
+    left = set(turned_down if skip is None else skip)
+    unjudged = {track: [m for m in matches if m.paper_id not in left]
+                for track, matches in ranking.items()}
+    chosen = top_candidates(unjudged, pool, ctx.tracks, candidate_limit(ctx))
     return Pick(chosen, rescored=[m for matches in ranking.values() for m in matches])
+
+
+def judged_waiting(
+    ctx: Context, verdicts: dict[str, int], turned_down: set[str], rescored: Sequence[Match]
+) -> list[Candidate]:
+    """Unread papers judged at or above the bar (or rated up) in an earlier cycle, still
+    relevant to an active track, with their matches (this cycle's new scores, if any)."""
+    ids = sorted(pid for pid in verdicts if pid not in turned_down)
+    statuses = ctx.store.paper_statuses(ids)
+    ids = [pid for pid in ids if statuses.get(pid) == "ranked"]
+    if not ids:
+        return []
+    matches = ctx.store.matches_for(ids)
+    fresh: dict[str, list[Match]] = {}
+    for match in rescored:
+        if match.paper_id in matches:
+            fresh.setdefault(match.paper_id, []).append(match)
+    papers = ctx.store.get_papers(ids)
+    active = {t.id for t in ctx.tracks}
+    ranking = {"": [m for pid in ids for m in fresh.get(pid, matches.get(pid, []))
+                    if m.track_id in active]}
+    return top_candidates(ranking, list(papers.values()), ctx.tracks, len(ids))
 
 
 def rank_fingerprint(ranker: Ranker) -> str:
@@ -122,13 +175,14 @@ def discover(ctx: Context, per_track: int = 25) -> list[Paper]:
     return [p for pid, p in found.items() if pid not in known]
 
 
-def rejected_before(ctx: Context) -> set[str]:
+def rejected_before(ctx: Context, scores: dict[str, int] | None = None) -> set[str]:
     """Papers an LLM judged below the bar in an earlier cycle, unless the researcher rated them up.
 
     The judge weighs a paper against every track and scores its best one, so a paper it turned
     down is not worth a summary for any track; judging it again would only spend tokens.
+    `scores`: the stored judge scores, when the caller already read them.
     """
-    scores = ctx.store.judgement_scores()
+    scores = ctx.store.judgement_scores() if scores is None else scores
     wanted = rated_up(ctx)
     return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
 

@@ -1,0 +1,315 @@
+"""The judge's shortlist: an LLM judges `[learn] judge_candidates` papers per learn cycle, the
+best `max_papers` it keeps are summarised, the rest wait and are never judged again.
+
+Whole learn cycles through the CLI against the loopback LLM (`openai_server`, the real openai
+client speaking HTTP); the workspace is the bundled sample scanned with one broad track added,
+so that ~120 papers are relevant (the shipped tracks alone leave 7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.rank.worth import worth
+from agent.store import Store
+from agent.tracks import active_tracks, load_tracks
+from tests.cli import run_cli
+from tests.fakes.openai_server import FakeOpenAIServer
+
+SECRET = "sk-test-judge-pool-0123456789"
+ENVIRONMENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "RESEARCH_AGENT_MODEL")
+JUDGED_RE = re.compile(r"^- paper_id: (\S+) \(ranker: ", re.MULTILINE)
+ARXIV_ID_RE = re.compile(r"arXiv id: (\S+)")
+BROAD_TRACK = '''
+[[track]]
+id = "language-models"
+name = "Language models"
+priority = 3
+description = """Large language models: reasoning, evaluation, training and alignment."""
+keywords = ["language model", "large language model", "LLM", "reasoning"]
+categories = ["cs.CL"]
+'''
+
+
+@pytest.fixture(scope="module")
+def broad_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace after one offline scan of the sample, with a broad fourth track."""
+    from agent.cycle import CycleOptions, run_cycle
+    from agent.workspace import init_workspace
+
+    with pytest.MonkeyPatch.context() as env:
+        for name in ENVIRONMENT:
+            env.delenv(name, raising=False)
+        path, _ = init_workspace(tmp_path_factory.mktemp("broad") / "radar")
+        tracks = path / "state" / "tracks.toml"
+        tracks.write_text(tracks.read_text(encoding="utf-8") + BROAD_TRACK, encoding="utf-8")
+        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
+    assert outcome.status == "committed", outcome.error
+    return path
+
+
+@pytest.fixture
+def broad(broad_template: Path, tmp_path: Path, openai_server: FakeOpenAIServer,
+          monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the broad workspace, with the LLM pointed at the loopback fake."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    return Path(shutil.copytree(broad_template, tmp_path / "radar", symlinks=True))
+
+
+def schema_name(request: dict[str, Any]) -> str:
+    return str(request["response_format"]["json_schema"]["name"])
+
+
+def user_text(request: dict[str, Any]) -> str:
+    return str(request["messages"][-1]["content"])
+
+
+def judged(server: FakeOpenAIServer) -> list[str]:
+    """Every paper id the judge was asked about, one per paper per request."""
+    return [pid for r in server.requests if schema_name(r) == "Judgements"
+            for pid in JUDGED_RE.findall(user_text(r))]
+
+
+def summarised(server: FakeOpenAIServer) -> list[str]:
+    return [ARXIV_ID_RE.findall(user_text(r))[0] for r in server.requests
+            if schema_name(r) == "PaperSummary"]
+
+
+def judge_with(
+    score: Callable[[str], int], together: threading.Barrier | None = None
+) -> Callable[[dict[str, Any]], Any]:
+    """A judge that gives each paper `score(paper_id)`; other requests get the fake's default.
+    With `together`, each judge request waits there (a 500 if they do not all come at once)."""
+
+    def respond(request: dict[str, Any]) -> dict[str, Any] | None:
+        if schema_name(request) != "Judgements":
+            return None
+        if together is not None:
+            together.wait()
+        return {"items": [{"paper_id": pid, "track_id": "language-models", "score": score(pid),
+                           "reason": f"Judge's reason for {pid}."}
+                          for pid in JUDGED_RE.findall(user_text(request))]}
+
+    return respond
+
+
+def hashed_score(pid: str) -> int:
+    """2 (below the bar) for ~3 papers in 10, 9 for ~1 in 10, else 7: fixed per paper."""
+    bucket = int(hashlib.sha256(pid.encode()).hexdigest(), 16) % 10
+    return 2 if bucket < 3 else 9 if bucket == 3 else 7
+
+
+def learn(capsys: pytest.CaptureFixture[str], workspace: Path) -> None:
+    run = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "learn", "--source", "sample")
+    assert run.code == 0, run.err
+
+
+def last_note(workspace: Path) -> tuple[dict[str, Any], str]:
+    note = sorted((workspace / "cycles").rglob("0*-learn.md"))[-1]
+    text = note.read_text(encoding="utf-8")
+    return yaml.safe_load(text.split("---\n")[1]), text
+
+
+def db_rows(workspace: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(workspace / "state" / "agent.db")
+    try:
+        return list(db.execute(sql, args))
+    finally:
+        db.close()
+
+
+def last_cycle(workspace: Path) -> int:
+    return int(db_rows(workspace, "select max(number) from cycles")[0][0])
+
+
+def analyses(workspace: Path, cycle: int, kind: str) -> list[str]:
+    return [pid for (pid,) in db_rows(
+        workspace, "select paper_id from analyses where cycle = ? and kind = ?", cycle, kind)]
+
+
+def values(workspace: Path, ids: list[str]) -> dict[str, float]:
+    """Each paper's best stored score x track priority on an active track (the ranker's order)."""
+    priority = {t.id: t.priority
+                for t in active_tracks(load_tracks(workspace / "state" / "tracks.toml"))}
+    with Store(f"sqlite:///{workspace / 'state' / 'agent.db'}") as store:
+        matches = store.matches_for(ids)
+    return {pid: max((worth(m.score, priority[m.track_id]) for m in matches[pid]
+                      if m.relevant and m.track_id in priority), default=0.0) for pid in ids}
+
+
+def best_five(workspace: Path, scores: dict[str, int]) -> list[str]:
+    """The five the judge kept that a cycle must summarise: judge's score, then the ranker's."""
+    kept = [pid for pid, s in scores.items() if s >= 5]
+    value = values(workspace, kept)
+    return sorted(kept, key=lambda pid: (-scores[pid], -value[pid], pid))[:5]
+
+
+def set_learn(workspace: Path, **settings: int) -> None:
+    path = workspace / "research.toml"
+    lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[learn]\n", "[learn]\n" + lines, 1), encoding="utf-8")
+
+
+# --- one cycle: 50 judged, 5 summarised ---------------------------------------------------------
+
+
+def test_the_judge_reads_50_candidates_in_one_round_and_the_best_5_are_summarised(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.respond_with(judge_with(hashed_score, threading.Barrier(5, timeout=10)))
+    learn(capsys, broad)
+
+    ids = judged(openai_server)
+    assert len(ids) == 50 and len(set(ids)) == 50
+    names = [schema_name(r) for r in openai_server.requests]
+    assert names.count("Judgements") == 5  # batches of 10
+    assert names.count("PaperSummary") == 5 and names.count("FieldUpdate") == 1
+    assert openai_server.max_in_flight >= 5  # the five judge requests went out together
+    scores = {pid: hashed_score(pid) for pid in ids}
+    above = [pid for pid in ids if scores[pid] >= 5]
+    below = [pid for pid in ids if scores[pid] < 5]
+    assert len(below) > 5 and len(above) > 5  # the scores split the pool both ways
+    assert sorted(summarised(openai_server)) == sorted(best_five(broad, scores))
+
+    # the cycle's note, the store and the log agree, count for count
+    cycle = last_cycle(broad)
+    meta, text = last_note(broad)
+    assert sorted(meta["papers"]) == sorted(best_five(broad, scores))
+    assert "## Content: 5 papers" in text
+    assert (f"The LLM judged 50 candidates (the ranker's best unread papers not judged before): "
+            f"{len(above)} at or above 5/10, {len(below)} below. 5 papers are summarised (the "
+            f"best by the judge's score, then the ranker's). {len(above) - 5} papers the judge "
+            "kept wait for a later cycle (not judged again).") in text
+    named = ", ".join(f"arXiv:{pid} (2/10)" for pid in below[:5])
+    assert (f"The LLM judged {len(below)} candidates below 5/10 and did not summarise them: "
+            f"{named}, and {len(below) - 5} more.") in text
+    assert sorted(analyses(broad, cycle, "judgement")) == sorted(ids)
+    assert sorted(analyses(broad, cycle, "summary")) == sorted(meta["papers"])
+    statuses = dict(db_rows(broad, "select id, status from papers"))
+    read = sorted(p for p in ids if statuses[p] in ("summarized", "queued"))  # queued: read next
+    assert read == sorted(meta["papers"])
+    assert {statuses[p] for p in ids if p not in meta["papers"]} == {"ranked"}
+
+    run = run_cli(capsys, "log", "-w", str(broad), "--json")
+    [row] = [r for r in json.loads(run.out) if r["number"] == cycle]
+    assert row["papers"] == 5  # the papers it summarised, not the 50 it judged
+
+    # 50 judged abstracts fit the default budgets, with room to spare
+    calls = db_rows(broad, "select purpose, outcome, tokens_in + tokens_out from llm_calls "
+                    "where cycle = ?", cycle)
+    assert {outcome for _, outcome, _ in calls} == {"ok"}
+    assert sum(t for _, _, t in calls) < 120_000 / 2
+
+
+# --- later cycles: waiting papers are summarised, nobody is judged twice --------------------------
+
+
+def test_the_next_cycle_summarises_waiting_papers_without_judging_them_again(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.respond_with(judge_with(hashed_score))
+    learn(capsys, broad)
+    first = judged(openai_server)
+    scores = {pid: hashed_score(pid) for pid in first}
+    done = set(best_five(broad, scores))
+    waiting = {pid: s for pid, s in scores.items() if s >= 5 and pid not in done}
+
+    openai_server.requests.clear()
+    openai_server.respond_with(judge_with(lambda pid: 6))  # every new paper: kept, but below 7
+    learn(capsys, broad)
+    second = judged(openai_server)
+    assert len(second) == 50 and not set(second) & set(first)  # never judged twice
+    expected = best_five(broad, waiting)  # the earlier 9s and 7s beat this cycle's 6s
+    assert sorted(summarised(openai_server)) == sorted(expected)
+
+    cycle = last_cycle(broad)
+    meta, text = last_note(broad)
+    assert sorted(meta["papers"]) == sorted(expected)
+    wait = 50 + len(waiting) - 5
+    assert ("The LLM judged 50 candidates (the ranker's best unread papers not judged before): "
+            "50 at or above 5/10, 0 below. 5 papers are summarised (the best by the judge's "
+            "score, then the ranker's), 5 of them judged in an earlier cycle. "
+            f"{wait} papers the judge kept wait for a later cycle (not judged again).") in text
+    for pid in expected:  # the earlier verdict is shown, not stored again
+        assert f"**Why this paper**: Judge's reason for {pid}. (judged {scores[pid]}/10 for" in text
+    assert sorted(analyses(broad, cycle, "judgement")) == sorted(second)
+    assert sorted(analyses(broad, cycle, "summary")) == sorted(expected)
+
+
+def test_papers_judged_below_the_bar_are_never_judged_again(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.respond_with(judge_with(lambda pid: 2))  # the judge wants none
+    learn(capsys, broad)
+    rejected = judged(openai_server)
+    assert len(rejected) == 50 and summarised(openai_server) == []
+    meta, text = last_note(broad)
+    assert meta["papers"] in (None, [])
+    assert "0 at or above 5/10, 50 below. 0 papers are summarised." in text
+    assert ", and 45 more." in text
+    with Store(f"sqlite:///{broad / 'state' / 'agent.db'}") as store:
+        matches = store.matches_for(rejected)
+    assert not any(m.relevant for pid in rejected for m in matches[pid])
+
+    seen = set(rejected)
+    openai_server.respond_with(judge_with(lambda pid: 8))
+    for _ in range(2):  # 50 more, then the rest of the relevant papers
+        openai_server.requests.clear()
+        learn(capsys, broad)
+        now = judged(openai_server)
+        assert not set(now) & seen
+        assert not set(summarised(openai_server)) & set(rejected)
+        seen |= set(now)
+    assert len(seen) > 100
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_judge_candidates_below_max_papers_judges_max_papers(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_learn(broad, judge_candidates=2, max_papers=4)
+    openai_server.respond_with(judge_with(lambda pid: 8))
+    learn(capsys, broad)
+    assert len(judged(openai_server)) == 4  # max_papers wins
+    assert len(summarised(openai_server)) == 4
+    assert "The LLM judged 4 candidates" in last_note(broad)[1]
+
+
+def test_judge_candidates_sets_how_many_the_judge_reads(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_learn(broad, judge_candidates=23, max_papers=3)
+    openai_server.respond_with(judge_with(lambda pid: 8))
+    learn(capsys, broad)
+    assert len(judged(openai_server)) == 23
+    assert len(summarised(openai_server)) == 3
+
+
+def test_the_offline_analyst_judges_nothing_and_summarises_max_papers(
+    broad: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    learn(capsys, broad)
+    cycle = last_cycle(broad)
+    meta, text = last_note(broad)
+    assert len(meta["papers"]) == 5
+    assert analyses(broad, cycle, "judgement") == []
+    assert len(analyses(broad, cycle, "summary")) == 5
+    assert "The LLM judged" not in text
