@@ -194,9 +194,12 @@ def test_the_judge_reads_50_candidates_in_one_round_and_the_best_5_are_summarise
             f"{len(above)} at or above 5/10, {len(below)} below. 5 papers are summarised (the "
             f"best by the judge's score, then the ranker's). {len(above) - 5} papers the judge "
             "kept wait for a later cycle (not judged again).") in text
-    named = ", ".join(f"arXiv:{pid} (2/10)" for pid in below[:5])
-    assert (f"The LLM judged {len(below)} candidates below 5/10 and did not summarise them: "
-            f"{named}, and {len(below) - 5} more.") in text
+    notice = re.search(r"The LLM judged (\d+) candidates below 5/10 and did not summarise them: "
+                       r"(.*), and (\d+) more\.", text)
+    assert notice is not None
+    named = re.findall(r"arXiv:(\S+) \(2/10\)", notice.group(2))
+    assert len(set(named)) == 5 and set(named) <= set(below)  # the first few, then a count
+    assert (int(notice.group(1)), int(notice.group(3))) == (len(below), len(below) - 5)
     assert sorted(analyses(broad, cycle, "judgement")) == sorted(ids)
     assert sorted(analyses(broad, cycle, "summary")) == sorted(meta["papers"])
     statuses = dict(db_rows(broad, "select id, status from papers"))
@@ -275,6 +278,29 @@ def test_papers_judged_below_the_bar_are_never_judged_again(
         assert not set(summarised(openai_server)) & set(rejected)
         seen |= set(now)
     assert len(seen) > 100
+
+
+def test_after_a_rating_the_pool_is_ranked_again_and_still_nobody_is_judged_twice(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.respond_with(judge_with(hashed_score))
+    learn(capsys, broad)
+    first = judged(openai_server)
+    scores = {pid: hashed_score(pid) for pid in first}
+    done = set(best_five(broad, scores))
+    lowest = min((pid for pid, s in scores.items() if s >= 5 and pid not in done),
+                 key=lambda pid: (scores[pid], values(broad, [pid])[pid]))
+    run = run_cli(capsys, "rate", lowest, "up", "-w", str(broad), "--source", "sample",
+                  "--track", "language-models")
+    assert run.code == 0, run.err
+
+    openai_server.requests.clear()
+    learn(capsys, broad)  # the rating changed the ranker: the waiting papers are ranked again
+    second = judged(openai_server)  # the new query finds fewer unjudged papers relevant
+    assert not set(second) & set(first)
+    read = summarised(openai_server)
+    assert len(read) == 5 and lowest in read  # your rating puts it first, its verdict stands
+    assert not set(read) & done
 
 
 # --- settings ------------------------------------------------------------------------------------

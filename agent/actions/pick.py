@@ -111,23 +111,31 @@ def rerank_pick(
 def judged_waiting(
     ctx: Context, verdicts: dict[str, int], turned_down: set[str], rescored: Sequence[Match]
 ) -> list[Candidate]:
-    """Unread papers judged at or above the bar (or rated up) in an earlier cycle, still
-    relevant to an active track, with their matches (this cycle's new scores, if any)."""
+    """Unread papers judged at or above the bar (or rated up) in an earlier cycle that bear on
+    an active track, with their matches there (this cycle's new scores, if any), best first.
+
+    The judge's verdict stands when the ranker changes its mind: a rating or an edited track can
+    drop a paper below the ranker's relevance bar, but the judge read it and kept it.
+    """
     ids = sorted(pid for pid in verdicts if pid not in turned_down)
     statuses = ctx.store.paper_statuses(ids)
     ids = [pid for pid in ids if statuses.get(pid) == "ranked"]
     if not ids:
         return []
-    matches = ctx.store.matches_for(ids)
+    stored = ctx.store.matches_for(ids)
     fresh: dict[str, list[Match]] = {}
     for match in rescored:
-        if match.paper_id in matches:
+        if match.paper_id in stored:
             fresh.setdefault(match.paper_id, []).append(match)
+    priority = {t.id: t.priority for t in ctx.tracks}
     papers = ctx.store.get_papers(ids)
-    active = {t.id for t in ctx.tracks}
-    ranking = {"": [m for pid in ids for m in fresh.get(pid, matches.get(pid, []))
-                    if m.track_id in active]}
-    return top_candidates(ranking, list(papers.values()), ctx.tracks, len(ids))
+    waiting = []
+    for pid in ids:
+        matches = [m for m in fresh.get(pid, stored.get(pid, [])) if m.track_id in priority]
+        if matches and pid in papers:
+            matches.sort(key=lambda m: -worth(m.score, priority[m.track_id]))
+            waiting.append(Candidate(papers[pid], matches))
+    return waiting
 
 
 def rank_fingerprint(ranker: Ranker) -> str:
