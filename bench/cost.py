@@ -6,7 +6,9 @@
 
 Real cycles in a throwaway workspace (`init`'s example tracks, default settings): one scan of
 300 real papers from the bundled sample (the tracks' categories, from its first dense listing
-day on), then learn cycles until no relevant paper is left. Only 7 of those 300 clear a
+day on), then learn cycles until no relevant paper is left (each judges up to `[learn]
+judge_candidates` papers never judged before and summarises the best 5 it keeps; its judge
+keeps every paper, so each is judged once and the rest wait). Only 7 of those 300 clear a
 track's bar, the first at the 116th: a smaller `--papers` day may have none, no learn cycle,
 and the bench then says so and prices the deep reads alone. The LLM is a loopback
 OpenAI-compatible server (tests/fakes/openai_server.py) whose answers are valid objects of the
