@@ -303,6 +303,19 @@ def test_after_a_rating_the_pool_is_ranked_again_and_still_nobody_is_judged_twic
     assert not set(read) & done
 
 
+def test_when_the_llm_fails_the_note_says_who_judged_in_its_place(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.fail_next(500, times=100)  # every judge request, with its retries
+    learn(capsys, broad)
+    meta, text = last_note(broad)
+    assert meta["analyst"] == "llm+offline" and len(meta["papers"]) == 5
+    assert "The LLM failed during judging" in text
+    assert "The offline analyst, judging in the LLM's place, judged 50 candidates" in text
+    assert "The LLM judged" not in text
+    assert len(analyses(broad, last_cycle(broad), "judgement")) == 50
+
+
 # --- settings ------------------------------------------------------------------------------------
 
 

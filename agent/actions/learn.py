@@ -38,9 +38,10 @@ def learn(ctx: Context) -> CycleResult:
         kept = chosen
         chosen = best_judged(ctx, [*kept, *pick.waiting], judgements, pick.verdicts)
         judgements.update(earlier_judgements(ctx, chosen, judgements))
-        result.notices.append(judging_notice(ctx, pick, kept, rejected, judgements, chosen))
+        result.notices.append(judging_notice(pick, kept, rejected, judgements, chosen,
+                                             judge_name(ctx)))
     if rejected:
-        result.notices.append(rejection_notice(rejected, judgements))
+        result.notices.append(rejection_notice(rejected, judgements, judge_name(ctx)))
         # the LLM said no: the waiting list (policy, status) must not count these as worth reading
         result.matches += [replace(m, relevant=False) for c in rejected for m in c.matches]
     if not chosen:
@@ -140,9 +141,17 @@ def earlier_judgements(
     return found
 
 
+def judge_name(ctx: Context) -> str:
+    """Who judged this cycle's candidates, as a note's sentence starts: judging is the first
+    call, so an analyst that fell back by now had the offline analyst judge in its place."""
+    if ctx.analyst.label == ctx.analyst.name:
+        return "The LLM"
+    return "The offline analyst, judging in the LLM's place,"
+
+
 def judging_notice(
-    ctx: Context, pick: Pick, kept: Sequence[Candidate], rejected: Sequence[Candidate],
-    judgements: dict[str, Judgement], chosen: Sequence[Candidate],
+    pick: Pick, kept: Sequence[Candidate], rejected: Sequence[Candidate],
+    judgements: dict[str, Judgement], chosen: Sequence[Candidate], judge: str = "The LLM",
 ) -> str:
     """The note's word on what the judge read and where its verdicts went; every count exact."""
     judged = len(kept) + len(rejected)
@@ -151,13 +160,13 @@ def judging_notice(
     earlier = {c.paper.id for c in chosen} - {c.paper.id for c in kept}
     wait = len(kept) + len(pick.waiting) - len(chosen)
     if judged:
-        text = (f"The LLM judged {plural(judged, 'candidate')} (the ranker's best unread papers "
+        text = (f"{judge} judged {plural(judged, 'candidate')} (the ranker's best unread papers "
                 f"not judged before): {above} at or above {JUDGE_BAR}/10")
         if len(kept) > above:
             text += f", {len(kept) - above} below it that you rated up"
         text += f", {len(rejected)} below."
     else:
-        text = "No candidate was left that the LLM had not judged before."
+        text = "No candidate was left that had not been judged before."
     text += f" {plural(len(chosen), 'paper')} {'is' if len(chosen) == 1 else 'are'} summarised"
     if chosen:
         text += " (the best by the judge's score, then the ranker's)"
@@ -173,14 +182,16 @@ def judging_notice(
 REJECTED_NAMED = 5  # rejected papers a note names; the rest are counted
 
 
-def rejection_notice(rejected: Sequence[Candidate], judgements: dict[str, Judgement]) -> str:
+def rejection_notice(
+    rejected: Sequence[Candidate], judgements: dict[str, Judgement], judge: str = "The LLM"
+) -> str:
     """The note's word on papers the LLM turned down (they cost no summary)."""
     named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)"
                       for c in rejected[:REJECTED_NAMED])
     if len(rejected) > REJECTED_NAMED:
         named += f", and {len(rejected) - REJECTED_NAMED} more"
     return (
-        f"The LLM judged {plural(len(rejected), 'candidate')} below {JUDGE_BAR}/10 and did "
+        f"{judge} judged {plural(len(rejected), 'candidate')} below {JUDGE_BAR}/10 and did "
         f"not summarise {'it' if len(rejected) == 1 else 'them'}: {named}."
     )
 
