@@ -32,18 +32,7 @@ def learn(ctx: Context) -> CycleResult:
         result.summary_line = "nothing to learn"
         result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")
         return result
-    chosen, judgements, rejected = judge_candidates(ctx, chosen)
-    result.judgements = list(judgements.values())
-    if ctx.analyst.judges_first:
-        kept = chosen
-        chosen = best_judged(ctx, [*kept, *pick.waiting], judgements, pick.verdicts)
-        judgements.update(earlier_judgements(ctx, chosen, judgements))
-        result.notices.append(judging_notice(pick, kept, rejected, judgements, chosen,
-                                             judge_name(ctx)))
-    if rejected:
-        result.notices.append(rejection_notice(rejected, judgements, judge_name(ctx)))
-        # the LLM said no: the waiting list (policy, status) must not count these as worth reading
-        result.matches += [replace(m, relevant=False) for c in rejected for m in c.matches]
+    chosen, judgements = shortlist(ctx, pick, result)
     if not chosen:
         result.summary_line = "nothing cleared the LLM's bar"
         return result
@@ -66,6 +55,28 @@ def learn(ctx: Context) -> CycleResult:
     result.field_update = result.field_update.model_copy(update={"next_steps": agreed})
     result.next_steps = list(agreed)
     return result
+
+
+def shortlist(
+    ctx: Context, pick: Pick, result: CycleResult
+) -> tuple[list[Candidate], dict[str, Judgement]]:
+    """The papers to summarise and the verdicts on them. With an analyst that judges first, the
+    pick's new candidates are judged and the best `max_papers` of those it keeps, this cycle or
+    earlier (`pick.waiting`), are chosen; this cycle's verdicts, the notices and the rejected
+    papers' demoted scores go into `result`."""
+    chosen, judgements, rejected = judge_candidates(ctx, pick.chosen)
+    result.judgements = list(judgements.values())
+    if ctx.analyst.judges_first:
+        kept = chosen
+        chosen = best_judged(ctx, [*kept, *pick.waiting], judgements, pick.verdicts)
+        judgements.update(earlier_judgements(ctx, chosen, judgements))
+        result.notices.append(judging_notice(pick, kept, rejected, judgements, chosen,
+                                             judge_name(ctx)))
+    if rejected:
+        result.notices.append(rejection_notice(rejected, judgements, judge_name(ctx)))
+        # the LLM said no: the waiting list (policy, status) must not count these as worth reading
+        result.matches += [replace(m, relevant=False) for c in rejected for m in c.matches]
+    return chosen, judgements
 
 
 def read_first(
