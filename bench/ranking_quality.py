@@ -3,7 +3,7 @@
     python bench/ranking_quality.py                    # dev and held-out tables, feedback
     python bench/ranking_quality.py --split dev        # one split only (dev: + feedback figure)
     python bench/ranking_quality.py --split heldout2   # any bench/devset/<dir> with tracks + qrels
-    python bench/ranking_quality.py --split all-tuning # dev,heldout..heldout3: the 24 tuning tracks
+    python bench/ranking_quality.py --split all-tuning # dev,heldout..heldout4: the 30 tuning tracks
     python bench/ranking_quality.py --split dev,heldout  # several splits, pooled figure after them
 
 Every system ranks ALL 4,943 papers of the bundled sample (January and February: the complete
@@ -15,7 +15,7 @@ cycle sends to the LLM judge (`[learn] max_papers`, 5 by default, across all tra
 first K is the most it can get judged in one cycle). Papers not in the qrels count as grade 0.
 See bench/devset/README.md for how the labels were made. With several splits it then prints
 each split's means and the mean over all their tracks pooled (each track counted once), peers
-beside ours. The constants are tuned on dev, heldout, heldout2 and heldout3 (all-tuning); any
+beside ours. The constants are tuned on dev and heldout..heldout4 (all-tuning); any
 other split is reported as never tuned on.
 """
 
@@ -43,7 +43,7 @@ from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
 
 DEVSET = Path(__file__).resolve().parent / "devset"
 MIN_CORE = 3  # tracks with fewer core papers get a second mean without them
-TUNING_SPLITS = ("dev", "heldout", "heldout2", "heldout3")  # constants chosen on these 24 tracks
+TUNING_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")  # the 30 tuning tracks
 SYSTEMS = ("tfidf", "bm25s", "ours")
 JUDGE_K = LearnSettings().max_papers  # candidates a learn cycle sends to the LLM judge
 RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]

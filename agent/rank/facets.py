@@ -33,6 +33,9 @@ class Facet:
     terms: list[tuple[int, ...]]
     phrases: list[tuple[int, ...]] = field(default_factory=list)
     cues: dict[int, float] = field(default_factory=dict)  # word -> how much it shows the facet
+    # a weak facet (grounded_facets) weighs 1 - weak in the coverage and every paper shows at
+    # least `weak` of it; 0 for a facet like any other
+    weak: float = 0.0
 
     @property
     def words(self) -> set[int]:
@@ -69,7 +72,9 @@ def name_facets(name: str, vocabulary: Vocabulary = VOCABULARY) -> list[Facet]:
     return facets
 
 
-def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Facet]:
+def grounded_facets(
+    facets: list[Facet], keywords: tuple[str, ...], weak: float = 0.0
+) -> list[Facet]:
     """Only the name's aspects that the keywords name, each as the keywords draw it.
 
     A name is often a label ("Listen vs Guess", "Project Alpha"): its words are not a query, and
@@ -78,7 +83,9 @@ def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Face
     does not make each of them required: in "LLM agents that use tools", "use" shows up only in
     "tool use", so it belongs to the "tool" aspect (which "tool learning" names alone); and the
     words of "Evaluating spoken language models" that only "spoken language model" names are one
-    aspect together, shown by any of them.
+    aspect together, shown by any of them. An aspect only one of several keywords names is
+    thin evidence that it is required ("bits" in "Squeezing large models into fewer bits", said
+    only by "low-bit", while "weight pruning" never says it): it gets `weak` (see Facet).
     """
     keyword_words = [set(phrase_keys(keyword)[0]) for keyword in keywords]
     grounding = [{i for i, words in enumerate(keyword_words) if f.words & words} for f in facets]
@@ -90,6 +97,9 @@ def grounded_facets(facets: list[Facet], keywords: tuple[str, ...]) -> list[Face
         if own and not a and not own & named_alone:
             groups.setdefault(min(own), []).append(facet)
     kept += [Facet([term for f in group for term in f.terms]) for group in groups.values()]
+    for facet in kept:
+        if len(keywords) > 1 and sum(bool(facet.words & words) for words in keyword_words) == 1:
+            facet.weak = weak
     return kept
 
 
@@ -224,13 +234,17 @@ def facet_coverage(
     abstract_credit: float = 1.0,
     apart_credit: float = 0.0,
 ) -> np.ndarray:
-    """Idf-weighted share of the facets each paper of `index` shows."""
+    """Idf-weighted share of the facets each paper of `index` shows (a weak facet: see Facet)."""
     total = np.zeros(index.n_docs)
     mass = 0.0
     for facet in facets:
         weight = max(float(stats.idf(np.asarray(t, dtype=np.int64)).max()) for t in facet.terms)
         if weight < min_idf:
             continue  # "model", "use": every paper has them, they tell nothing
-        total += weight * _mentions(index, facet, abstract_credit, apart_credit)
+        shown = _mentions(index, facet, abstract_credit, apart_credit)
+        if facet.weak > 0:
+            weight *= 1 - facet.weak
+            shown = np.maximum(shown, facet.weak)
+        total += weight * shown
         mass += weight
     return total / mass if mass else np.ones(index.n_docs)
