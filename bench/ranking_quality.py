@@ -207,6 +207,33 @@ def rating_gain(tracks, qrels, rank, n_ratings: int = 10) -> tuple[float, float]
     return float(np.mean(before_scores)), float(np.mean(after_scores))
 
 
+def threshold_figure(tracks, papers, qrels, n_ratings: int = 10) -> tuple[float, float, int, int]:
+    """What the relevance threshold keeps as ratings arrive: the share of unrated core papers
+    marked relevant, and the unrated relevant papers, before and after the ratings of
+    `rating_gain`. nDCG cannot see this (a rating that lowers every score keeps the order) but
+    a learn cycle can: it picks among relevant papers, and `status` counts them."""
+    before = Ranker(tracks, embedder=None).rank(papers)
+    ratings = [
+        Rating(m.paper_id, 1 if qrels.get(t.id, {}).get(m.paper_id, 0) >= 1 else -1, t.id)
+        for t in tracks for m in before[t.id][:n_ratings]
+    ]
+    after = Ranker(tracks, ratings, embedder=None).rank(papers)
+    rated = {(r.track_id, r.paper_id) for r in ratings}
+    counts = []
+    for ranked in (before, after):
+        core = kept = relevant = 0
+        for track in tracks:
+            marked = {m.paper_id for m in ranked[track.id]
+                      if m.relevant and (track.id, m.paper_id) not in rated}
+            relevant += len(marked)
+            for pid, grade in qrels.get(track.id, {}).items():
+                if grade == 2 and (track.id, pid) not in rated:
+                    core += 1
+                    kept += pid in marked
+        counts.append((kept / max(core, 1), relevant))
+    return counts[0][0], counts[1][0], counts[0][1], counts[1][1]
+
+
 def condense(rankings: dict[str, list[str]], keep: set[str]) -> dict[str, list[str]]:
     """Each ranking with the papers outside `keep` (the ungraded month) left out."""
     return {tid: [p for p in r if p in keep] for tid, r in rankings.items()}
@@ -333,6 +360,10 @@ def main() -> None:
         before, after = feedback_figure(load_tracks(), january, load_qrels())
         print(f"\nfeedback (dev, January only, 10 ratings/track, unrated papers): "
               f"nDCG@20 {before:.3f} -> {after:.3f}")
+        core_before, core_after, n_before, n_after = threshold_figure(
+            load_tracks(), january, load_qrels())
+        print(f"  at the relevance threshold: core papers marked relevant {core_before:.0%} -> "
+              f"{core_after:.0%}, relevant papers {n_before} -> {n_after}")
 
 
 if __name__ == "__main__":

@@ -98,8 +98,16 @@ def score_query(
     entries, owner = query_entries(index, keys)
     contrib = (values * idf)[owner] * entry_weights(index, stats, entries, k1)
     scores = np.bincount(index.docs[entries], weights=contrib, minlength=index.n_docs)
-    ideal = float(np.clip(values, 0, None) @ idf)
-    return scores, max(ideal, 1e-9)
+    return scores, ideal_score(stats, weights)
+
+
+def ideal_score(stats: Stats, weights: dict[int, float]) -> float:
+    """The raw score of a paper matching every word of a query: the unit of its scores."""
+    if not weights:
+        return 1.0
+    keys = np.fromiter(weights, dtype=np.int64, count=len(weights))
+    values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+    return max(float(np.clip(values, 0, None) @ stats.idf(keys)), 1e-9)
 
 
 def reference_level(values: np.ndarray, papers: int, floor: float) -> float:
