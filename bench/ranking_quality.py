@@ -10,9 +10,10 @@ Every system ranks ALL 4,943 papers of the bundled sample (January and February:
 listing the radar now reads). Each split is graded on the month(s) of its judged papers (dev:
 January, held-out: February), so its figures are taken on the ranking condensed to those months
 (papers of an ungraded month are skipped, not counted as misses). Prints nDCG@20 (graded), P@10
-(grade >= 1) and recall@50 of grade-2 ("core") papers, and recall@K with K the papers a learn
-cycle sends to the LLM judge (`[learn] max_papers`, 5 by default, across all tracks: a track's
-first K is the most it can get judged in one cycle). Papers not in the qrels count as grade 0.
+(grade >= 1) and recall@50 of grade-2 ("core") papers (50: the shortlist an LLM judge reads per
+learn cycle, `[learn] judge_candidates`), and recall@K with K the papers a learn cycle
+summarises (`[learn] max_papers`, 5 by default, across all tracks: without an LLM judge, a
+track's first K is the most one cycle can show it). Papers not in the qrels count as grade 0.
 See bench/devset/README.md for how the labels were made. With several splits it then prints
 each split's means and the mean over all their tracks pooled (each track counted once), peers
 beside ours. The constants are tuned on dev and heldout..heldout4 (all-tuning); any
@@ -45,7 +46,7 @@ DEVSET = Path(__file__).resolve().parent / "devset"
 MIN_CORE = 3  # tracks with fewer core papers get a second mean without them
 TUNING_SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")  # the 30 tuning tracks
 SYSTEMS = ("tfidf", "bm25s", "ours")
-JUDGE_K = LearnSettings().max_papers  # candidates a learn cycle sends to the LLM judge
+JUDGE_K = LearnSettings().max_papers  # papers a learn cycle summarises (the judge reads 50)
 RankFn = Callable[[Sequence[Track], Sequence[Paper]], dict[str, list[str]]]
 
 
@@ -261,7 +262,7 @@ def compare(name, tracks, papers, months, graded: set[str], qrels) -> dict[str, 
                               key=lambda kv: kv[1])
     print(f"ours / best peer nDCG@20: {results['ours']['MEAN'][0] / best:.2f}x; "
           f"lowest core recall@50 of a track: {worst_recall:.2f} ({worst})")
-    print(f"core recall@{JUDGE_K} (the judge's {JUDGE_K} per learn cycle): "
+    print(f"core recall@{JUDGE_K} (the {JUDGE_K} a learn cycle summarises): "
           + ", ".join(f"{n} {results[n]['MEAN'][3]:.2f}" for n in systems))
     few = sorted(t for t, g in qrels.items() if sum(v == 2 for v in g.values()) < MIN_CORE)
     if few:  # a track with one or two core papers moves a mean in large steps
