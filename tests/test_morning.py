@@ -23,7 +23,8 @@ from agent.config import load_settings
 from agent.cycle import CycleOptions, run_cycle
 from agent.errors import ConfigError
 from agent.models import Paper
-from agent.review import digest, parse_since, read_note, track_rows
+from agent.review import parse_since, read_note, track_rows
+from agent.review.digest import digest
 from agent.store import Store
 from agent.workspace import init_workspace
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from agent.cycle import CycleOptions, run_cycle
-from agent.review import digest, paper_report, search_papers, track_rows
+from agent.review import paper_report, search_papers, track_rows
+from agent.review.digest import digest
 from agent.steer import queue_add, rate
 from agent.store import Store, sqlite_url
 from agent.store.quick import QuickReader, open_reader
@@ -87,7 +88,8 @@ def test_the_quick_reader_shows_what_the_store_shows(
 PROBE = """
 import sys
 from pathlib import Path
-from agent.review import digest, paper_report, search_papers, track_rows
+from agent.review import paper_report, search_papers, track_rows
+from agent.review.digest import digest
 workspace = Path(sys.argv[1])
 track_rows(workspace)
 page = digest(workspace, "2020-01-01")

@@ -27,11 +27,15 @@ READING = CLIENTS | {"numpy", "yaml", "tomlkit", "agent.rank.ranker", "agent.tra
 # importlib.resources (and tempfile with it) for the bundled defaults `init` copies.
 QUICK = READING | {"pydantic", "markdown_it", "_hashlib", "logging.handlers",
                    "importlib.resources", "tempfile"}
+# The morning's other pages: the digest (with the note writer it formats with) and the exports;
+# agent.review's names are imported from their submodule on first use.
+MORNING = {"agent.review.digest", "agent.notes", "agent.venue", "agent.review.export"}
 HEAVY = {
-    "--help": QUICK | {"importlib.metadata", "rich", "typer.rich_utils"},
-    "status": QUICK,
-    "log": QUICK,
-    "tracks": QUICK,
+    "--help": QUICK | MORNING | {"importlib.metadata", "rich", "typer.rich_utils", "agent.review",
+                                 "agent.store"},
+    "status": QUICK | MORNING | {"agent.review.papers", "agent.velocity"},  # cycles only
+    "log": QUICK | MORNING | {"agent.review.papers", "agent.velocity"},
+    "tracks": QUICK | MORNING,  # agent.review.papers: its rows and velocity
     "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules", "pydantic"},
 }
 
@@ -143,3 +147,20 @@ def test_memo_keys_are_the_sha256_they_were(
         digest.update(len(part).to_bytes(8, "big") + part)
     key = digest.hexdigest()[:32]
     assert memo_path("tracks", inputs) == tmp_path / "memo" / f"tracks-{key}.json"
+
+
+def test_review_names_come_from_their_submodules() -> None:
+    """agent.review imports its names on first use: each is its submodule's own object, and
+    `agent.review.digest` is always the submodule (the digest function lives there), whichever
+    was imported first."""
+    import importlib
+
+    import agent.review as review
+    import agent.review.digest
+
+    assert review.__all__ == sorted(review.HOME)
+    for name in review.__all__:
+        assert getattr(review, name) is getattr(importlib.import_module(review.HOME[name]), name)
+    assert review.digest is agent.review.digest and callable(agent.review.digest.digest)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        review.nothing  # noqa: B018

@@ -117,7 +117,7 @@ def digest(
     workspace: WorkspaceOption = None,
 ) -> None:
     """One Markdown page summarising every cycle since then (to stdout)."""
-    from agent.review import digest as make_digest
+    from agent.review.digest import digest as make_digest
 
     typer.echo(make_digest(resolve_workspace(workspace), since), nl=False)
 
