@@ -88,12 +88,30 @@ def hide_password(url: str) -> str:
     return _PASSWORD.sub(r"\1***@", url)
 
 
+class LazyPattern:
+    """A regular expression compiled on first use: the Markdown and LaTeX patterns below serve
+    notes and ingestion, and compiling them cost every command (`status` too) a few ms. Each
+    attribute asked for is the compiled pattern's, kept on the instance after the first time."""
+
+    def __init__(self, pattern: str) -> None:
+        self._source = pattern
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(re.compile(self._source), name)
+        setattr(self, name, value)
+        return value
+
+
+def lazy_pattern(pattern: str) -> re.Pattern[str]:
+    return LazyPattern(pattern)  # type: ignore[return-value]  # behaves as one
+
+
 # --- Markdown ----------------------------------------------------------------------------------
 
 # Bare URLs (GitHub autolinks "https://…" and "www.…"): shown as code spans, never as links.
-_URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>`]*[^\s<>`.,;:!?)\]'\"*_~]")
+_URL = lazy_pattern(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>`]*[^\s<>`.,;:!?)\]'\"*_~]")
 _ALWAYS = {"\\": "\\\\", "`": "\\`", "*": "\\*", "|": "\\|"}
-_INLINE = re.compile(
+_INLINE = lazy_pattern(
     r"&(?=#?\w+;)"  # an entity reference ("&lt;") would render as its character
     r"|<(?=[A-Za-z/!?])"  # an HTML tag, comment or autolink
     r"|\\(?=[!-/:-@\[-`{-~])"  # a backslash that would escape the next character
@@ -106,7 +124,7 @@ _INLINE = re.compile(
 )
 # What would start a heading, list, quote, rule, setext underline, task box or footnote
 # definition if the text began a line.
-_BLOCK_START = re.compile(r"^(?:(\d{1,9})([.)])(?=\s|$)|()([#>\[]|[-+=](?=[-+=\s]|$)))")
+_BLOCK_START = lazy_pattern(r"^(?:(\d{1,9})([.)])(?=\s|$)|()([#>\[]|[-+=](?=[-+=\s]|$)))")
 
 
 def _escape_inline(text: str) -> str:
@@ -145,7 +163,7 @@ def block_escape(match: re.Match[str]) -> str:
 # LaTeX in running text, one construct at a time (pylatexenc on a whole abstract is ~25 ms; on
 # its few LaTeX spans it is well under 1 ms): math, a macro with its arguments, an accent, an
 # escaped character, a brace group holding a macro, TeX quotes, a tie.
-_SPAN = re.compile(
+_SPAN = lazy_pattern(
     r"\\\\"  # a forced line break
     r"|(?<!\\)\$(?:[^$\\]|\\.)+\$"
     r"|\\href\{(?P<href>[^{}]*)\}\{(?P<label>(?:[^{}]|\{[^{}]*\})*)\}"
@@ -158,16 +176,16 @@ _SPAN = re.compile(
 )
 _QUICK = {"\\\\": " ", "``": "\u201c", "''": "\u201d", "\\ ": " ", "\\,": " ", "\\;": " ",
           "\\!": ""}  # fmt: skip
-_APPROX_AFTER = re.compile(r"\s?[\d.]")  # "~10%" is "about 10%", not a tie
-_BARE_SPECIAL = re.compile(r"(?<!\\)([%&#])")  # comment, alignment tab, parameter in LaTeX
-_SIMPLE_MATH = re.compile(
+_APPROX_AFTER = lazy_pattern(r"\s?[\d.]")  # "~10%" is "about 10%", not a tie
+_BARE_SPECIAL = lazy_pattern(r"(?<!\\)([%&#])")  # comment, alignment tab, parameter in LaTeX
+_SIMPLE_MATH = lazy_pattern(
     r"(?:[^\W_]|[\s+\-=<>()/|.,:;!*'%]|\\[A-Za-z]+|\\[%,;!]"
     r"|\\(?:text\w*|math(?:rm|bf|it|sf|tt))\{[^{}\\]*\})*"  # "$\textbf{ELaTTA}$"
 )
-_DOLLAR = re.compile(r"(?<!\\)\$")
-_MACRO = re.compile(r"\\[A-Za-z]+")
-_STYLE_NAME = re.compile(r"\\(?:text\w*|math(?:rm|bf|it|sf|tt))$")
-_STYLE = re.compile(r"\\(?:textbf|textit|emph|texttt|textsc|textrm|textsf|underline)\{([^{}]*)\}")
+_DOLLAR = lazy_pattern(r"(?<!\\)\$")
+_MACRO = lazy_pattern(r"\\[A-Za-z]+")
+_STYLE_NAME = lazy_pattern(r"\\(?:text\w*|math(?:rm|bf|it|sf|tt))$")
+_STYLE = lazy_pattern(r"\\(?:textbf|textit|emph|texttt|textsc|textrm|textsf|underline)\{([^{}]*)\}")
 
 
 @lru_cache(maxsize=1)
