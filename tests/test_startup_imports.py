@@ -30,12 +30,15 @@ QUICK = READING | {"pydantic", "markdown_it", "_hashlib", "logging.handlers",
 # The morning's other pages: the digest (with the note writer it formats with) and the exports;
 # agent.review's names are imported from their submodule on first use.
 MORNING = {"agent.review.digest", "agent.notes", "agent.venue", "agent.review.export"}
+PAGES = {"agent.review.papers", "agent.velocity"}  # the tracks' and papers' pages
+# A quick command imports only the module that registers it (agent.cli.QUICK_HOMES).
+CLI = {f"agent.cli.{name}" for name in ("commands", "discover", "morning", "queue", "tracks")}
 HEAVY = {
     "--help": QUICK | MORNING | {"importlib.metadata", "rich", "typer.rich_utils", "agent.review",
                                  "agent.store"},
-    "status": QUICK | MORNING | {"agent.review.papers", "agent.velocity"},  # cycles only
-    "log": QUICK | MORNING | {"agent.review.papers", "agent.velocity"},
-    "tracks": QUICK | MORNING,  # agent.review.papers: its rows and velocity
+    "status": QUICK | MORNING | PAGES | CLI - {"agent.cli.commands"},  # agent.review.cycles only
+    "log": QUICK | MORNING | PAGES | CLI - {"agent.cli.morning"},
+    "tracks": QUICK | MORNING | CLI - {"agent.cli.tracks"},  # agent.review.papers: rows, velocity
     "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules", "pydantic"},
 }
 
@@ -49,7 +52,11 @@ except SystemExit as exc:
     code = exc.code
 config = sys.modules.get("agent.config")  # settings validators built: none when remembered
 built = config.adapter.cache_info().currsize if config else 0
-print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules), "validators": built}))
+text = sys.modules.get("agent.text")  # its Markdown and LaTeX patterns compiled
+patterns = [name for name, value in vars(text).items()
+            if isinstance(value, text.LazyPattern) and len(vars(value)) > 1] if text else []
+print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules), "validators": built,
+                          "patterns": patterns}))
 """
 
 
@@ -65,6 +72,8 @@ def loaded(args: list[str], cwd: Path, tmp_path: Path,
     result = json.loads(last)
     assert result["code"] in (0, None), done.stderr[-2000:]
     assert result["validators"] == 0, "settings validated again"
+    if args and args[0] in HEAVY and args[0] != "triage":
+        assert result["patterns"] == [], "notes' patterns compiled"
     return output, set(result["modules"])
 
 
@@ -164,3 +173,16 @@ def test_review_names_come_from_their_submodules() -> None:
     assert review.digest is agent.review.digest and callable(agent.review.digest.digest)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         review.nothing  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["status", "log", "tracks"])
+def test_quick_homes_register_their_command(name: str, tmp_path: Path) -> None:
+    """agent.cli.QUICK_HOMES names the module that registers each quick command: imported
+    alone, it gives the app that command (a wrong entry would make it unknown)."""
+    probe = ("import sys; from importlib import import_module; from agent.cli import QUICK_HOMES, "
+             "app; from agent.cli.startup import named; "
+             "import_module('agent.cli.' + QUICK_HOMES[sys.argv[1]]); "
+             "assert named(app, sys.argv[1]) is not None")
+    done = subprocess.run([sys.executable, "-c", probe, name], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -164,12 +164,30 @@ def root(
     setup_logging(None, verbose=verbose)
 
 
+# The module that registers each quick command: typer builds only the command invoked
+# (agent/cli/startup.py), so the others need not be imported. Any other command, or none (the
+# root's --help lists them all), imports every module that registers commands.
+QUICK_HOMES = {"status": "commands", "log": "morning", "tracks": "tracks"}
+COMMAND_MODULES = ("commands", "discover", "morning", "queue", "tracks")
+
+
+def register(args: list[str]) -> None:
+    """Import the modules whose commands `args` may run (importing one registers its commands)."""
+    from importlib import import_module
+
+    from agent.cli.startup import invoked_name
+
+    name = invoked_name(args)
+    for module in [QUICK_HOMES[name]] if name in QUICK_HOMES else COMMAND_MODULES:
+        import_module(f"agent.cli.{module}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and `python -m agent`."""
-    from agent.cli import commands, discover, morning, queue, tracks  # noqa: F401  (registers)
     from agent.cli.startup import build
 
     args = sys.argv[1:] if argv is None else argv
+    register(args)
     try:
         build(app, args)(args=args)  # app(args=args), started faster; typer handles usage
         # errors, --help and exits itself

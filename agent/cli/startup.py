@@ -88,19 +88,27 @@ def named(app: typer.Typer, name: str | None) -> typer.Typer | None:
     return alone
 
 
+def invoked_name(argv: list[str]) -> str | None:
+    """The command the arguments name: the first that is not an option (the root's options are
+    flags), unless a `--` comes before it; None when there is none."""
+    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    if name is None or "--" in argv[: argv.index(name)]:
+        return None
+    return name
+
+
 def only_invoked(app: typer.Typer, argv: list[str]) -> typer.Typer:
     """`app` with only the command the arguments name, and in a group (`tracks add`) only the
     subcommand named right after it, or none when the group is named alone and lists. Anything
-    else (an option before a subcommand, an unknown name, --help of a group) keeps them all.
-    The root's options are flags, so its command is the first argument not an option."""
-    name = next((arg for arg in argv if not arg.startswith("-")), None)
-    if "--" in argv[: argv.index(name) if name in argv else len(argv)]:
+    else (an option before a subcommand, an unknown name, --help of a group) keeps them all."""
+    name = invoked_name(argv)
+    if name is None:
         return app
     alone = named(app, name)
     if alone is None or not alone.registered_groups:
         return alone or app
     group = copy.copy(alone.registered_groups[0])
-    rest = argv[argv.index(name) + 1 :]  # type: ignore[arg-type]
+    rest = argv[argv.index(name) + 1 :]
     lists = group.typer_instance.info.invoke_without_command is True  # type: ignore[union-attr]
     if not rest and lists and group.typer_instance.info.no_args_is_help is not True:  # type: ignore[union-attr]
         group.typer_instance = copy.copy(group.typer_instance)
