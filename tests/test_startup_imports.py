@@ -61,12 +61,12 @@ print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules), "validat
 
 
 def loaded(args: list[str], cwd: Path, tmp_path: Path,
-           extra: dict[str, str] | None = None) -> tuple[str, set[str]]:
+           extra: dict[str, str] | None = None, probe: str = PROBE) -> tuple[str, set[str]]:
     """What `research-agent ARGS` printed and the modules it had loaded when it finished."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "80", "PYTHONPATH": str(ROOT),
            "RESEARCH_AGENT_CACHE": str(cwd.parent / "cache"),  # where the workspace's cycle ran
            **(extra or {})}
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env,
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
     output, _, last = done.stdout.rstrip().rpartition("\n")
     result = json.loads(last)
@@ -102,6 +102,18 @@ def test_quick_commands_leave_heavy_libraries_unloaded(
     if command == "log":
         assert "scan" in output  # it did read the store
     assert sorted(modules & HEAVY[command]) == []
+
+
+@pytest.mark.parametrize("args", [["status"], ["log"], ["tracks"], ["tracks", "--json"]])
+def test_quick_commands_print_what_the_whole_tree_prints(
+    args: list[str], workspace: Path, tmp_path: Path
+) -> None:
+    """Registered alone (agent.cli.QUICK_HOMES), a quick command prints what it prints with
+    every command module imported first, as before."""
+    alone, _ = loaded(args, workspace, tmp_path)
+    every = "from agent.cli import commands, discover, morning, queue, tracks\n"
+    whole, modules = loaded(args, workspace, tmp_path, probe=every + PROBE)
+    assert "agent.cli.queue" in modules and alone.strip() and alone == whole
 
 
 @pytest.mark.parametrize("args", [["log", "--limit", "5"], ["status", "-w", "."], ["tracks"]])
