@@ -38,7 +38,9 @@ HEAVY = {
                                  "agent.store"},
     "status": QUICK | MORNING | PAGES | CLI - {"agent.cli.commands"},  # agent.review.cycles only
     "log": QUICK | MORNING | PAGES | CLI - {"agent.cli.morning"},
-    "tracks": QUICK | MORNING | CLI - {"agent.cli.tracks"},  # agent.review.papers: rows, velocity
+    # agent.review.papers: its rows and velocity; no cycles
+    "tracks": QUICK | MORNING | CLI - {"agent.cli.tracks"} | {"agent.review.cycles",
+                                                              "agent.changes"},
     "triage": CLIENTS | {"rich", "yaml", "tomlkit", "agent.track_rules", "pydantic"},
 }
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from agent.errors import ConfigError, UnknownPaperError
 from agent.models import Match, Paper, Track
-from agent.review.cycles import note_files
 from agent.sources.ids import is_versionless_id, normalize_arxiv_id
 from agent.tracks import load_tracks
 from agent.velocity import TrackVelocity, store_velocity
@@ -124,6 +123,8 @@ def iso(when: datetime | None) -> str | None:
 
 def citing_notes(workspace: Path, paper_id: str, first_seen: int | None) -> list[dict[str, Any]]:
     """The cycle notes that mention the id (notes older than its first sighting cannot)."""
+    from agent.review.cycles import note_files  # `papers show` only: not for `tracks`
+
     pattern = re.compile(r"(?<![\w.])" + re.escape(paper_id) + r"(?![\d])")
     found = []
     for number, path in sorted(note_files(workspace).items()):
