@@ -221,14 +221,22 @@ def test_the_judge_reads_50_candidates_in_one_round_and_the_best_5_are_summarise
 # --- later cycles: waiting papers are summarised, nobody is judged twice --------------------------
 
 
+def first_learn(
+    broad: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> tuple[list[str], dict[str, int], set[str]]:
+    """One learn cycle whose judge scores each paper by its id's hash: (the papers judged, their
+    scores, the five summarised)."""
+    server.respond_with(judge_with(hashed_score))
+    learn(capsys, broad)
+    first = judged(server)
+    scores = {pid: hashed_score(pid) for pid in first}
+    return first, scores, set(best_five(broad, scores))
+
+
 def test_the_next_cycle_summarises_waiting_papers_without_judging_them_again(
     broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openai_server.respond_with(judge_with(hashed_score))
-    learn(capsys, broad)
-    first = judged(openai_server)
-    scores = {pid: hashed_score(pid) for pid in first}
-    done = set(best_five(broad, scores))
+    first, scores, done = first_learn(broad, openai_server, capsys)
     waiting = {pid: s for pid, s in scores.items() if s >= 5 and pid not in done}
 
     openai_server.requests.clear()
@@ -283,11 +291,7 @@ def test_papers_judged_below_the_bar_are_never_judged_again(
 def test_after_a_rating_the_pool_is_ranked_again_and_still_nobody_is_judged_twice(
     broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openai_server.respond_with(judge_with(hashed_score))
-    learn(capsys, broad)
-    first = judged(openai_server)
-    scores = {pid: hashed_score(pid) for pid in first}
-    done = set(best_five(broad, scores))
+    first, scores, done = first_learn(broad, openai_server, capsys)
     lowest = min((pid for pid, s in scores.items() if s >= 5 and pid not in done),
                  key=lambda pid: (scores[pid], values(broad, [pid])[pid]))
     run = run_cli(capsys, "rate", lowest, "up", "-w", str(broad), "--source", "sample",

@@ -1,21 +1,29 @@
 """Build the candidate pools that were graded by hand (see README.md).
 
-    python bench/devset/make_pool.py OUT_DIR    # one OUT_DIR/<track>.txt per track to read
+    python bench/devset/make_pool.py OUT_DIR                    # the January dev set
+    python bench/devset/make_pool.py --split heldout3 OUT_DIR   # a held-out split, 2 to 5
 
-Pool per track = top 40 of tf-idf, BM25 and our ranker, plus up to 40 hits of a hand-written
-regular expression (different words from the track's keywords), ordered by paper id so the
-reader cannot tell which method proposed a paper.
+One OUT_DIR/<track>.txt per track to read. Pool per track = top 40 of tf-idf, BM25 and our
+ranker, plus up to 40 hits of a hand-written regular expression (different words from the
+track's keywords), ordered by paper id so the reader cannot tell which method proposed a paper.
 
-`write_pools` is shared with `heldout2/make_pool.py`. The January pools were read with the first
-version of our ranker, a January-only corpus and a hand-made BM25; rerun today this script uses
-the systems of `ranking_quality.py` (full sample ranked, bm25s, the current ranker), so it no
-longer reproduces those pools exactly.
+The January pools were read with the first version of our ranker, a January-only corpus and a
+hand-made BM25; rerun today this script uses the systems of `ranking_quality.py` (full sample
+ranked, bm25s, the current ranker), so it no longer reproduces those pools exactly.
+
+For `heldout2/` to `heldout5/` the filters are data, `<split>/filters.toml`, and the pool is
+taken over the February 2026 papers of the bundled sample: the first 40 of tf-idf, BM25
+(bm25s) and our ranker, plus the first 40 papers, in BM25 order, that match every pattern of the
+track's filter and are not already pooled (`new_regex_hits_only`). The filters were written
+before any pool was read (each split's commits, README.md). `heldout/` has its own script: its
+pool was BM25's top 30 and the filter hits, without our ranker.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -88,16 +96,32 @@ def write_pools(
     return sizes
 
 
-def pool_command(script: str, filters: Mapping[str, Sequence[str]], month: str,
-                 new_regex_hits_only: bool = False) -> None:
-    """`python <split>/make_pool.py OUT_DIR`: write the pools of the split beside `script`."""
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python {script} OUT_DIR")
-    sizes = write_pools(Path(script).parent / "tracks.toml", filters, month, Path(sys.argv[1]),
-                        new_regex_hits_only=new_regex_hits_only)
+def split_filters(split: str) -> dict[str, list[str]]:
+    """A held-out split's filters (`<split>/filters.toml`): track id -> patterns."""
+    path = Path(__file__).resolve().parent / split / "filters.toml"
+    if not path.is_file():
+        sys.exit(f"make_pool: no {path}: --split takes heldout2, heldout3, heldout4 or heldout5")
+    filters: dict[str, list[str]] = tomllib.loads(path.read_text())["filters"]
+    return filters
+
+
+def main(argv: Sequence[str]) -> None:
+    """`make_pool.py [--split SPLIT] OUT_DIR`: write the pools, print their sizes."""
+    args = list(argv)
+    split = None
+    if args[:1] == ["--split"] and len(args) >= 2:
+        split, args = args[1], args[2:]
+    if len(args) != 1:
+        sys.exit("usage: python bench/devset/make_pool.py [--split heldoutN] OUT_DIR")
+    here = Path(__file__).resolve().parent
+    if split is None:
+        sizes = write_pools(here / "tracks.toml", FILTERS, "2026-01", Path(args[0]))
+    else:
+        sizes = write_pools(here / split / "tracks.toml", split_filters(split), "2026-02",
+                            Path(args[0]), new_regex_hits_only=True)
     for track_id, size in sizes.items():
         print(track_id, size)
 
 
 if __name__ == "__main__":
-    pool_command(__file__, FILTERS, "2026-01")
+    main(sys.argv[1:])
