@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from agent.daemon.schedule import backoff_ticks, build_schedule, plan_first_run
 from agent.files import write_atomic
+from agent.interrupt import SignalRelay
 from agent.logs import flush_logs
 from agent.schedule import load_timezone, utc_now
 
@@ -192,60 +192,26 @@ class _Daemon:
             logger.exception("on_event callback failed on %r", kind)
 
 
-class _SignalRelay:
-    """SIGTERM/SIGINT set `stop`, through `signal.set_wakeup_fd` and a relay thread.
-
-    The Python-level handler would run only in the main thread, and only once that thread
-    wakes: the kernel may deliver the signal to a cycle thread while the main thread sleeps in
-    the scheduler's wait. The wakeup fd is written by the C-level handler in whichever thread
-    took the signal, so the relay sees it at once. The handler itself does nothing: a handler
-    that takes a lock can deadlock the main thread, and one that raises can be swallowed.
+class _SignalRelay(SignalRelay):
+    """SIGTERM/SIGINT set `stop` (agent/interrupt.py's relay: the kernel may deliver the signal
+    to a cycle thread while the main thread sleeps in the scheduler's wait). The handler itself
+    does nothing: a handler that takes a lock can deadlock the main thread, and one that raises
+    can be swallowed.
     """
 
+    signals = (signal.SIGTERM, signal.SIGINT)
+
     def __init__(self, stop: threading.Event):
+        super().__init__()
         self.stop = stop
         self.hurry = False  # a signal after stop: stop waiting for the running cycle
-        self._previous: dict[int, Any] = {}
-        self._previous_wakeup_fd: int | None = None
-        self._write_fd: int | None = None
 
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            logger.debug("not in the main thread: signal handlers not installed")
+    def relay(self, signum: int) -> None:
+        if self.stop.is_set():
+            self.hurry = True
             return
-        read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._write_fd, False)
-        threading.Thread(
-            target=self._relay, args=(read_fd,), name="research-agent-signals", daemon=True
-        ).start()
-        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-        if self._write_fd is not None:
-            signal.set_wakeup_fd(self._previous_wakeup_fd if self._previous_wakeup_fd else -1)
-            os.close(self._write_fd)  # the relay reads EOF and ends
-            self._write_fd = None
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        """Replaces the default handlers (exit, KeyboardInterrupt); the relay does the work."""
-
-    def _relay(self, read_fd: int) -> None:
-        with open(read_fd, "rb", buffering=0) as pipe:
-            while data := pipe.read(64):  # one byte per signal; b"" once restore() ran
-                for signum in data:
-                    if signum not in (signal.SIGTERM, signal.SIGINT):
-                        continue
-                    if self.stop.is_set():
-                        self.hurry = True
-                        continue
-                    logger.info("received %s: stopping", signal.Signals(signum).name)
-                    self.stop.set()
+        logger.info("received %s: stopping", signal.Signals(signum).name)
+        self.stop.set()
 
 
 def run_daemon(run_one: RunOne, options: DaemonOptions) -> int:
