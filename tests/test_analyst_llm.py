@@ -293,3 +293,39 @@ def test_chunks_split_long_sections_without_dropping_text():
     joined = " ".join(c.text for c in chunks)
     assert all(f"Paragraph {i} " in joined for i in range(20))
     assert all(len(c.text) <= 1200 + 40 for c in chunks)
+
+
+def test_close_after_an_interrupted_phase_waits_for_the_calls_in_flight(openai_server, calls):
+    """Ctrl-C in a phase leaves its calls in flight (they end by their own deadline). Closing
+    the connections under them closed their sockets mid-read: a worker then sat on a closed
+    socket for its whole deadline, and the process (which exits after its workers) hung that
+    long after "rolled back". close() now closes once those calls have ended."""
+    holding, let_go = threading.Event(), threading.Event()
+
+    def hold(request: dict[str, Any]) -> Any:
+        holding.set()
+        let_go.wait(30)
+        return None  # the schema's default answer
+
+    openai_server.respond_with(hold)
+    analyst = make_analyst(openai_server, calls, concurrency=2, timeout_seconds=30.0)
+    answered: list[str] = []
+
+    def work(item: str) -> str:
+        if item == "interrupt":
+            assert holding.wait(30)
+            raise KeyboardInterrupt  # as the handler raises it in the phase's thread
+        answered.append(analyst.summarize_one(make_candidate("2601.00001"), TRACKS).paper_id)
+        return item
+
+    with pytest.raises(KeyboardInterrupt):
+        analyst.run_bounded(work, ["interrupt", "call"])  # results in order: raises first
+    analyst.close()
+    assert not analyst.client._http.is_closed  # the held call still owns a connection
+    let_go.set()
+    for _ in range(3000):  # a 30 s safety net; it ends as soon as the call is answered
+        if analyst.client._http.is_closed:
+            break
+        threading.Event().wait(0.01)
+    assert answered == ["2601.00001"]  # the call in flight got its answer
+    assert analyst.client._http.is_closed  # and then the connections were released

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -144,10 +145,25 @@ class LLMAnalyst(Analyst):
         self.client = ChatClient(
             setup.settings, setup.usage_sink, setup.budget, stop_at=setup.stop_at
         )
+        self._left_running: list[ThreadPoolExecutor] = []  # see close()
 
     def close(self) -> None:
-        """Release the endpoint's HTTP connections."""
-        self.client.close()
+        """Release the endpoint's HTTP connections: now, or, when a phase was interrupted (Ctrl-C)
+        with calls still in flight, once those calls end. Closing the connections under them
+        closed their sockets mid-read, and a worker blocked on a closed socket waits for its
+        whole deadline ([llm] timeout_seconds): the process, which exits after its workers, hung
+        that long after "rolled back"."""
+        running, self._left_running = self._left_running, []
+        if not running:
+            self.client.close()
+            return
+
+        def close_after() -> None:
+            for pool in running:
+                pool.shutdown(wait=True)
+            self.client.close()
+
+        threading.Thread(target=close_after, name="analyst-close", daemon=True).start()
 
     def summarize(self, candidates: Sequence[Candidate], brief: Brief) -> list[PaperSummary]:
         """One summary per candidate, in input order, at most `concurrency` calls at once."""
@@ -308,9 +324,14 @@ class LLMAnalyst(Analyst):
             return [fn(item) for item in items]
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyst")
         try:
-            return list(pool.map(fn, items))
-        finally:
+            results = list(pool.map(fn, items))
+        except BaseException:
             # Not `with`: its exit waits for every call in flight, so Ctrl-C (KeyboardInterrupt
             # here) would wait up to [llm] timeout_seconds before the cycle could roll back.
-            # Calls not started are cancelled; those in flight end by their own deadline.
+            # Calls not started are cancelled; those in flight end by their own deadline, and
+            # close() leaves their connections open until they have.
             pool.shutdown(wait=False, cancel_futures=True)
+            self._left_running.append(pool)
+            raise
+        pool.shutdown(wait=False)
+        return results
