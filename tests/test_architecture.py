@@ -72,18 +72,23 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 # Private attributes of vendor libraries: a minor release may rename or remove any of them.
 # Read on a vendor object (`client._session`) or overridden in a subclass (`def _process_jobs`).
-PRIVATE_VENDOR_ATTRIBUTES = ("_session", "_format_url", "_parse_feed", "_jobstore_alias")
+PRIVATE_VENDOR_ATTRIBUTES = (
+    "_session", "_format_url", "_parse_feed", "_jobstore_alias", "_runtime_param",
+)  # fmt: skip
 PRIVATE_VENDOR_METHODS = (
     "_process_jobs", "_do_submit_job", "_run_job_error", "_run_job_success", "_get_run_times",
     "_format_url", "_parse_feed",
 )  # fmt: skip
-# The one place allowed to bridge a gap in a vendor's public API: the isolated arXiv adapter
-# (agent/sources/arxiv_http.py), whose own test fails loudly when the vendor changes.
+# The places allowed to bridge a gap in a vendor's public API, each isolated with its own test
+# that fails loudly when the vendor changes: the arXiv adapter (tests/test_arxiv_faults.py) and
+# typer's option conversion without pydantic (tests/test_cli_startup.py; typer pinned < 0.30).
 ARXIV_ADAPTER = AGENT / "sources" / "arxiv_http.py"
+TYPER_ADAPTER = AGENT / "cli" / "startup.py"
 
 
 def private_vendor_uses(path: Path) -> list[str]:
-    """`obj._name` uses and `def _name` overrides of the listed vendor internals.
+    """`obj._name` uses, `def _name` overrides of the listed vendor internals, and imports of a
+    vendor's private modules (`from typer._coercion import ...`).
 
     `self._name` and `cls._name` are the module's own attributes (the store's `_db_session()`), so
     they do not count; `self.client._session` does.
@@ -98,6 +103,12 @@ def private_vendor_uses(path: Path) -> list[str]:
                 name = node.attr
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             name = node.name if node.name in PRIVATE_VENDOR_METHODS else None
+        elif isinstance(node, ast.ImportFrom | ast.Import) and not getattr(node, "level", 0):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                alias.name for alias in node.names]
+            private = [m for m in modules if m.split(".")[0] != "agent"
+                       and any(part.startswith("_") for part in m.split(".")[1:])]
+            name = private[0] if private else None  # a vendor's private module (typer._coercion)
         if name:
             found.append(f"{name} (line {node.lineno})")
     return found
@@ -105,7 +116,8 @@ def private_vendor_uses(path: Path) -> list[str]:
 
 def test_no_private_attribute_of_a_vendor_library_is_used() -> None:
     assert ARXIV_ADAPTER.exists(), "the arXiv adapter moved: update ARXIV_ADAPTER"
-    allowed = {ARXIV_ADAPTER}
+    assert TYPER_ADAPTER.exists(), "the typer adapter moved: update TYPER_ADAPTER"
+    allowed = {ARXIV_ADAPTER, TYPER_ADAPTER}
     offenders = {
         path.relative_to(AGENT.parent).as_posix(): uses
         for path in sorted(AGENT.rglob("*.py"))

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# typer 0.29's private conversion, bridged by agent/cli/startup.py (pyproject pins typer < 0.30):
+# a typer that moves it fails this file loudly instead of bringing pydantic back unnoticed
+import typer._coercion as _coercion
 import typer.main
 
 from agent.cli import app, startup
 from agent.cli.startup import lighten
 from tests.cli import run_cli
-
-_coercion = pytest.importorskip("typer._coercion")  # typers before 0.2x convert without pydantic
 
 
 def whole_tree() -> Any:
@@ -55,6 +57,14 @@ VALUES: list[tuple[str, Any, bool]] = [
     (" papers search:words", ("speech", "tokenizer"), True), (" papers search:words", ("x",), True),
     (" papers search:words", (), False), (" papers search:words", ("a", 5), False),
 ]
+
+
+def test_typer_still_reads_the_converter_the_quick_start_gives_it() -> None:
+    """The bridge's two private hooks: typer._coercion's RuntimeParam, and a parameter's
+    `_runtime_param`, which typer's own `get_runtime_param` must still return."""
+    assert startup.RuntimeParam is _coercion.RuntimeParam, "agent/cli/startup.py lost typer's hook"
+    param = parameters()[" log:limit"]
+    assert type(param.get_runtime_param()).__name__ == "PlainFirst"
 
 
 def convert(runtime: Any, value: Any, param: Any) -> tuple[str, Any]:
