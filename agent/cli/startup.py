@@ -16,6 +16,11 @@ very value typer's own would for the plain cases (a str for a str, a list of the
 list[str], an int or a string of digits for an int without bounds, a path for a Path without
 path type) and hands every other value to typer's converter, built on first use as typer builds
 it. Older typers, which convert without pydantic, have no such converter and are left alone.
+
+This is the one module of agent/ that touches typer's private API (`typer._coercion`,
+`typer._param_types`, a parameter's `_runtime_param`; pyproject pins typer below 0.30):
+tests/test_cli_startup.py fails loudly on a typer that moves them, and tests/test_architecture.py
+keeps every other module off vendors' private internals.
 """
 
 from __future__ import annotations
