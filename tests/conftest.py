@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.workspaces import ENVIRONMENT, scanned_workspace
+
 pytest_plugins = [
     "tests.fakes.arxiv_server",
     "tests.fakes.openai_server",
@@ -17,20 +19,6 @@ pytest_plugins = [
     "tests.fakes.trickle_server",
     "tests.postgres",
 ]
-
-ENVIRONMENT = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "RESEARCH_AGENT_MODEL",
-    "DATABASE_URL",
-    "ARXIV_API_URL",
-    "ARXIV_HTML_URL",
-    "ARXIV_PDF_URL",
-    "ARXIV_DELAY_SECONDS",
-    "RESEARCH_AGENT_WORKSPACE",
-    "RESEARCH_AGENT_CRASH_AT",
-)
-
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -73,16 +61,7 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after one offline scan of the sample, made once per test session."""
-    from agent.cycle import CycleOptions, run_cycle
-    from agent.workspace import init_workspace
-
-    with pytest.MonkeyPatch.context() as env:
-        for name in ENVIRONMENT:
-            env.delenv(name, raising=False)
-        path, _ = init_workspace(tmp_path_factory.mktemp("scanned") / "radar")
-        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
-    assert outcome.status == "committed", outcome.error
-    return path
+    return scanned_workspace(tmp_path_factory.mktemp("scanned"))
 
 
 @pytest.fixture

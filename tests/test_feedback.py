@@ -22,8 +22,6 @@ from agent.store import Store
 from tests.cli import run_cli
 from tests.context import context
 
-ENVIRONMENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "RESEARCH_AGENT_MODEL")
-
 
 def waiting(store: Store) -> list[Paper]:
     return [paper for paper, _ in store.candidates(statuses=("ranked",))]

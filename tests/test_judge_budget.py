@@ -28,7 +28,6 @@ from tests.cli import run_cli
 from tests.fakes.openai_server import FakeOpenAIServer
 
 SECRET = "sk-test-judge-budget-0123456789"
-ENVIRONMENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "RESEARCH_AGENT_MODEL")
 JUDGED_RE = re.compile(r"^- paper_id: (\S+) \(ranker: ([\w-]+)", re.MULTILINE)
 ARXIV_ID_RE = re.compile(r"arXiv id: (\S+)")
 

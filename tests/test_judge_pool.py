@@ -26,9 +26,9 @@ from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
 from tests.cli import run_cli
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.workspaces import scanned_workspace
 
 SECRET = "sk-test-judge-pool-0123456789"
-ENVIRONMENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "RESEARCH_AGENT_MODEL")
 JUDGED_RE = re.compile(r"^- paper_id: (\S+) \(ranker: ", re.MULTILINE)
 ARXIV_ID_RE = re.compile(r"arXiv id: (\S+)")
 BROAD_TRACK = '''
@@ -45,18 +45,7 @@ categories = ["cs.CL"]
 @pytest.fixture(scope="module")
 def broad_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after one offline scan of the sample, with a broad fourth track."""
-    from agent.cycle import CycleOptions, run_cycle
-    from agent.workspace import init_workspace
-
-    with pytest.MonkeyPatch.context() as env:
-        for name in ENVIRONMENT:
-            env.delenv(name, raising=False)
-        path, _ = init_workspace(tmp_path_factory.mktemp("broad") / "radar")
-        tracks = path / "state" / "tracks.toml"
-        tracks.write_text(tracks.read_text(encoding="utf-8") + BROAD_TRACK, encoding="utf-8")
-        outcome = run_cycle(path, CycleOptions(action="scan", source="sample"))
-    assert outcome.status == "committed", outcome.error
-    return path
+    return scanned_workspace(tmp_path_factory.mktemp("broad"), extra_tracks=BROAD_TRACK)
 
 
 @pytest.fixture
