@@ -301,6 +301,8 @@ def test_after_a_rating_the_pool_is_ranked_again_and_still_nobody_is_judged_twic
     read = summarised(openai_server)
     assert len(read) == 5 and lowest in read  # your rating puts it first, its verdict stands
     assert not set(read) & done
+    assert ("5 papers are summarised (papers you rated up first, then the best by the judge's "
+            "score, then the ranker's)") in last_note(broad)[1]
 
 
 def failing_judge(
