@@ -352,6 +352,7 @@ def test_when_the_llm_fails_the_offline_verdicts_are_not_kept_and_the_llm_judges
     assert ("its verdicts are not kept: the 45 not summarised stay unjudged, for the LLM to judge "
             "in a later cycle.") in text
     assert "The LLM judged" not in text and "wait for a later cycle" not in text
+    assert "**Why this paper**" not in text  # the LLM's reason; the offline analyst gave none
     assert analyses(broad, last_cycle(broad), "judgement") == []  # only the LLM's verdicts stay
     with Store(f"sqlite:///{broad / 'state' / 'agent.db'}") as store:
         assert store.judgement_scores() == {}

@@ -61,11 +61,12 @@ def learn(ctx: Context) -> CycleResult:
 def shortlist(
     ctx: Context, pick: Pick, result: CycleResult
 ) -> tuple[list[Candidate], dict[str, Judgement]]:
-    """The papers to summarise and the verdicts on them. With an analyst that judges first, the
-    pick's new candidates are judged and the best `max_papers` of those it keeps, this cycle or
-    earlier (`pick.waiting`), are chosen; this cycle's verdicts to keep, the notices and the
-    rejected papers' demoted scores go into `result`. A verdict the offline analyst gave in the
-    LLM's place is shown but not kept: the paper stays unjudged, for the LLM in a later cycle."""
+    """The papers to summarise and the LLM's verdicts on them. With an analyst that judges
+    first, the pick's new candidates are judged and the best `max_papers` of those it keeps,
+    this cycle or earlier (`pick.waiting`), are chosen; this cycle's verdicts to keep, the
+    notices and the rejected papers' demoted scores go into `result`. A verdict the offline
+    analyst gave in the LLM's place only counts in the notices and in choosing: the paper stays
+    unjudged, for the LLM in a later cycle, and its section has no "Why this paper"."""
     judging = judge_candidates(ctx, pick.chosen)
     judgements = dict(judging.verdicts)
     result.judgements = [j for pid, j in judgements.items() if pid not in judging.stand_in]
@@ -82,7 +83,8 @@ def shortlist(
             result.notices.append(rejection_notice(rejected, judgements, judge))
     # the LLM said no: the waiting list (policy, status) must not count these as worth reading
     result.matches += [replace(m, relevant=False) for c in by_llm for m in c.matches]
-    return chosen, judgements
+    # "Why this paper" is the LLM's reason, as without an LLM a section has none
+    return chosen, {pid: j for pid, j in judgements.items() if pid not in judging.stand_in}
 
 
 def read_first(
