@@ -113,7 +113,8 @@ class LearnSettings:
     __pydantic_config__ = VALIDATION
     max_papers: Annotated[int, within(1, 1000)] = 5  # papers summarised per learn cycle
     # candidates an LLM judges per learn cycle, so that the best `max_papers` it clears are
-    # summarised; fewer than max_papers judges max_papers (the offline analyst judges none)
+    # summarised; less the papers it kept earlier that still wait, never fewer than max_papers
+    # (the offline analyst judges none)
     judge_candidates: Annotated[int, within(1, 1000)] = 50
     # learn queues papers scoring above this for a deep read
     queue_threshold: Annotated[float, within(0, 1)] = 0.8
@@ -122,11 +123,12 @@ class LearnSettings:
     # earlier papers recalled into a field update
     memory_papers: Annotated[int, within(0, 1000)] = 8
 
-    @property
-    def judged_per_cycle(self) -> int:
-        """Candidates the judge reads per cycle: `max_papers` wins when it is the larger, so a
-        cycle can always summarise `max_papers` (one home for that rule)."""
-        return max(self.judge_candidates, self.max_papers)
+    def judged_per_cycle(self, waiting: int = 0) -> int:
+        """New candidates the judge reads in a cycle when `waiting` papers it kept earlier are
+        still unread (one home for that rule): `judge_candidates` less those, so the backlog
+        stays within about `judge_candidates`, and never fewer than `max_papers`, so the
+        ranker's best fresh papers are always judged and a cycle can summarise `max_papers`."""
+        return max(self.judge_candidates - waiting, self.max_papers)
 
 
 @dataclass(frozen=True)

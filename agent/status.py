@@ -11,13 +11,17 @@ from typing import Any
 from agent.lock import WorkspaceLock
 from agent.review.cycles import cycle_row
 from agent.schedule import local_midnight  # not agent.snapshot: the policy is not needed
+from agent.waiting import waiting_counts
 from agent.workspace import Workspace
 
 DAEMON_FILE = "daemon.json"
 
 
 def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, Any]:
-    """Is it running, the last cycles, next wake, queue, candidates, tokens today."""
+    """Is it running, the last cycles, next wake, queue, candidates, tokens today.
+
+    `candidates`: the unread papers the next learn cycle chooses from; `candidates_judged`: how
+    many of them an LLM judge kept in an earlier cycle (0 without an LLM)."""
     space = Workspace(workspace)
     settings = space.settings
     now = now or datetime.now(UTC)
@@ -43,10 +47,10 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
             {"id": q.paper_id, "priority": q.priority, "added_by": q.added_by, "title": q.title}
             for q in store.queue_list()
         ]
-        # relevant to an active track and not yet read: what the policy weighs (all ranked papers
-        # would count every off-topic paper a scan stored; a paused track's papers wait unread)
-        report["candidates"] = store.count_candidates(
-            ("ranked",), relevant_only=True, tracks=active_track_ids(space)
+        # what the next learn cycle chooses from (agent/waiting.py): not every off-topic paper a
+        # scan stored, not a paused track's papers; with an LLM, the papers its judge kept too
+        report["candidates"], report["candidates_judged"] = waiting_counts(
+            store, active_track_ids(space), judging=settings.llm.enabled
         )
         report["papers"] = store.count_papers()
         tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))

@@ -240,6 +240,23 @@ def test_judge_batches_and_returns_one_judgement_per_candidate_in_order(openai_s
     assert all(0 <= j.score <= 10 and j.track_id in {"sae", "listen"} for j in judgements)
 
 
+def test_a_failed_judge_batch_keeps_the_other_verdicts_and_stops_the_batches_not_sent(
+    openai_server, calls
+):
+    candidates = [make_candidate(f"2602.{i:05d}") for i in range(1, 31)]
+    openai_server.fail_next(500, times=1)
+    openai_server.respond_with([None, {"items": []}, {"items": []}])  # 2nd batch: invalid twice
+    analyst = make_analyst(openai_server, calls, concurrency=1, max_retries=1)
+    results = analyst.judge_each(candidates, BRIEF)
+    assert [getattr(r, "paper_id", None) for r in results[:10]] == [
+        c.paper.id for c in candidates[:10]]  # the 1st batch, answered on its retry
+    assert all(isinstance(r, AnalystError) for r in results[10:])
+    assert len(openai_server.requests) == 4  # 1st: 500 then ok; 2nd: invalid, repair; 3rd: none
+    openai_server.respond_with(lambda request: {"items": []})  # never a valid answer
+    with pytest.raises(AnalystError):  # `judge` raises the batch's error, as it always did
+        make_analyst(openai_server, calls, concurrency=1).judge(candidates[:10], BRIEF)
+
+
 def test_judge_repairs_a_reply_missing_a_paper_and_fixes_unknown_tracks(openai_server, calls):
     partial = {"items": [{"paper_id": "2602.00001", "track_id": "sae", "score": 9, "reason": "r"}]}
     full = {

@@ -20,8 +20,8 @@ from agent.settings import LLMSettings
 from agent.sources.jsonl import SAMPLE_PATH, read_papers_jsonl
 
 AGENT = Path(__file__).resolve().parent.parent / "agent"
-MEMBERS = ("name", "model", "label", "notices", "judges_first", "summarize", "summarize_each",
-           "synthesize", "judge", "deep_read", "close")
+MEMBERS = ("name", "model", "label", "notices", "judges_first", "stand_in_judged", "summarize",
+           "summarize_each", "synthesize", "judge", "judge_each", "deep_read", "close")
 LOOPBACK = LLMSettings(base_url="http://127.0.0.1:9/v1")  # built, never called
 
 

@@ -21,10 +21,16 @@ from typing import Any
 import pytest
 import yaml
 
+from agent.actions.pick import choose_for_learning
+from agent.analyst.offline import OfflineAnalyst
 from agent.rank.worth import worth
+from agent.status import active_track_ids, collect_status
 from agent.store import Store
 from agent.tracks import active_tracks, load_tracks
+from agent.waiting import waiting_counts
+from agent.workspace import Workspace
 from tests.cli import run_cli
+from tests.context import context
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.workspaces import scanned_workspace
 
@@ -232,18 +238,19 @@ def test_the_next_cycle_summarises_waiting_papers_without_judging_them_again(
     openai_server.respond_with(judge_with(lambda pid: 6))  # every new paper: kept, but below 7
     learn(capsys, broad)
     second = judged(openai_server)
-    assert len(second) == 50 and not set(second) & set(first)  # never judged twice
+    fresh = 50 - len(waiting)  # each paper waiting takes the place of one new candidate
+    assert len(second) == fresh and not set(second) & set(first)  # never judged twice
     expected = best_five(broad, waiting)  # the earlier 9s and 7s beat this cycle's 6s
     assert sorted(summarised(openai_server)) == sorted(expected)
 
     cycle = last_cycle(broad)
     meta, text = last_note(broad)
     assert sorted(meta["papers"]) == sorted(expected)
-    wait = 50 + len(waiting) - 5
-    assert ("The LLM judged 50 candidates (the ranker's best unread papers not judged before): "
-            "50 at or above 5/10, 0 below. 5 papers are summarised (the best by the judge's "
-            "score, then the ranker's), 5 of them judged in an earlier cycle. "
-            f"{wait} papers the judge kept wait for a later cycle (not judged again).") in text
+    assert (f"The LLM judged {fresh} candidates (the ranker's best unread papers not judged "
+            f"before; at most {fresh} rather than 50: {len(waiting)} papers kept earlier already "
+            f"wait): {fresh} at or above 5/10, 0 below. 5 papers are summarised (the best by the "
+            "judge's score, then the ranker's), 5 of them judged in an earlier cycle. "
+            "45 papers the judge kept wait for a later cycle (not judged again).") in text
     for pid in expected:  # the earlier verdict is shown, not stored again
         assert f"**Why this paper**: Judge's reason for {pid}. (judged {scores[pid]}/10 for" in text
     assert sorted(analyses(broad, cycle, "judgement")) == sorted(second)
@@ -294,19 +301,186 @@ def test_after_a_rating_the_pool_is_ranked_again_and_still_nobody_is_judged_twic
     read = summarised(openai_server)
     assert len(read) == 5 and lowest in read  # your rating puts it first, its verdict stands
     assert not set(read) & done
+    assert ("5 papers are summarised (papers you rated up first, then the best by the judge's "
+            "score, then the ranker's)") in last_note(broad)[1]
 
 
-def test_when_the_llm_fails_the_note_says_who_judged_in_its_place(
+def failing_judge(
+    fails: Callable[[list[str]], bool], score: Callable[[str], int] = hashed_score
+) -> tuple[Callable[[dict[str, Any]], Any], set[str]]:
+    """A judge whose requests about the papers `fails(ids)` picks get HTTP 500 (retries too),
+    and the set those papers are added to; other judge requests get `score`."""
+    failed: set[str] = set()
+    judge = judge_with(score)
+
+    def respond(request: dict[str, Any]) -> Any:
+        ids = JUDGED_RE.findall(user_text(request)) if schema_name(request) == "Judgements" else []
+        if ids and fails(ids):
+            failed.update(ids)
+            raise RuntimeError("this judge request fails")  # the fake answers 500
+        return judge(request)
+
+    return respond, failed
+
+
+def second_batch() -> Callable[[list[str]], bool]:
+    """Picks the second batch to arrive (by its first paper), every time it is sent again."""
+    firsts: list[str] = []
+    lock = threading.Lock()
+
+    def fails(ids: list[str]) -> bool:
+        with lock:
+            if ids[0] not in firsts:
+                firsts.append(ids[0])
+            return firsts.index(ids[0]) == 1
+
+    return fails
+
+
+def test_when_the_llm_fails_the_offline_verdicts_are_not_kept_and_the_llm_judges_later(
     broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openai_server.fail_next(500, times=100)  # every judge request, with its retries
+    respond, failed = failing_judge(lambda ids: True)  # every judge request, with its retries
+    openai_server.respond_with(respond)
     learn(capsys, broad)
     meta, text = last_note(broad)
     assert meta["analyst"] == "llm+offline" and len(meta["papers"]) == 5
+    assert len(failed) == 50 and set(meta["papers"]) <= failed
     assert "The LLM failed during judging" in text
-    assert "The offline analyst, judging in the LLM's place, judged 50 candidates" in text
-    assert "The LLM judged" not in text
-    assert len(analyses(broad, last_cycle(broad), "judgement")) == 50
+    assert ("The offline analyst, judging in the LLM's place, judged 50 candidates (the ranker's "
+            "best unread papers not judged before): ") in text
+    assert ("its verdicts are not kept: the 45 not summarised stay unjudged, for the LLM to judge "
+            "in a later cycle.") in text
+    assert "The LLM judged" not in text and "wait for a later cycle" not in text
+    assert "**Why this paper**" not in text  # the LLM's reason; the offline analyst gave none
+    assert analyses(broad, last_cycle(broad), "judgement") == []  # only the LLM's verdicts stay
+    with Store(f"sqlite:///{broad / 'state' / 'agent.db'}") as store:
+        assert store.judgement_scores() == {}
+        matches = store.matches_for(sorted(failed))
+    assert all(any(m.relevant for m in matches[pid]) for pid in failed)  # none demoted
+
+    openai_server.requests.clear()
+    openai_server.respond_with(judge_with(hashed_score))
+    learn(capsys, broad)  # the LLM works again: it judges what the offline analyst judged
+    assert failed - set(meta["papers"]) <= set(judged(openai_server))
+    assert "The LLM judged 50 candidates" in last_note(broad)[1]
+
+
+def test_when_one_judge_batch_fails_the_llms_other_verdicts_stick(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    respond, failed = failing_judge(second_batch())
+    openai_server.respond_with(respond)
+    learn(capsys, broad)
+    ids = set(judged(openai_server))
+    assert len(ids) == 50 and len(failed) == 10
+    by_llm = sorted(ids - failed)
+    stored = analyses(broad, last_cycle(broad), "judgement")
+    assert sorted(stored) == by_llm  # the 40 the LLM judged, not the 10 the offline one did
+    above = sum(1 for pid in by_llm if hashed_score(pid) >= 5)
+    meta, text = last_note(broad)
+    assert set(meta["papers"]) <= set(by_llm)  # the LLM's verdicts come first
+    assert (f"The LLM judged 40 candidates (the ranker's best unread papers not judged before): "
+            f"{above} at or above 5/10, {40 - above} below. The offline analyst, judging in the "
+            "LLM's place, judged 10 more: ") in text
+    assert ("its verdicts are not kept: these papers stay unjudged, for the LLM to judge in a "
+            "later cycle. 5 papers are summarised (the LLM's verdicts before the offline "
+            "analyst's, then the best by the judge's score, then the ranker's).") in text
+    assert "the offline analyst judged 10 of the 50 candidates in its place" in text
+    assert f"{above - 5} papers the LLM kept wait for a later cycle (not judged again)." in text
+    assert "The LLM failed during judging" in text
+
+    openai_server.requests.clear()
+    openai_server.respond_with(judge_with(hashed_score))
+    learn(capsys, broad)
+    again = judged(openai_server)
+    assert failed <= set(again) and not set(again) & set(by_llm)  # judged once, by the LLM
+
+
+# --- the backlog: papers the judge kept wait, and bound how many new ones it judges -------------
+
+
+def backlog(workspace: Path) -> set[str]:
+    """Papers the LLM kept (latest verdict at or above the bar) that are still unread."""
+    rows = db_rows(workspace, "select a.paper_id, a.payload from analyses a join papers p on "
+                   "p.id = a.paper_id where a.kind = 'judgement' and p.status = 'ranked' "
+                   "order by a.id")
+    latest = {pid: json.loads(payload)["score"] for pid, payload in rows}
+    return {pid for pid, score in latest.items() if score >= 5}
+
+
+def test_a_cycle_judges_judge_candidates_less_the_backlog_and_at_least_max_papers(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.respond_with(judge_with(hashed_score))
+    seen: set[str] = set()
+    for cycle in range(3):
+        if cycle == 2:
+            openai_server.respond_with(judge_with(lambda pid: 8))  # it keeps every new one
+        waiting = len(backlog(broad))
+        openai_server.requests.clear()
+        learn(capsys, broad)
+        now = judged(openai_server)
+        limit = max(5, 50 - waiting)
+        assert len(now) == limit and not set(now) & seen, (cycle, waiting)
+        seen |= set(now)
+        assert len(backlog(broad)) <= 45  # judge_candidates - max_papers, whatever the cycle
+        text = last_note(broad)[1]
+        cap = "" if not waiting else (f"; at most {limit} rather than 50: {waiting} papers kept "
+                                      "earlier already wait")
+        assert (f"The LLM judged {limit} candidates (the ranker's best unread papers not judged "
+                f"before{cap}): ") in text
+        assert f"{len(backlog(broad))} papers the judge kept wait for a later cycle" in text
+    assert len(backlog(broad)) == 45  # full: judge_candidates - max_papers
+
+    openai_server.requests.clear()
+    learn(capsys, broad)
+    assert len(judged(openai_server)) == 5  # a full backlog still lets max_papers fresh ones in
+    assert len(backlog(broad)) == 45
+
+
+# --- status counts what the next learn would choose from ------------------------------------------
+
+
+class JudgingAnalyst(OfflineAnalyst):
+    """A stand-in for the LLM analyst in a test's Context: it judges first (never called here)."""
+
+    judges_first = True
+
+
+def learn_would_choose(workspace: Path) -> int:
+    """The papers the next learn cycle chooses from: never judged, plus judged and waiting."""
+    set_learn(workspace, judge_candidates=1000)  # every unjudged candidate, not the best 50
+    with Store(f"sqlite:///{workspace / 'state' / 'agent.db'}") as store:
+        ctx = context(store, workspace)
+        ctx.analyst = JudgingAnalyst(workspace)
+        pick = choose_for_learning(ctx, ctx.ranker())
+    assert not pick.rescored and not pick.discovered  # the stored scores are current
+    return len(pick.chosen) + len(pick.waiting)
+
+
+def test_status_counts_the_papers_learn_would_choose_from_after_a_rating(
+    broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, scores, done = first_learn(broad, openai_server, capsys)
+    lowest = min((pid for pid, s in scores.items() if s >= 5 and pid not in done),
+                 key=lambda pid: (scores[pid], values(broad, [pid])[pid]))
+    run = run_cli(capsys, "rate", lowest, "down", "-w", str(broad), "--source", "sample")
+    assert run.code == 0, run.err
+    openai_server.respond_with(judge_with(lambda pid: 2))  # the new ones: all turned down
+    learn(capsys, broad)  # ranks again with the rating: the stored scores follow it
+    assert lowest in backlog(broad) and values(broad, [lowest])[lowest] == 0.0  # below the bar
+
+    expected = learn_would_choose(broad)
+    report = collect_status(broad)  # the quick reader
+    assert report["candidates"] == expected
+    assert report["candidates_judged"] == len(backlog(broad))
+    with Store(f"sqlite:///{broad / 'state' / 'agent.db'}") as store:
+        assert waiting_counts(store, active_track_ids(Workspace(broad)), judging=True) == (
+            expected, len(backlog(broad)))
+    run = run_cli(capsys, "status", "-w", str(broad))
+    assert (f"candidates: {expected} ({len(backlog(broad))} kept by the LLM judge, "
+            f"{expected - len(backlog(broad))} not judged yet)") in run.out
 
 
 # --- settings ------------------------------------------------------------------------------------

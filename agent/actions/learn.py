@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from agent.actions.context import Context
 from agent.actions.memory import recall_related
-from agent.actions.pick import JUDGE_BAR, Pick, choose_for_learning, rated_up
+from agent.actions.pick import Pick, choose_for_learning, rated_up
 from agent.analyst import Brief, Candidate
 from agent.analyst.schemas import Judgement, PaperSummary
 from agent.models import MemoryItem, QueueItem
@@ -15,6 +15,7 @@ from agent.rank.worth import reading_order, worth
 from agent.results import CycleResult, PaperSection
 from agent.text import plural
 from agent.velocity import store_velocity
+from agent.waiting import JUDGE_BAR
 
 
 def learn(ctx: Context) -> CycleResult:
@@ -34,7 +35,7 @@ def learn(ctx: Context) -> CycleResult:
         return result
     chosen, judgements = shortlist(ctx, pick, result)
     if not chosen:
-        result.summary_line = "nothing cleared the LLM's bar"
+        result.summary_line = "nothing cleared the judge's bar"
         return result
     ctx.checkpoint()
     ctx.step(f"reading {plural(len(chosen), 'paper')} ({ctx.analyst.name} analyst)")
@@ -60,23 +61,30 @@ def learn(ctx: Context) -> CycleResult:
 def shortlist(
     ctx: Context, pick: Pick, result: CycleResult
 ) -> tuple[list[Candidate], dict[str, Judgement]]:
-    """The papers to summarise and the verdicts on them. With an analyst that judges first, the
-    pick's new candidates are judged and the best `max_papers` of those it keeps, this cycle or
-    earlier (`pick.waiting`), are chosen; this cycle's verdicts, the notices and the rejected
-    papers' demoted scores go into `result`."""
-    chosen, judgements, rejected = judge_candidates(ctx, pick.chosen)
-    result.judgements = list(judgements.values())
+    """The papers to summarise and the LLM's verdicts on them. With an analyst that judges
+    first, the pick's new candidates are judged and the best `max_papers` of those it keeps,
+    this cycle or earlier (`pick.waiting`), are chosen; this cycle's verdicts to keep, the
+    notices and the rejected papers' demoted scores go into `result`. A verdict the offline
+    analyst gave in the LLM's place only counts in the notices and in choosing: the paper stays
+    unjudged, for the LLM in a later cycle, and its section has no "Why this paper"."""
+    judging = judge_candidates(ctx, pick.chosen)
+    judgements = dict(judging.verdicts)
+    result.judgements = [j for pid, j in judgements.items() if pid not in judging.stand_in]
+    chosen = judging.kept
     if ctx.analyst.judges_first:
-        kept = chosen
-        chosen = best_judged(ctx, [*kept, *pick.waiting], judgements, pick.verdicts)
+        wanted = rated_up(ctx)
+        chosen = best_judged(ctx, [*judging.kept, *pick.waiting], judgements, pick.verdicts,
+                             judging.stand_in)
         judgements.update(earlier_judgements(ctx, chosen, judgements))
-        result.notices.append(judging_notice(pick, kept, rejected, judgements, chosen,
-                                             judge_name(ctx)))
-    if rejected:
-        result.notices.append(rejection_notice(rejected, judgements, judge_name(ctx)))
-        # the LLM said no: the waiting list (policy, status) must not count these as worth reading
-        result.matches += [replace(m, relevant=False) for c in rejected for m in c.matches]
-    return chosen, judgements
+        result.notices.append(judging_notice(ctx, pick, judging, chosen, wanted))
+    by_llm, in_place = judging.split(judging.rejected)
+    for rejected, judge in ((by_llm, LLM_JUDGE), (in_place, STAND_IN_JUDGE)):
+        if rejected:
+            result.notices.append(rejection_notice(rejected, judgements, judge))
+    # the LLM said no: the waiting list (policy, status) must not count these as worth reading
+    result.matches += [replace(m, relevant=False) for c in by_llm for m in c.matches]
+    # "Why this paper" is the LLM's reason, as without an LLM a section has none
+    return chosen, {pid: j for pid, j in judgements.items() if pid not in judging.stand_in}
 
 
 def read_first(
@@ -101,38 +109,60 @@ def read_first(
     return agreed
 
 
-def judge_candidates(
-    ctx: Context, chosen: list[Candidate]
-) -> tuple[list[Candidate], dict[str, Judgement], list[Candidate]]:
-    """With an LLM, judge candidates before summarising: (kept, judgements, rejected)."""
+LLM_JUDGE = "The LLM"
+STAND_IN_JUDGE = "The offline analyst, judging in the LLM's place,"
+
+
+@dataclass
+class Judging:
+    """This cycle's verdicts on the pick's new candidates: `stand_in` names the papers the
+    offline analyst judged in the LLM's place (their verdicts are not kept)."""
+
+    kept: list[Candidate]
+    rejected: list[Candidate]
+    verdicts: dict[str, Judgement] = field(default_factory=dict)
+    stand_in: set[str] = field(default_factory=set)
+
+    def split(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+        """(judged by the LLM, judged in its place) among `candidates`."""
+        return ([c for c in candidates if c.paper.id not in self.stand_in],
+                [c for c in candidates if c.paper.id in self.stand_in])
+
+
+def judge_candidates(ctx: Context, chosen: list[Candidate]) -> Judging:
+    """With an LLM, judge candidates before summarising: who kept and who rejected what."""
     if not ctx.analyst.judges_first:
-        return chosen, {}, []
+        return Judging(chosen, [])
     ctx.step(f"judging {plural(len(chosen), 'candidate')}")
     judgements = {j.paper_id: j for j in ctx.analyst.judge(chosen, Brief(ctx.tracks))}
+    stand_in = set(ctx.analyst.stand_in_judged) & set(judgements)
     wanted = rated_up(ctx)  # else a paper rated up but judged low would be re-judged every cycle
 
     def passes(candidate: Candidate) -> bool:
         judgement = judgements.get(candidate.paper.id)
         return judgement is None or judgement.score >= JUDGE_BAR or candidate.paper.id in wanted
 
-    return ([c for c in chosen if passes(c)], judgements, [c for c in chosen if not passes(c)])
+    return Judging([c for c in chosen if passes(c)], [c for c in chosen if not passes(c)],
+                   judgements, stand_in)
 
 
 def best_judged(
     ctx: Context, kept: Sequence[Candidate], judgements: dict[str, Judgement],
-    verdicts: dict[str, int],
+    verdicts: dict[str, int], stand_in: set[str] | None = None,
 ) -> list[Candidate]:
     """The `max_papers` to summarise among those the judge kept, this cycle or before: papers
-    the researcher rated up first, then by the judge's score, then by score × priority."""
+    the researcher rated up first, then the LLM's verdicts before those the offline analyst
+    gave in its place (`stand_in`), then by the judge's score, then by score × priority."""
     wanted = rated_up(ctx)
     priority = {t.id: t.priority for t in ctx.tracks}
+    offline = stand_in or set()
 
-    def order(candidate: Candidate) -> tuple[bool, int, float, str]:
+    def order(candidate: Candidate) -> tuple[bool, bool, int, float, str]:
         pid = candidate.paper.id
         judged = judgements[pid].score if pid in judgements else verdicts.get(pid, 0)
         value = max((worth(m.score, priority[m.track_id]) for m in candidate.matches
                      if m.track_id in priority), default=0.0)
-        return (pid not in wanted, -judged, -value, pid)
+        return (pid not in wanted, pid in offline, -judged, -value, pid)
 
     return sorted(kept, key=order)[: ctx.settings.learn.max_papers]
 
@@ -152,49 +182,88 @@ def earlier_judgements(
     return found
 
 
-def judge_name(ctx: Context) -> str:
-    """Who judged this cycle's candidates, as a note's sentence starts: judging is the first
-    call, so an analyst that fell back by now had the offline analyst judge in its place."""
-    if ctx.analyst.label == ctx.analyst.name:
-        return "The LLM"
-    return "The offline analyst, judging in the LLM's place,"
-
-
 def judging_notice(
-    pick: Pick, kept: Sequence[Candidate], rejected: Sequence[Candidate],
-    judgements: dict[str, Judgement], chosen: Sequence[Candidate], judge: str = "The LLM",
+    ctx: Context, pick: Pick, judging: Judging, chosen: Sequence[Candidate], wanted: set[str]
 ) -> str:
     """The note's word on what the judge read and where its verdicts went; every count exact."""
-    judged = len(kept) + len(rejected)
+    full = ctx.settings.learn.judged_per_cycle()
+    scope = "the ranker's best unread papers not judged before"
+    if pick.limit < full:
+        scope += (f"; at most {pick.limit} rather than {full}: "
+                  f"{plural(len(pick.waiting), 'paper')} kept earlier already wait")
+    kept, in_place_kept = judging.split(judging.kept)
+    rejected, in_place_rejected = judging.split(judging.rejected)
+    texts = []
+    if kept or rejected:
+        texts.append(f"{LLM_JUDGE} judged {plural(len(kept) + len(rejected), 'candidate')} "
+                     f"({scope}): {verdict_counts(kept, rejected, judging.verdicts)}.")
+    if judging.stand_in:
+        texts.append(stand_in_part(judging, chosen, scope, bool(texts)))
+    if not texts:
+        texts.append("No candidate was left that had not been judged before.")
+    mixed = bool(judging.stand_in) and bool(kept or pick.waiting)  # verdicts of both judges
+    texts.append(summarised_part(chosen, {c.paper.id for c in judging.kept}, wanted, mixed))
+    read = {c.paper.id for c in chosen}
+    wait = sum(1 for c in [*kept, *pick.waiting] if c.paper.id not in read)
+    if wait:
+        judge = "the LLM" if judging.stand_in else "the judge"
+        texts.append(f"{plural(wait, 'paper')} {judge} kept {'waits' if wait == 1 else 'wait'} "
+                     "for a later cycle (not judged again).")
+    return " ".join(texts)
+
+
+def verdict_counts(
+    kept: Sequence[Candidate], rejected: Sequence[Candidate], judgements: dict[str, Judgement]
+) -> str:
+    """"28 at or above 5/10, 2 below it that you rated up, 12 below"."""
     verdicts = [judgements.get(c.paper.id) for c in kept]
     above = sum(1 for j in verdicts if j is None or j.score >= JUDGE_BAR)
-    earlier = {c.paper.id for c in chosen} - {c.paper.id for c in kept}
-    wait = len(kept) + len(pick.waiting) - len(chosen)
-    if judged:
-        text = (f"{judge} judged {plural(judged, 'candidate')} (the ranker's best unread papers "
-                f"not judged before): {above} at or above {JUDGE_BAR}/10")
-        if len(kept) > above:
-            text += f", {len(kept) - above} below it that you rated up"
-        text += f", {len(rejected)} below."
-    else:
-        text = "No candidate was left that had not been judged before."
-    text += f" {plural(len(chosen), 'paper')} {'is' if len(chosen) == 1 else 'are'} summarised"
+    text = f"{above} at or above {JUDGE_BAR}/10"
+    if len(kept) > above:
+        text += f", {len(kept) - above} below it that you rated up"
+    return text + f", {len(rejected)} below"
+
+
+def stand_in_part(judging: Judging, chosen: Sequence[Candidate], scope: str, after: bool) -> str:
+    """What the offline analyst judged in the LLM's place, and that its verdicts are not kept."""
+    kept, rejected = judging.split(judging.kept)[1], judging.split(judging.rejected)[1]
+    count = len(kept) + len(rejected)
+    text = (f"{STAND_IN_JUDGE} judged {f'{count} more' if after else plural(count, 'candidate')}"
+            f"{'' if after else f' ({scope})'}: {verdict_counts(kept, rejected, judging.verdicts)}"
+            "; its verdicts are not kept")
+    left = count - sum(1 for c in chosen if c.paper.id in judging.stand_in)
+    if left == count:
+        return text + ": these papers stay unjudged, for the LLM to judge in a later cycle."
+    if left:
+        return text + (f": the {left} not summarised stay unjudged, for the LLM to judge in a "
+                       "later cycle.")
+    return text + "."
+
+
+def summarised_part(
+    chosen: Sequence[Candidate], judged_now: set[str], wanted: set[str], mixed: bool
+) -> str:
+    """How many papers are summarised, in which order they were chosen (`mixed`: from verdicts
+    of the LLM and of the offline analyst), and how many were judged in an earlier cycle."""
+    text = f"{plural(len(chosen), 'paper')} {'is' if len(chosen) == 1 else 'are'} summarised"
     if chosen:
-        text += " (the best by the judge's score, then the ranker's)"
+        order = "the best by the judge's score, then the ranker's"
+        if mixed:
+            order = f"the LLM's verdicts before the offline analyst's, then {order}"
+        if any(c.paper.id in wanted for c in chosen):
+            order = f"papers you rated up first, then {order}"
+        text += f" ({order})"
+    earlier = [c for c in chosen if c.paper.id not in judged_now]
     if earlier:  # the note's sections name them; the notice stays short enough to show whole
         text += f", {len(earlier)} of them judged in an earlier cycle"
-    text += "."
-    if wait:
-        text += (f" {plural(wait, 'paper')} the judge kept {'waits' if wait == 1 else 'wait'} "
-                 "for a later cycle (not judged again).")
-    return text
+    return text + "."
 
 
 REJECTED_NAMED = 5  # rejected papers a note names; the rest are counted
 
 
 def rejection_notice(
-    rejected: Sequence[Candidate], judgements: dict[str, Judgement], judge: str = "The LLM"
+    rejected: Sequence[Candidate], judgements: dict[str, Judgement], judge: str = LLM_JUDGE
 ) -> str:
     """The note's word on papers the LLM turned down (they cost no summary)."""
     named = ", ".join(f"arXiv:{c.paper.id} ({judgements[c.paper.id].score}/10)"

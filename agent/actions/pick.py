@@ -16,10 +16,10 @@ from agent.changes import RANK_FINGERPRINT
 from agent.models import Match, Paper, Track
 from agent.rank import Ranker
 from agent.rank.worth import worth
+from agent.waiting import turned_down
 
 logger = logging.getLogger(__name__)
 
-JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
 CANDIDATE_POOL = 5000  # ranked-but-unread papers re-ranked when tracks or ratings change
 
 
@@ -39,6 +39,7 @@ class Pick:
     fingerprint: str = ""  # set when rescored: the tracks and ratings the new scores reflect
     waiting: list[Candidate] = field(default_factory=list)
     verdicts: dict[str, int] = field(default_factory=dict)  # stored judge scores, by paper
+    limit: int = 0  # most papers `chosen` may hold: `candidate_limit` given `waiting`
 
 
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
@@ -47,18 +48,19 @@ def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], li
     return pick.chosen, pick.discovered
 
 
-def candidate_limit(ctx: Context) -> int:
-    """Papers a cycle reads: `[learn] judge_candidates` for a judge (never fewer than
-    `max_papers`), else `max_papers`, all of them summarised."""
+def candidate_limit(ctx: Context, waiting: int = 0) -> int:
+    """New papers a cycle reads: for a judge, `[learn] judge_candidates` less the `waiting`
+    papers it kept earlier, never fewer than `max_papers`; else `max_papers`, all summarised."""
     learn = ctx.settings.learn
-    return learn.judged_per_cycle if ctx.analyst.judges_first else learn.max_papers
+    return learn.judged_per_cycle(waiting) if ctx.analyst.judges_first else learn.max_papers
 
 
 def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     """Stored scores decide while tracks and ratings are unchanged; else the pool is re-ranked.
 
     A judge never reads a paper twice: every paper judged before is left out of `chosen`; those
-    it put at or above the bar and that are still unread come back as `waiting`.
+    it put at or above the bar and that are still unread come back as `waiting`, and each of
+    them takes the place of one new paper to judge (`candidate_limit`).
     """
     verdicts = ctx.store.judgement_scores()
     turned_down = rejected_before(ctx, verdicts)
@@ -73,6 +75,8 @@ def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     if ctx.analyst.judges_first:
         pick.verdicts = verdicts
         pick.waiting = judged_waiting(ctx, verdicts, turned_down, pick.rescored)
+    pick.limit = candidate_limit(ctx, len(pick.waiting))
+    pick.chosen = pick.chosen[: pick.limit]  # best first: the backlog leaves room for fewer
     if pick.chosen or pick.waiting:
         return pick
     ctx.step("nothing new is waiting: searching older papers per track")
@@ -191,8 +195,7 @@ def rejected_before(ctx: Context, scores: dict[str, int] | None = None) -> set[s
     `scores`: the stored judge scores, when the caller already read them.
     """
     scores = ctx.store.judgement_scores() if scores is None else scores
-    wanted = rated_up(ctx)
-    return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
+    return turned_down(scores, rated_up(ctx))
 
 
 def rated_up(ctx: Context) -> set[str]:

@@ -6,7 +6,7 @@ behind the LLM one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -52,6 +52,9 @@ class Analyst(Protocol):
     model: str | None
     judges_first: bool = True  # judge candidates before the (costly) summaries; off offline
     notices: Sequence[str] = ()  # what the note must say about how this cycle was read
+    # papers judged this cycle by a stand-in in this analyst's place (the offline analyst in
+    # the LLM's): their verdicts may be shown, never kept as this analyst's
+    stand_in_judged: Collection[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -75,6 +78,13 @@ class Analyst(Protocol):
     def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
         """A field update across this cycle's summaries and the brief's remembered papers."""
         ...
+
+    def judge_each(
+        self, candidates: Sequence[Candidate], brief: Brief
+    ) -> list[Judgement | AnalystError]:
+        """Like `judge`, in the same order, but a paper whose judging failed gives the error and
+        the others' verdicts are kept."""
+        return [*self.judge(candidates, brief)]
 
     def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         """Score each (candidate, its best track) 0-10 with a one-line reason."""

@@ -15,6 +15,7 @@ from agent.analyst.schemas import DeepRead, FieldUpdate, Judgement, PaperSummary
 from agent.errors import AnalystError, BudgetExceeded
 from agent.logs import redact_secrets
 from agent.models import FullText
+from agent.text import plural
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,6 +30,7 @@ class FallbackAnalyst(Analyst):
         self.notices: list[str] = []
         self.failed = False
         self.used_fallback = False
+        self.stand_in_judged: set[str] = set()  # papers the fallback judged in primary's place
         self.name = primary.name
         self.model = primary.model
         self.judges_first = primary.judges_first
@@ -84,11 +86,36 @@ class FallbackAnalyst(Analyst):
         )
 
     def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
-        return self.call(
-            "judging",
-            lambda: self.primary.judge(candidates, brief),
-            lambda: self.fallback.judge(candidates, brief),
-        )
+        """The primary's verdicts; the fallback judges the papers it could not, which are
+        named in `stand_in_judged` (the fallback's verdict is not the LLM's)."""
+        results = self.primary_verdicts(candidates, brief)
+        missing = [c for c, r in zip(candidates, results, strict=True)
+                   if not isinstance(r, Judgement)]
+        if missing:
+            self.used_fallback = True
+            self.stand_in_judged.update(c.paper.id for c in missing)
+            offline = iter(self.fallback.judge(missing, brief))
+            return [r if isinstance(r, Judgement) else next(offline) for r in results]
+        return [r for r in results if isinstance(r, Judgement)]
+
+    def primary_verdicts(
+        self, candidates: Sequence[Candidate], brief: Brief
+    ) -> list[Judgement | AnalystError]:
+        """The primary's verdict or error per candidate (all errors once it failed this cycle);
+        a failure is noted once, with how many candidates the fallback judges in its place."""
+        if self.failed:
+            return [AnalystError("the LLM failed earlier in this cycle")] * len(candidates)
+        try:
+            results = self.primary.judge_each(candidates, brief)
+        except AnalystError as exc:  # a backend without batches fails as a whole
+            results = [exc] * len(candidates)
+        errors = [r for r in results if isinstance(r, AnalystError)]
+        if errors:
+            share = "all" if len(errors) == len(candidates) else f"{len(errors)} of the"
+            self.fail(failure_notice("judging", errors[0], f"judged {share} "
+                                     f"{plural(len(candidates), 'candidate')} in its place and "
+                                     "did the rest of this cycle"))
+        return results
 
     def deep_read(self, candidate: Candidate, text: FullText, brief: Brief) -> DeepRead:
         return self.call(

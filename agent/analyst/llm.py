@@ -213,14 +213,37 @@ class LLMAnalyst(Analyst):
 
     def judge(self, candidates: Sequence[Candidate], brief: Brief) -> list[Judgement]:
         """One judgement per candidate (its best track), asked `judge_batch` papers at a time."""
+        results = self.judge_each(candidates, brief)
+        failed = next((r for r in results if isinstance(r, AnalystError)), None)
+        if failed is not None:
+            raise failed
+        return [r for r in results if isinstance(r, Judgement)]
+
+    def judge_each(
+        self, candidates: Sequence[Candidate], brief: Brief
+    ) -> list[Judgement | AnalystError]:
+        """Like `judge`, but a batch that fails gives its error for each of its papers and the
+        verdicts already paid for are kept; batches not yet sent then fail the same way (a
+        dead endpoint costs one timeout, as when the first failure stopped the rest)."""
         batches = [
             list(candidates[i : i + self.judge_batch])
             for i in range(0, len(candidates), self.judge_batch)
         ]
-        results = self.run_bounded(
-            lambda batch: self.judge_batch_of(batch, brief.tracks), batches
-        )
-        return [judgement for batch in results for judgement in batch]
+        failures: list[AnalystError] = []
+
+        def attempt(batch: list[Candidate]) -> list[Judgement] | AnalystError:
+            if failures:
+                return failures[0]
+            try:
+                return self.judge_batch_of(batch, brief.tracks)
+            except AnalystError as exc:  # BudgetExceeded included
+                failures.append(exc)
+                return exc
+
+        results = self.run_bounded(attempt, batches)
+        return [item for batch, result in zip(batches, results, strict=True)
+                for item in ([result] * len(batch) if isinstance(result, AnalystError)
+                             else result)]
 
     def judge_batch_of(
         self, candidates: list[Candidate], tracks: Sequence[Track]

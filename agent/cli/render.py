@@ -36,10 +36,11 @@ def print_status(report: dict[str, Any]) -> None:
         console.print("[yellow]not running[/] (start it with `research-agent run`)")
     tokens = report["tokens_today"]
     console.print(
-        f"papers: {report['papers']}  candidates waiting: {report['candidates']}  "
-        f"queue: {len(report['queue'])}  analyst: {report['analyst']}  tokens today: "
-        f"{tokens['in'] + tokens['out']:,} of {tokens['budget']:,}"
+        f"papers: {report['papers']}  queue: {len(report['queue'])}  analyst: "
+        f"{report['analyst']}  tokens today: {tokens['in'] + tokens['out']:,} of "
+        f"{tokens['budget']:,}"
     )
+    console.print(candidates_line(report))
     from rich.table import Table
 
     table = Table("#", "started", "action", "status", "reason", box=None, width=80)
@@ -57,6 +58,14 @@ def print_status(report: dict[str, Any]) -> None:
             f"  queued: {escape(item['id'])} p{item['priority']} "
             f"({item['added_by']}) {escape(item['title'] or '')}"
         )
+
+
+def candidates_line(report: dict[str, Any]) -> str:
+    """What the next learn cycle chooses from, split as it chooses (agent/waiting.py)."""
+    count, judged = report["candidates"], report["candidates_judged"]
+    if report["analyst"] != "llm":
+        return f"candidates: {count} (unread, relevant to an active track)"
+    return f"candidates: {count} ({judged} kept by the LLM judge, {count - judged} not judged yet)"
 
 
 def print_demo_end(workspace: Path) -> None:

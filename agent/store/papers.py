@@ -195,20 +195,6 @@ class PaperStore(PaperReads, StoreBase):
         with self._db_session(write=True) as session:
             session.add(row)
 
-    def judgement_scores(self) -> dict[str, int]:
-        """Each judged paper's latest LLM judgement score (0-10)."""
-        query = select(AnalysisRow.paper_id, AnalysisRow.payload).where(
-            AnalysisRow.kind == "judgement"
-        )
-        with self._db_session() as session:
-            rows = list(session.exec(query.order_by(col(AnalysisRow.id))))
-        scores: dict[str, int] = {}
-        for paper_id, payload in rows:  # oldest first: a later verdict replaces an earlier one
-            score = json.loads(payload).get("score")
-            if isinstance(score, int):
-                scores[paper_id] = score
-        return scores
-
     def recall(self, limit: int = 50, exclude: Sequence[str] = ()) -> list[MemoryItem]:
         """Papers summarised or read in earlier cycles, newest first, with their relevant tracks."""
         query = (

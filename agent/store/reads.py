@@ -92,12 +92,15 @@ class PaperReads:
     def _table(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
-    def _by_ids(self, sql: str, ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-        """Rows of `sql` (its IN list written `{ids}`) for the distinct `ids`, in chunks."""
+    def _by_ids(
+        self, sql: str, ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql` (its IN list written `{ids}`, other parameters `params`) for the
+        distinct `ids`, in chunks."""
         unique = sorted(set(ids))
         for start in range(0, len(unique), CHUNK):
             named = {f"id{i}": pid for i, pid in enumerate(unique[start : start + CHUNK])}
-            yield from self._table(sql.format(ids=marks(named)), named)
+            yield from self._table(sql.format(ids=marks(named)), named | (params or {}))
 
     def get_papers(self, ids: Sequence[str]) -> dict[str, Paper]:
         """The known papers among `ids`, by id."""
@@ -137,6 +140,31 @@ class PaperReads:
         rows = self._table(sql + " ORDER BY id", params)
         return [{"cycle": cycle, "kind": what, "track_id": track, "payload": json.loads(payload),
                  "created": moment(created)} for cycle, what, track, payload, created in rows]
+
+    def judgement_scores(self) -> dict[str, int]:
+        """Each judged paper's latest LLM judgement score (0-10)."""
+        sql = "SELECT paper_id, payload FROM analyses WHERE kind = :kind ORDER BY id"
+        scores: dict[str, int] = {}
+        for paper_id, payload in self._table(sql, {"kind": "judgement"}):
+            score = json.loads(payload).get("score")  # oldest first: a later verdict replaces
+            if isinstance(score, int):
+                scores[paper_id] = score
+        return scores
+
+    def unread_on_tracks(
+        self, ids: Sequence[str], tracks: Sequence[str] | None
+    ) -> dict[str, bool]:
+        """The unread papers (status "ranked") among `ids` that have a score on one of `tracks`
+        (None: any track), each with whether one of those scores is relevant."""
+        named: dict[str, Any] = {f"track{i}": track for i, track in enumerate(tracks or ())}
+        on = "" if tracks is None else f" AND s.track_id IN ({marks(named)})"
+        sql = (
+            "SELECT s.paper_id, MAX(CASE WHEN s.relevant = :relevant THEN 1 ELSE 0 END) "
+            "FROM scores s JOIN papers p ON p.id = s.paper_id "
+            f"WHERE s.paper_id IN ({{ids}}) AND p.status = :status{on} GROUP BY s.paper_id"
+        )
+        params = named | {"relevant": True, "status": "ranked"}
+        return {str(pid): bool(relevant) for pid, relevant in self._by_ids(sql, ids, params)}
 
     def ratings(self, track_id: str | None = None) -> list[Rating]:
         """The verdicts in force, oldest first: the latest per (paper, track scope), none cleared.

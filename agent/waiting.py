@@ -1,0 +1,44 @@
+"""What the next learn cycle chooses from: one rule for learn's pick (agent/actions/pick.py)
+and for `status`, which counts it from the stored scores without ranking anything.
+
+With an LLM judge a learn cycle chooses among papers never judged that are relevant to an
+active track, and papers the judge kept in an earlier cycle (at or above `JUDGE_BAR`, or rated
+up) that are still unread and scored on an active track, relevant or not: the judge's verdict
+stands when a rating or an edited track moves a paper below the ranker's bar. Without a judge
+it chooses among the relevant papers, less those an LLM judged below the bar earlier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.store.quick import Reader
+
+JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
+
+
+def turned_down(scores: Mapping[str, int], wanted: set[str]) -> set[str]:
+    """Papers an LLM judged below the bar, unless the researcher rated them up (`wanted`)."""
+    return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
+
+
+def waiting_counts(
+    reader: Reader, tracks: Sequence[str] | None, judging: bool
+) -> tuple[int, int]:
+    """(unread papers the next learn cycle chooses from, how many of them the LLM judge kept
+    in an earlier cycle) by the stored scores; `tracks`: the active tracks (None: every track).
+
+    A learn after a change of tracks or ratings ranks the unread papers again first, and counts
+    by its new scores; this count catches up when that learn stores them.
+    """
+    scores = reader.judgement_scores()
+    wanted = {r.paper_id for r in reader.ratings() if r.value > 0}
+    down = turned_down(scores, wanted)
+    relevant = reader.count_candidates(("ranked",), relevant_only=True, tracks=tracks)
+    unread = reader.unread_on_tracks(sorted(scores), tracks)  # judged: id -> relevant
+    if not judging:
+        return relevant - sum(1 for pid, on in unread.items() if on and pid in down), 0
+    kept = sum(1 for pid in unread if pid not in down)
+    return relevant - sum(1 for on in unread.values() if on) + kept, kept
