@@ -1,6 +1,14 @@
 """The arXiv client one process shares per endpoint, and the pager that walks one search's
 results page by page (from the public `arxiv.Client.results(search, offset)`), remembering
-the offset reached so a failed page can be resumed."""
+the offset reached so a failed page can be resumed.
+
+A feed's numbers are data. arxiv's own loop trusts the first page's totalResults: it stops there
+even if pages hold more, and resuming after an empty page (arXiv's answer when overloaded)
+starts a "first page" that, empty again, ends the listing quietly. So the pager decides where a
+listing ends: it reads on while later pages raise the total or full pages outrun it, takes an
+empty page short of the total for a failure to retry, and refuses a listing longer than arXiv
+serves for one query (MAX_LISTING) instead of asking for half a million pages.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +21,22 @@ from urllib.parse import urlencode
 
 import arxiv
 
+from agent.errors import SourceError
 from agent.models import Paper
 from agent.settings import ArxivSettings
-from agent.sources.arxiv_http import BoundedSession, attach_session
+from agent.sources.arxiv_http import BASE_BYTES, BYTES_PER_ENTRY, BoundedSession, attach_session
 from agent.sources.arxiv_listing import paper_from_result
+from agent.text import cut
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+# arXiv serves at most 30,000 results of one query (a week of all of arXiv is ~6,000 papers)
+MAX_LISTING = 30_000
+
+
+class ShortListing(Exception):
+    """An empty page before the end the feed announced (arXiv overloaded): retried."""
 
 
 @dataclass
@@ -46,7 +62,8 @@ def get_client(settings: ArxivSettings) -> SharedClient:
                 page_size=settings.page_size, delay_seconds=settings.delay_seconds, num_retries=0
             )
             client.query_url_format = settings.api_url + "?{}"
-            session = BoundedSession(settings.timeout_seconds)
+            max_bytes = BASE_BYTES + BYTES_PER_ENTRY * settings.page_size
+            session = BoundedSession(settings.timeout_seconds, max_bytes)
             attach_session(client, session)
             shared = _CLIENTS[key] = SharedClient(client, session, threading.RLock())
         return shared
@@ -65,32 +82,85 @@ class Pager:
     """Walks one search's results page by page, remembering how far it got."""
 
     def __init__(
-        self, ask: Ask, shared: SharedClient, page_size: int, progress: Progress | None
+        self,
+        ask: Ask,
+        shared: SharedClient,
+        page_size: int,
+        progress: Progress | None,
+        cap: int = MAX_LISTING,
     ):
         self.ask = ask
         self.shared = shared
         self.page_size = page_size
         self.progress = progress
+        self.cap = cap
         self.papers: list[Paper] = []
         self.offset = 0
+        self.claimed = 0  # the highest totalResults any page announced
         self._offset_at_failure = -1
         self._page: object = None
 
     def run(self, client: arxiv.Client, limit: int | None, now: datetime) -> None:
-        """Fetch from the current offset until the search is exhausted (or the limit met)."""
+        """Fetch from the current offset to the listing's end (or until the limit is met)."""
         self._offset_at_failure = self.offset
-        self._page = self.shared.session.last_response
-        for result in client.results(self.ask.search, offset=self.offset):
-            self._note_page()
-            self.offset += 1
-            paper = paper_from_result(result, now)
-            if paper is None:
-                continue
-            if self.ask.floor and paper.published and paper.published < self.ask.floor:
-                return  # sorted newest first: everything after is older still
-            self.papers.append(paper)
-            if limit is not None and len(self.papers) >= limit:
+        while True:
+            start = self.offset
+            self._page = self.shared.session.last_response
+            for result in client.results(self.ask.search, offset=self.offset):
+                self._note_page()
+                self.offset += 1
+                paper = paper_from_result(result, now)
+                if paper is None or self._outside(paper):
+                    continue
+                self.papers.append(paper)
+                if limit is not None and len(self.papers) >= limit:
+                    return
+            if not self._more_to_read(progressed=self.offset > start):
                 return
+
+    def _outside(self, paper: Paper) -> bool:
+        """An entry dated before the window asked for: not this listing's (a feed's date is
+        data: it is skipped, and the entries after it are still read)."""
+        floor = self.ask.floor
+        if floor is None or paper.published is None or paper.published >= floor:
+            return False
+        logger.warning(
+            "arXiv feed: skipped %s, dated %s, before the window from %s", paper.id,
+            paper.published.isoformat(), floor.isoformat(),
+        )
+        return True
+
+    def _more_to_read(self, progressed: bool) -> bool:
+        """Whether a listing goes on after arxiv's loop stopped (only listings: a search with
+        max_results stops where arxiv stops it)."""
+        last = self.shared.session.last_response
+        if self.ask.search.max_results is not None or last is None:
+            return False
+        self.claimed = max(self.claimed, last.total_results or 0)
+        if self.claimed > self.cap:
+            raise self._too_long(f"announces {self.claimed:,} papers")
+        if self.offset < self.claimed and last.entries == 0:
+            raise ShortListing(
+                f"an empty page at result {self.offset:,} of the {self.claimed:,} announced"
+            )
+        # read on if a later page announced more than the first, or full pages outrun the total
+        more = progressed and (
+            self.offset < self.claimed
+            or (self.offset > self.claimed and last.entries >= self.page_size)
+        )
+        if more and self.offset >= self.cap:
+            raise self._too_long(f"kept sending full pages past {self.offset:,} papers")
+        return more
+
+    def _too_long(self, what: str) -> SourceError:
+        url = self.url()
+        return SourceError(
+            f"The arXiv API at {cut(url)} {what} for one query: more than {self.cap:,} papers, "
+            f"the most arXiv serves for one query (a week of all of arXiv is ~6,000). It is not "
+            "arXiv's listing: check [arxiv] api_url and the tracks' categories. Nothing was "
+            "stored and the next scan reads this window again.",
+            url=url,
+        )
 
     def progressed(self) -> bool:
         """Whether the failed attempt got further than the one before it."""
@@ -116,9 +186,12 @@ class Pager:
             return
         self._page = response
         total = response.total_results or 0
-        pages = max(1, -(-total // self.page_size))
+        if total > self.cap and self.ask.search.max_results is None:  # a listing, not a search
+            raise self._too_long(f"announces {total:,} papers")
+        self.claimed = max(self.claimed, total)
         page = self.offset // self.page_size + 1
-        got = min(total, page * self.page_size)
+        pages = max(page, -(-self.claimed // self.page_size))
+        got = self.offset + response.entries
         message = f"asking arXiv: {self.ask.label} page {page}/{pages}, {got:,} papers"
         logger.info(message)
         if self.progress is not None:

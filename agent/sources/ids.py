@@ -25,7 +25,7 @@ _OLD_STYLE = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]{2})?/\d{7}"
 _ID_PATTERN = re.compile(
     r"^(?:arxiv:|(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)?"
     rf"(?P<id>{_NEW_STYLE}|{_OLD_STYLE})"
-    r"(?:v(?P<version>\d+))?"
+    r"(?:v(?P<version>\d{1,4}))?"  # arXiv's versions are few: v10^12 is not an id
     r"(?:\.pdf)?/?$",
     re.IGNORECASE,
 )
