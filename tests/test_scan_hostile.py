@@ -314,7 +314,8 @@ def test_odd_category_strings_are_not_stored_and_counts_stay_exact(workspace, ar
 def test_a_megabyte_of_title_is_stored_bounded(arxiv_server):
     huge = paper(1, title="Attention " * 100_000, abstract="word " * 200_000,
                  authors=("N" * 100_000,), comment="c" * 100_000)
-    arxiv_server.add_papers([huge, paper(2)])
+    controls = paper(2, title="Red\x1b[31m \x07bell\x00 title", abstract="a\x0bb\x1fc")
+    arxiv_server.add_papers([huge, controls])
     source, _ = source_for(arxiv_server.url)
     result = source.fetch_new(ScanRequest([CL], now=NOW))
     kept = {p.id: p for p in result.papers}
@@ -323,6 +324,9 @@ def test_a_megabyte_of_title_is_stored_bounded(arxiv_server):
     assert big.title.startswith("Attention Attention") and len(big.title) <= 1000
     assert len(big.abstract) <= 20_000 and len(big.comment) <= 2_000
     assert all(len(a) <= 300 for a in big.authors)
+    # XML 1.0 forbids C0 controls: they are dropped from the body, the entry is kept
+    assert kept["2603.00002"].title == "Red[31m bell title"
+    assert kept["2603.00002"].abstract == "abc"
 
 
 # --- HTTP-level hostility ---------------------------------------------------------------------
@@ -355,6 +359,32 @@ def test_a_retry_after_of_a_billion_seconds_waits_at_most_the_cap(arxiv_server):
     source, sleeps = source_for(arxiv_server.url)
     assert len(source.fetch_new(ScanRequest([CL], now=NOW)).papers) == 2
     assert sleeps == [120.0]
+
+
+def test_the_note_counts_stay_exact_on_a_feed_with_every_kind_of_bad_entry(
+    workspace, arxiv_server
+):
+    good = [paper(n, hours_ago=n, categories=("cs.CL", "cs.LG") if n % 2 else ("eess.AS",))
+            for n in range(1, 12)]
+    arxiv_server.add_papers(good + [paper(20, hours_ago=2, categories=("cs.LG",), version=3)])
+
+    def hostile(query: dict[str, str]) -> bytes:  # the same bad entries whenever served
+        page, _, start, size = arxiv_server.page(query)
+        text = render_feed(query, page, 0, start, size)  # totalResults: 0
+        text = text.replace("2603.00003v1</id>", "2603.00003v99999</id>")  # id: not arXiv's
+        text = entry_dates(text, 5, "soon")  # a date that is not a date
+        return entry_dates(text, 7, "1970-01-01T00:00:00Z").encode()  # before the window
+
+    arxiv_server.serve_with(hostile, times=20)
+    outcome = scan_cycle(workspace, arxiv_server, NOW)
+    assert outcome.status == "committed", outcome.error
+    expected = {f"2603.{n:05d}": 1 for n in (1, 2, 4, 6, 8, 9, 10, 11)} | {"2603.00020": 3}
+    assert stored(workspace) == expected
+    text = note_of(workspace, 1)
+    assert "**Fetched**: 9 papers: 9 new, 0 updated" in text
+    assert "  - cs.CL: 3 listed, 3 new" in text  # 1, 9, 11 (3, 5 and 7 are bad)
+    assert "  - cs.LG: 4 listed, 4 new" in text  # the same and 20
+    assert "  - eess.AS: 5 listed, 5 new" in text  # 2, 4, 6, 8, 10
 
 
 # --- a failed scan writes nothing -------------------------------------------------------------
