@@ -266,6 +266,23 @@ def test_malformed_ids_never_become_papers_and_versions_stay_sane(arxiv_server, 
     assert "etc/passwd" in caplog.text and all(len(r.getMessage()) < 400 for r in caplog.records)
 
 
+@pytest.mark.parametrize("bad", [range(6, 11), range(14, 16)], ids=["mid-page", "tail"])
+def test_a_whole_page_of_unreadable_entries_is_stepped_over(arxiv_server, bad):
+    arxiv_server.add_papers(corpus(15))
+
+    def broken(query: dict[str, str]) -> bytes:  # these entries have no id, whenever served
+        text = arxiv_server.answer(query).body.decode()
+        for n in bad:
+            text = text.replace(f"<id>http://arxiv.org/abs/2603.{n:05d}v1</id>", "")
+        return text.encode()
+
+    arxiv_server.serve_with(broken, times=20)
+    source, sleeps = source_for(arxiv_server.url)
+    result = source.fetch_new(ScanRequest([CL], now=NOW))
+    assert ids(result.papers) == ids([p for p in corpus(15) if int(p.id[-5:]) not in bad])
+    assert sleeps == []  # not an outage: nothing to wait for
+
+
 def test_duplicates_within_and_across_pages_are_stored_once_at_the_highest_version(
     workspace, arxiv_server
 ):

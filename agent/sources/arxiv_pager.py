@@ -106,17 +106,36 @@ class Pager:
         while True:
             start = self.offset
             self._page = self.shared.session.last_response
-            for result in client.results(self.ask.search, offset=self.offset):
-                self._note_page()
-                self.offset += 1
-                paper = paper_from_result(result, now)
-                if paper is None or self._outside(paper):
-                    continue
-                self.papers.append(paper)
-                if limit is not None and len(self.papers) >= limit:
-                    return
+            try:
+                for result in client.results(self.ask.search, offset=self.offset):
+                    self._note_page()
+                    self.offset += 1
+                    paper = paper_from_result(result, now)
+                    if paper is None or self._outside(paper):
+                        continue
+                    self.papers.append(paper)
+                    if limit is not None and len(self.papers) >= limit:
+                        return
+            except arxiv.UnexpectedEmptyPageError:
+                if not self._step_over_unreadable():
+                    raise  # a truly empty page: retried by the caller
+            self._step_over_unreadable()  # a resumed "first page" of them ended arxiv's loop
             if not self._more_to_read(progressed=self.offset > start):
                 return
+
+    def _step_over_unreadable(self) -> bool:
+        """Move past a page whose entries gave arxiv no result at all (no id, no date): arxiv
+        counts results, not entries, so it would ask for them again, or take a resumed page
+        of them for the end of the listing."""
+        last = self.shared.session.last_response
+        if last is None or last is self._page or not last.entries:
+            return False  # no new page, or one with results (_note_page saw it), or empty
+        logger.warning(
+            "arXiv feed: skipped %d unreadable entries at result %d", last.entries, self.offset
+        )
+        self.offset += last.entries
+        self._page = last
+        return True
 
     def _outside(self, paper: Paper) -> bool:
         """An entry dated before the window asked for: not this listing's (a feed's date is
