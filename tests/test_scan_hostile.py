@@ -98,6 +98,14 @@ def test_a_feed_that_never_ends_is_stopped_at_the_listing_cap(arxiv_server):
     assert len(arxiv_server.requests) == 8  # 40 papers in pages of 5, then it stops
 
 
+def test_a_page_with_more_entries_than_asked_is_refused(arxiv_server):
+    arxiv_server.serve_bytes(render_feed({}, corpus(50), 50, 0, 5).encode())  # 50 for 5 asked
+    source, _ = source_for(arxiv_server.url)
+    with pytest.raises(SourceError, match="50 entries for the 5 asked") as info:
+        source.fetch_new(ScanRequest([CL], now=NOW))
+    assert "127.0.0.1" in str(info.value) and len(arxiv_server.requests) == 1
+
+
 @pytest.mark.parametrize("claim", ["0", "-5", "3"])
 def test_a_total_below_what_the_pages_hold_does_not_cut_the_listing(arxiv_server, claim):
     arxiv_server.add_papers(corpus(23))

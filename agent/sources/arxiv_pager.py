@@ -130,6 +130,7 @@ class Pager:
         last = self.shared.session.last_response
         if last is None or last is self._page or not last.entries:
             return False  # no new page, or one with results (_note_page saw it), or empty
+        self._check_size(last.entries)
         logger.warning(
             "arXiv feed: skipped %d unreadable entries at result %d", last.entries, self.offset
         )
@@ -171,13 +172,23 @@ class Pager:
             raise self._too_long(f"kept sending full pages past {self.offset:,} papers")
         return more
 
+    def _check_size(self, entries: int) -> None:
+        if entries > self.page_size:
+            raise self._not_arxiv(f"sent {entries:,} entries for the {self.page_size:,} asked")
+
     def _too_long(self, what: str) -> SourceError:
+        return self._not_arxiv(
+            f"{what} for one query: more than {self.cap:,} papers, the most arXiv serves for "
+            "one query (a week of all of arXiv is ~6,000)"
+        )
+
+    def _not_arxiv(self, what: str) -> SourceError:
+        """The error for a feed that cannot be arXiv's (not retried: it would say it again)."""
         url = self.url()
         return SourceError(
-            f"The arXiv API at {cut(url)} {what} for one query: more than {self.cap:,} papers, "
-            f"the most arXiv serves for one query (a week of all of arXiv is ~6,000). It is not "
-            "arXiv's listing: check [arxiv] api_url and the tracks' categories. Nothing was "
-            "stored and the next scan reads this window again.",
+            f"The arXiv API at {cut(url)} {what}. It is not arXiv's listing: check [arxiv] "
+            "api_url and the tracks' categories. Nothing was stored and the next scan reads "
+            "this window again.",
             url=url,
         )
 
@@ -207,6 +218,7 @@ class Pager:
         total = response.total_results or 0
         if total > self.cap and self.ask.search.max_results is None:  # a listing, not a search
             raise self._too_long(f"announces {total:,} papers")
+        self._check_size(response.entries)
         self.claimed = max(self.claimed, total)
         page = self.offset // self.page_size + 1
         pages = max(page, -(-self.claimed // self.page_size))
