@@ -19,6 +19,7 @@ from agent.models import Paper, Track
 from agent.settings import ArxivSettings
 from agent.sources import ScanRequest
 from agent.sources.arxiv_api import ArxivSource
+from agent.sources.ids import is_versionless_id
 from tests.fakes.arxiv_server import ArxivServer, render_feed
 from tests.repo import git
 
@@ -264,6 +265,8 @@ def test_malformed_ids_never_become_papers_and_versions_stay_sane(arxiv_server, 
         (6, "http://arxiv.org/abs/2603.00006v0"),  # v0: taken as v1
         (7, "http://arxiv.org/abs/hep-th/9901001v2"),  # old style, stored as such
         (8, "http://arxiv.org/abs/2603.00008v1/../../x"),
+        (9, "http://arxiv.org/abs/\uff12\uff16\uff10\uff13.\uff10\uff10\uff10\uff10\uff11v1"),
+        (10, "http://arxiv.org/abs/\u0662\u0666\u0660\u0663.00010v1"),  # Arabic-Indic digits
     ])
     arxiv_server.serve_bytes(body)
     source, _ = source_for(arxiv_server.url, page_size=50)
@@ -272,6 +275,7 @@ def test_malformed_ids_never_become_papers_and_versions_stay_sane(arxiv_server, 
     versions = {p.id: p.version for p in result.papers}
     assert versions == {"2603.00001": 1, "2603.00005": 1, "2603.00006": 1, "hep-th/9901001": 2}
     assert "etc/passwd" in caplog.text and all(len(r.getMessage()) < 400 for r in caplog.records)
+    assert not is_versionless_id("\uff12\uff16\uff10\uff13.\uff10\uff10\uff10\uff10\uff11")
 
 
 @pytest.mark.parametrize("bad", [range(6, 11), range(14, 16)], ids=["mid-page", "tail"])
