@@ -125,6 +125,16 @@ def test_a_total_that_grows_between_pages_is_followed_to_the_end(arxiv_server):
     assert ids(result.papers) == ids(corpus(23))
 
 
+def test_a_total_that_shrinks_between_pages_is_believed_and_logged(arxiv_server, caplog):
+    arxiv_server.add_papers(corpus(12))
+    arxiv_server.serve_with(claiming(arxiv_server, lambda true, start: 23))  # first page only
+    source, sleeps = source_for(arxiv_server.url)
+    with caplog.at_level(logging.WARNING):
+        result = source.fetch_new(ScanRequest([CL], now=NOW))
+    assert ids(result.papers) == ids(corpus(12))
+    assert "shrank from 23 to 12 papers" in caplog.text and sleeps == []
+
+
 def test_a_total_that_is_not_a_number_fails_clearly_after_retries(arxiv_server):
     arxiv_server.add_papers(corpus(3))
     arxiv_server.serve_with(claiming(arxiv_server, lambda true, start: "lots"), times=3)

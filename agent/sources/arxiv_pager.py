@@ -118,7 +118,10 @@ class Pager:
                         return
             except arxiv.UnexpectedEmptyPageError:
                 if not self._step_over_unreadable():
-                    raise  # a truly empty page: retried by the caller
+                    if self.ask.search.max_results is not None:
+                        raise  # a search: retried by the caller
+                    self._more_to_read(progressed=False)  # ShortListing, or the listing shrank
+                    return
             self._step_over_unreadable()  # a resumed "first page" of them ended arxiv's loop
             if not self._more_to_read(progressed=self.offset > start):
                 return
@@ -152,21 +155,31 @@ class Pager:
 
     def _more_to_read(self, progressed: bool) -> bool:
         """Whether a listing goes on after arxiv's loop stopped (only listings: a search with
-        max_results stops where arxiv stops it)."""
+        max_results stops where arxiv stops it). The last page's own total counts: a later page
+        may announce more than the first (read on) or fewer (believed, logged); an empty page
+        short of it, or of the most announced when it says 0 (arXiv overloaded), is retried."""
         last = self.shared.session.last_response
         if self.ask.search.max_results is not None or last is None:
             return False
-        self.claimed = max(self.claimed, last.total_results or 0)
+        total = last.total_results or 0
+        self.claimed = max(self.claimed, total)
         if self.claimed > self.cap:
             raise self._too_long(f"announces {self.claimed:,} papers")
-        if self.offset < self.claimed and last.entries == 0:
-            raise ShortListing(
-                f"an empty page at result {self.offset:,} of the {self.claimed:,} announced"
-            )
+        if last.entries == 0:
+            expected = total or self.claimed
+            if self.offset < expected:
+                raise ShortListing(
+                    f"an empty page at result {self.offset:,} of the {expected:,} announced"
+                )
+            if total < self.claimed:
+                logger.warning(
+                    "arXiv: the listing shrank from %d to %d papers while it was read: %s",
+                    self.claimed, total, cut(self.url()),
+                )
+            return False
         # read on if a later page announced more than the first, or full pages outrun the total
         more = progressed and (
-            self.offset < self.claimed
-            or (self.offset > self.claimed and last.entries >= self.page_size)
+            self.offset < total or (self.offset > total and last.entries >= self.page_size)
         )
         if more and self.offset >= self.cap:
             raise self._too_long(f"kept sending full pages past {self.offset:,} papers")
