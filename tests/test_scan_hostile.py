@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -396,8 +397,9 @@ def test_a_retry_after_of_a_billion_seconds_waits_at_most_the_cap(arxiv_server):
     arxiv_server.add_papers(corpus(2))
     arxiv_server.fail_next(503, headers={"Retry-After": "1000000000"})
     source, sleeps = source_for(arxiv_server.url)
-    assert len(source.fetch_new(ScanRequest([CL], now=NOW)).papers) == 2
-    assert sleeps == [120.0]
+    heard: list[str] = []
+    assert len(source.fetch_new(ScanRequest([CL], now=NOW, progress=heard.append)).papers) == 2
+    assert sleeps == [120.0] and "arXiv: HTTP 503; retry 1 of 2 in 120 s" in heard
 
 
 def test_the_note_counts_stay_exact_on_a_feed_with_every_kind_of_bad_entry(
@@ -424,6 +426,25 @@ def test_the_note_counts_stay_exact_on_a_feed_with_every_kind_of_bad_entry(
     assert "  - cs.CL: 3 listed, 3 new" in text  # 1, 9, 11 (3, 5 and 7 are bad)
     assert "  - cs.LG: 4 listed, 4 new" in text  # the same and 20
     assert "  - eess.AS: 5 listed, 5 new" in text  # 2, 4, 6, 8, 10
+
+
+def test_a_stop_during_retries_cuts_in_before_the_backoff(workspace, arxiv_server):
+    arxiv_server.add_papers(corpus(3))
+    arxiv_server.fail_next(503, times=3, headers={"Retry-After": "1000000000"})
+    stop = threading.Event()
+    heard: list[str] = []
+
+    def progress(message: str) -> None:
+        heard.append(message)
+        if message.startswith("asking arxiv for new papers"):
+            stop.set()  # the daemon's SIGTERM, or the cycle's deadline, as the scan starts
+
+    overrides = {"arxiv.api_url": arxiv_server.url, "arxiv.max_retries": 3}
+    outcome = run_cycle(workspace, CycleOptions(action="scan", overrides=overrides,
+                                                now=lambda: NOW, progress=progress, stop=stop))
+    assert outcome.status != "committed" and stored(workspace) == {}
+    assert not any("retry" in m for m in heard)  # the checkpoint came first
+    assert len(arxiv_server.requests) == 1  # stopped before the wait, not after it
 
 
 # --- a failed scan writes nothing -------------------------------------------------------------

@@ -157,7 +157,7 @@ class ArxivSource:
         failures, reason = 0, ""
         while True:
             if failures:
-                self._wait_before_retry(failures, reason, pager.url())
+                self._wait_before_retry(failures, reason, pager.url(), progress)
             try:
                 with self._shared.lock:
                     pager.run(self._shared.client, limit, now or datetime.now(UTC))
@@ -176,10 +176,18 @@ class ArxivSource:
             if failures > self.settings.max_retries:
                 raise self._gave_up(pager.url(), reason)
 
-    def _wait_before_retry(self, failures: int, reason: str, url: str) -> None:
+    def _wait_before_retry(
+        self, failures: int, reason: str, url: str, progress: Progress | None = None
+    ) -> None:
+        """Back off before retry `failures`; `progress` hears of it first (where a shutdown or
+        the cycle's deadline may cut in rather than after the wait)."""
         retry_after = parse_retry_after(self._shared.session.last_response)
         delay = backoff_delay(failures, retry_after)
         logger.warning("arXiv: %s; retry %d in %.1fs: %s", reason, failures, delay, cut(url))
+        if progress is not None:
+            progress(
+                f"arXiv: {reason}; retry {failures} of {self.settings.max_retries} in {delay:.0f} s"
+            )
         self.sleep(delay)
 
     def _gave_up(self, url: str, reason: str) -> SourceError:
