@@ -5,6 +5,7 @@ highest version, never moves its cursor past its own clock, and a failed scan wr
 
 from __future__ import annotations
 
+import gzip
 import logging
 import sqlite3
 import threading
@@ -382,6 +383,17 @@ def test_a_gigantic_body_is_refused_without_reading_it_all(arxiv_server):
         source.fetch_new(ScanRequest([CL], now=NOW))
     assert "127.0.0.1" in str(info.value) and "page_size" in str(info.value)
     assert sleeps == [] and len(arxiv_server.requests) == 1
+
+
+def test_a_compressed_body_is_capped_at_its_inflated_size(arxiv_server):
+    feed = render_feed({}, corpus(3), 3, 0, 5).encode()
+    inflated = feed.replace(b"</feed>", b"<!--" + b" " * (64 * 1024 * 1024) + b"--></feed>")
+    bomb = gzip.compress(inflated)  # ~64 KB on the wire, 64 MB inflated
+    arxiv_server.serve_bytes(bomb, headers={"Content-Encoding": "gzip"})
+    source, sleeps = source_for(arxiv_server.url)
+    with pytest.raises(SourceError, match="MB for one page"):
+        source.fetch_new(ScanRequest([CL], now=NOW))
+    assert len(bomb) < 1024 * 1024 and sleeps == []
 
 
 @pytest.mark.parametrize("value", ["-5", "-1e9"])

@@ -102,11 +102,16 @@ class ArxivServer:
             self._script.append(Scripted(status, Path(path).read_bytes()))
 
     def serve_bytes(
-        self, body: bytes, content_type: str = "application/atom+xml", status: int = 200
+        self,
+        body: bytes,
+        content_type: str = "application/atom+xml",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Answer the next request with these bytes (an HTML page, broken XML, a custom feed)."""
+        """Answer the next request with these bytes (an HTML page, broken XML, a custom feed),
+        and these headers (e.g. Content-Encoding: gzip for a compressed body)."""
         with self._lock:
-            self._script.append(Scripted(status, body, {}, 0.0, content_type))
+            self._script.append(Scripted(status, body, dict(headers or {}), 0.0, content_type))
 
     def pass_next(self, times: int = 1) -> None:
         """Answer the next `times` requests from the corpus (scripts after them come later)."""
