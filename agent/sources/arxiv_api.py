@@ -23,7 +23,7 @@ from agent.models import Paper, Track
 from agent.schedule import as_utc
 from agent.settings import ArxivSettings
 from agent.sources import FetchResult, ScanRequest
-from agent.sources.arxiv_http import FeedError, error_feed_message
+from agent.sources.arxiv_http import FeedError, FeedTooLarge, error_feed_message
 from agent.sources.arxiv_listing import (
     FUTURE_MARGIN,
     keep_newest,
@@ -32,7 +32,16 @@ from agent.sources.arxiv_listing import (
     split_window,
     unique,
 )
-from agent.sources.arxiv_pager import Ask, Pager, Progress, get_client, label, newest_first
+from agent.sources.arxiv_pager import (
+    MAX_LISTING,
+    Ask,
+    Pager,
+    Progress,
+    ShortListing,
+    get_client,
+    label,
+    newest_first,
+)
 from agent.sources.arxiv_query import (
     build_query,
     keyword_listing_query,
@@ -47,7 +56,13 @@ from agent.text import cut
 logger = logging.getLogger(__name__)
 
 LOOKUP_CHUNK = 100  # ids per id_list request (2,000 ids would make a 24 KB URL)
-_RETRYABLE = (FeedError, arxiv.UnexpectedEmptyPageError, httpx.TimeoutException, httpx.HTTPError)
+_RETRYABLE = (
+    FeedError,
+    ShortListing,
+    arxiv.UnexpectedEmptyPageError,
+    httpx.TimeoutException,
+    httpx.HTTPError,
+)
 
 __all__ = ["ArxivSource", "build_query", "get_client", "keep_newest", "MAX_BACKOFF_SECONDS"]
 
@@ -62,6 +77,7 @@ class ArxivSource:
     ):
         self.settings = settings or ArxivSettings()
         self.sleep = sleep  # tests pass a recorder: backoff never sleeps for real there
+        self.listing_cap = MAX_LISTING  # papers one query may list before the scan refuses it
         self._shared = get_client(self.settings)
 
     def fetch_new(self, request: ScanRequest) -> FetchResult:
@@ -71,7 +87,7 @@ class ArxivSource:
         """
         tracks = request.tracks
         now = as_utc(request.now) or datetime.now(UTC)
-        since = as_utc(request.since)
+        since, notices = trusted_cursor(as_utc(request.since), now)
         days = self.settings.overlap_days if since else self.settings.backfill_days
         floor = (since or now) - timedelta(days=days)
         asks = self._listing_asks(tracks, floor, now + FUTURE_MARGIN)
@@ -83,14 +99,14 @@ class ArxivSource:
         found = list(papers.values())
         result = FetchResult(
             found,
-            cursor=newest_cursor(found, since),
+            cursor=newest_cursor(found, since, now),
             queries=[a.search.query for a in asks],
             categories=watched_categories(tracks),
             keyword_tracks=[t.id for t in uncategorised(tracks) if t.keywords],
             requests=self._shared.session.calls - calls,
             since=floor,
         )
-        result.notices.extend(quiet_notice(found, since, now))
+        result.notices.extend(notices + quiet_notice(found, since, now))
         return result
 
     def _listing_asks(
@@ -137,11 +153,11 @@ class ArxivSource:
         now: datetime | None = None,
     ) -> list[Paper]:
         """Every paper of a search (up to `limit`), resuming at the offset reached on failure."""
-        pager = Pager(ask, self._shared, self.settings.page_size, progress)
+        pager = Pager(ask, self._shared, self.settings.page_size, progress, self.listing_cap)
         failures, reason = 0, ""
         while True:
             if failures:
-                self._wait_before_retry(failures, reason, pager.url())
+                self._wait_before_retry(failures, reason, pager.url(), progress)
             try:
                 with self._shared.lock:
                     pager.run(self._shared.client, limit, now or datetime.now(UTC))
@@ -152,16 +168,26 @@ class ArxivSource:
                 reason = f"HTTP {exc.status}"
             except httpx.ConnectError as exc:
                 raise unreachable(self.settings.api_url, exc) from exc
+            except FeedTooLarge as exc:
+                raise self._too_large(pager.url(), exc) from None
             except _RETRYABLE as exc:
                 reason = describe_error(exc)
             failures = 1 if pager.progressed() else failures + 1
             if failures > self.settings.max_retries:
                 raise self._gave_up(pager.url(), reason)
 
-    def _wait_before_retry(self, failures: int, reason: str, url: str) -> None:
+    def _wait_before_retry(
+        self, failures: int, reason: str, url: str, progress: Progress | None = None
+    ) -> None:
+        """Back off before retry `failures`; `progress` hears of it first (where a shutdown or
+        the cycle's deadline may cut in rather than after the wait)."""
         retry_after = parse_retry_after(self._shared.session.last_response)
         delay = backoff_delay(failures, retry_after)
         logger.warning("arXiv: %s; retry %d in %.1fs: %s", reason, failures, delay, cut(url))
+        if progress is not None:
+            progress(
+                f"arXiv: {reason}; retry {failures} of {self.settings.max_retries} in {delay:.0f} s"
+            )
         self.sleep(delay)
 
     def _gave_up(self, url: str, reason: str) -> SourceError:
@@ -171,6 +197,15 @@ class ArxivSource:
             "raise [arxiv] delay_seconds / timeout_seconds.",
             url=url,
             retryable=True,
+        )
+
+    def _too_large(self, url: str, exc: FeedTooLarge) -> SourceError:
+        """The error for a body over the cap (not retried: it would be read again)."""
+        return SourceError(
+            f"The arXiv API at {cut(url)} sent {exc} for one page of "
+            f"{self.settings.page_size:,} papers (~5 MB for 2,000 from arXiv): it is not "
+            "arXiv's feed. Check [arxiv] api_url, or lower [arxiv] page_size.",
+            url=url,
         )
 
     def _rejected(self, url: str, status: int) -> SourceError:
@@ -188,6 +223,20 @@ class ArxivSource:
             "Check [arxiv] api_url.",
             url=url,
         )
+
+
+def trusted_cursor(since: datetime | None, now: datetime) -> tuple[datetime | None, list[str]]:
+    """The stored cursor, or `now` if it lies in the future (a clock that was wrong once must
+    not make every later scan read an empty window), with the notice saying so."""
+    if since is None or since <= now + FUTURE_MARGIN:
+        return since, []
+    message = (
+        f"The stored arXiv cursor ({since:%Y-%m-%d %H:%M} UTC) is in the future of this "
+        f"scan's clock ({now:%Y-%m-%d %H:%M} UTC): it was taken as now. Check the system "
+        "clock."
+    )
+    logger.warning(message)
+    return now, [message]
 
 
 def unreachable(api_url: str, exc: Exception) -> SourceError:
@@ -210,4 +259,6 @@ def describe_error(exc: Exception) -> str:
         return f"not a feed: {exc}"
     if isinstance(exc, arxiv.UnexpectedEmptyPageError):
         return "unexpected empty page"
+    if isinstance(exc, ShortListing):
+        return str(exc)
     return f"connection failed ({type(exc).__name__})"

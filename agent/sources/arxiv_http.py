@@ -9,16 +9,22 @@ loudly if an arxiv release stops calling it. Everything else goes through the pu
 `BoundedSession.get` sends the request through `agent.net.bounded_client` (a total deadline per
 request, whatever the peer does) and, for an HTTP 200, checks that the body is an Atom feed
 before arxiv sees it: arxiv's own parser recovers from broken XML and reads an HTML page as an
-empty feed, which a scan would take for "nothing new".
+empty feed, which a scan would take for "nothing new". A body is read up to a size cap (a page
+of 2,000 papers is ~5 MB), and an entry whose date arxiv's parser would choke on (`ValueError`
+out of the whole page) is taken out of the feed, logged, so that its neighbours are kept.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
+
+logger = logging.getLogger(__name__)
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
@@ -29,8 +35,21 @@ _CONTROL = re.compile(
 )
 
 
+# The body cap: room for long abstracts and author lists, far below what would hurt memory.
+BASE_BYTES = 16 * 1024 * 1024
+BYTES_PER_ENTRY = 16 * 1024
+
+
 class FeedError(Exception):
     """An HTTP 200 whose body is not an arXiv Atom feed (an HTML page, broken XML)."""
+
+
+class FeedTooLarge(Exception):
+    """A body larger than the cap: not retried (it would be read again), named in the error."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"more than {limit / 2**20:,.0f} MB")
+        self.limit = limit
 
 
 @dataclass
@@ -41,6 +60,7 @@ class Response:
     content: bytes
     headers: dict[str, str] = field(default_factory=dict)
     total_results: int | None = None  # opensearch:totalResults of a checked feed
+    entries: int = 0  # <entry> elements of a checked feed, bad ones included (arXiv's count)
 
 
 class BoundedSession:
@@ -50,24 +70,28 @@ class BoundedSession:
     page count of progress messages).
     """
 
-    def __init__(self, timeout_seconds: float):
+    def __init__(self, timeout_seconds: float, max_bytes: int = BASE_BYTES):
         from agent.net import bounded_client
 
         self.timeout_seconds = timeout_seconds
+        self.max_bytes = max_bytes
         self.client = bounded_client(timeout_seconds, timeout_seconds)
         self.calls = 0
         self._local = threading.local()
 
     def get(self, url: str, headers: dict[str, str] | None = None, **_: Any) -> Response:
-        """GET `url`; httpx errors propagate (timeouts, refused connections, bad DNS)."""
+        """GET `url`; httpx errors propagate (timeouts, refused connections, bad DNS), a body
+        over `max_bytes` raises FeedTooLarge, a 200 that is no feed FeedError."""
         self.calls += 1
         self._local.response = None
-        answer = self.client.get(url, headers=headers)
-        response = Response(answer.status_code, answer.content, dict(answer.headers))
+        with self.client.stream("GET", url, headers=headers) as answer:
+            response = Response(answer.status_code, b"", dict(answer.headers))
+            response.content = read_capped(answer, self.max_bytes)
         self._local.response = response
         if response.status_code == 200:
             response.content = _CONTROL.sub(b"", response.content)
-            response.total_results = check_feed(response.content)
+            feed = check_feed(response.content)
+            response.content, response.total_results, response.entries = feed
         return response
 
     @property
@@ -85,8 +109,23 @@ def attach_session(client: Any, session: BoundedSession) -> None:
     client._session = session
 
 
-def check_feed(content: bytes) -> int:
-    """opensearch:totalResults of an Atom feed; FeedError if the body is not one."""
+def read_capped(answer: Any, limit: int) -> bytes:
+    """The body of a streamed httpx response, FeedTooLarge past `limit` bytes."""
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise FeedTooLarge(limit)
+    chunks, size = [], 0
+    for chunk in answer.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise FeedTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_feed(content: bytes) -> tuple[bytes, int, int]:
+    """(the feed without entries arxiv could not date, opensearch:totalResults, entries);
+    FeedError if the body is not an Atom feed."""
     head = content[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise FeedError("the answer is an HTML page, not an Atom feed")
@@ -99,9 +138,36 @@ def check_feed(content: bytes) -> int:
         raise FeedError(f"the answer is {kind}, not an Atom feed")
     total = root.findtext(f"{_OPENSEARCH}totalResults")
     try:
-        return max(0, int((total or "").strip()))
+        count = max(0, int((total or "").strip()))
     except ValueError:
-        raise FeedError(f"the feed's totalResults is {total!r}, not a number") from None
+        raise FeedError(f"the feed's totalResults is {total!r:.40}, not a number") from None
+    entries = root.findall(f"{_ATOM}entry")
+    undated = [e for e in entries if not _dated(e)]
+    for entry in undated:
+        logger.warning(
+            "arXiv feed: skipped entry %r: its published/updated date is not a date",
+            (entry.findtext(f"{_ATOM}id") or "")[:80],
+        )
+        root.remove(entry)
+    if undated:
+        content = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return content, count, len(entries)
+
+
+def _dated(entry: ElementTree.Element) -> bool:
+    """Whether arxiv's parser reads the entry's dates without a ValueError (a missing one it
+    skips by itself)."""
+    for tag in ("published", "updated"):
+        text = entry.findtext(f"{_ATOM}{tag}")
+        if text is None:
+            continue
+        try:  # as arxiv's _feed._parse_datetime does it
+            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            if when.tzinfo is not None:
+                when.astimezone(UTC)
+        except (ValueError, OverflowError):
+            return False
+    return True
 
 
 def error_feed_message(response: Response | None) -> str:

@@ -5,6 +5,7 @@ the warning when arXiv stays quiet for days."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -15,11 +16,16 @@ from agent.models import Paper
 from agent.schedule import as_utc
 from agent.sources.arxiv_retry import announcement_days
 from agent.sources.ids import normalize_arxiv_id
-from agent.text import cut, plain_paper
+from agent.text import cut, plain_paper, shorten
 
 logger = logging.getLogger(__name__)
 
 FUTURE_MARGIN = timedelta(hours=1)  # feed dates later than now plus this are clamped to now
+# Stored text is bounded: arXiv's own limits are far below (an abstract is at most 1,920
+# characters), so only a broken or hostile feed is cut.
+MAX_TITLE, MAX_ABSTRACT, MAX_COMMENT, MAX_AUTHOR = 1_000, 20_000, 2_000, 300
+# what an arXiv category looks like (cs.CL, eess.AS, hep-th, math-ph, q-bio.NC)
+_CATEGORY = re.compile(r"[A-Za-z][A-Za-z-]{0,15}(?:\.[A-Za-z][A-Za-z-]{0,15})?")
 QUIET_DAYS = 3  # announcement days without a single listed paper before the note says so
 # arXiv serves at most 30,000 results of one query; five busy categories list ~2k papers a
 # weekday, so a long backfill is asked for in windows of a week (newest first).
@@ -29,26 +35,35 @@ WINDOW_DAYS = 7
 def paper_from_result(result: arxiv.Result, now: datetime | None = None) -> Paper | None:
     """Our Paper from an arxiv.Result, or None (logged) for an entry whose id is not arXiv's.
 
-    Dates later than `now` plus a margin are clamped to `now`: a feed's date is data.
+    Dates later than `now` plus a margin are clamped to `now`: a feed's date is data. Texts are
+    bounded (MAX_TITLE...), categories not shaped like arXiv's dropped, both logged.
     """
     try:
         paper_id, version = normalize_arxiv_id(result.entry_id)
     except AgentError:
         logger.warning("arXiv feed: skipped an entry with id %r", cut(result.entry_id, 80))
         return None
-    categories = [result.primary_category] if result.primary_category else []
-    categories += [c for c in result.categories if c not in categories]
     return plain_paper(Paper(  # LaTeX as Unicode, once, at ingestion
         id=paper_id,
-        title=collapse(result.title),
-        abstract=collapse(result.summary),
-        authors=tuple(collapse(a.name) for a in result.authors),
-        categories=tuple(categories),
+        title=shorten(result.title, MAX_TITLE),
+        abstract=shorten(result.summary, MAX_ABSTRACT),
+        authors=tuple(shorten(a.name, MAX_AUTHOR) for a in result.authors),
+        categories=feed_categories(result),
         version=version or 1,
         published=clamp(as_utc(result.published), now),
         updated=clamp(as_utc(result.updated), now),
-        comment=collapse(result.comment or ""),
+        comment=shorten(result.comment or "", MAX_COMMENT),
     ))
+
+
+def feed_categories(result: arxiv.Result) -> tuple[str, ...]:
+    """The entry's categories, primary first, without any that is not shaped like one."""
+    raw = unique([result.primary_category or "", *result.categories])
+    kept = tuple(c for c in raw if _CATEGORY.fullmatch(c))
+    if len(kept) < len(raw):
+        odd = [cut(c, 40) for c in raw if c not in kept]
+        logger.warning("arXiv feed: %s: dropped odd categories %r", result.entry_id[:80], odd)
+    return kept
 
 
 def clamp(when: datetime | None, now: datetime | None) -> datetime | None:
@@ -98,21 +113,22 @@ def keep_newest(papers: dict[str, Paper], paper: Paper) -> None:
         papers[paper.id] = paper
 
 
-def newest_cursor(papers: Sequence[Paper], since: datetime | None) -> datetime | None:
-    """The newest submission date seen, never earlier than `since`.
+def newest_cursor(
+    papers: Sequence[Paper], since: datetime | None, now: datetime | None = None
+) -> datetime | None:
+    """The newest submission date seen, never later than the scan's own clock `now` (a feed's
+    date is data: one entry from the future must not make later scans skip papers), never
+    earlier than `since`.
 
     Submission (`published`) rather than `updated`, because the next fetch compares the cursor
     with submittedDate: a v2 updated today must not push the window past unmoderated papers.
     """
     dates = [p.published for p in papers if p.published]
+    if now is not None:
+        dates = [min(d, now) for d in dates]
     if since:
         dates.append(since)
     return max(dates) if dates else None
-
-
-def collapse(text: str) -> str:
-    """Runs of whitespace (arXiv's hard wraps) as single spaces."""
-    return " ".join(text.split())
 
 
 def unique(items: Iterable[str]) -> list[str]:

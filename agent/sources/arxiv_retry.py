@@ -29,8 +29,8 @@ def parse_retry_after(response: Any) -> float | None:
         seconds = float(value)
     except ValueError:
         seconds = None
-    if seconds is not None:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
+    if seconds is not None:  # NaN or a negative wait is no answer: the usual backoff then
+        return seconds if seconds >= 0 else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

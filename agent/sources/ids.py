@@ -25,9 +25,9 @@ _OLD_STYLE = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]{2})?/\d{7}"
 _ID_PATTERN = re.compile(
     r"^(?:arxiv:|(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)?"
     rf"(?P<id>{_NEW_STYLE}|{_OLD_STYLE})"
-    r"(?:v(?P<version>\d+))?"
+    r"(?:v(?P<version>\d{1,4}))?"  # arXiv's versions are few: v10^12 is not an id
     r"(?:\.pdf)?/?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # ASCII digits only: "２６０３.００００１" is not an id
 )
 
 
@@ -49,7 +49,7 @@ def normalize_arxiv_id(text: str) -> tuple[str, int | None]:
     return paper_id, int(version) if version else None
 
 
-_VERSIONLESS = re.compile(rf"{_NEW_STYLE}|{_OLD_STYLE}")
+_VERSIONLESS = re.compile(rf"{_NEW_STYLE}|{_OLD_STYLE}", re.ASCII)
 
 
 def is_versionless_id(text: str) -> bool:
@@ -66,7 +66,7 @@ def is_arxiv_reference(text: str) -> bool:
 
 
 # In running text ("see 2602.05027v2"): not part of a longer number or a version-less decimal.
-_CITED = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\d)")
+_CITED = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\d)", re.ASCII)
 
 
 def find_arxiv_ids(text: str, exclude: str = "") -> list[str]:

@@ -26,7 +26,9 @@ Scripting: `fail_next(503, times=2, headers={"Retry-After": "7"})`, `serve_file(
 response, verbatim, for the next request), `serve_bytes(body, content_type)` (any 200 body: an HTML
 page, broken XML), `pass_next(times)` (answer the next requests from the corpus, so that a later
 script hits page 3, say), `stall_next(seconds)` (answer only after a delay, to trip a client
-timeout). Scripted answers are used in the order they were added, one per request.
+timeout), `serve_with(make, times)` (a 200 with the body `make(query)` builds: a corpus page from
+`page(query)` with a lying totalResults, endless fresh entries). Scripted answers are used in the
+order they were added, one per request.
 `requests` lists every request's query parameters (single values, strings), scripted or not.
 """
 
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -65,6 +67,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     stall: float = 0.0  # seconds to wait before answering (0: answer normally)
     content_type: str = "application/atom+xml; charset=utf-8"
+    make: Callable[[dict[str, str]], bytes] | None = None  # builds the body from the query
 
 
 class ArxivServer:
@@ -99,11 +102,16 @@ class ArxivServer:
             self._script.append(Scripted(status, Path(path).read_bytes()))
 
     def serve_bytes(
-        self, body: bytes, content_type: str = "application/atom+xml", status: int = 200
+        self,
+        body: bytes,
+        content_type: str = "application/atom+xml",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Answer the next request with these bytes (an HTML page, broken XML, a custom feed)."""
+        """Answer the next request with these bytes (an HTML page, broken XML, a custom feed),
+        and these headers (e.g. Content-Encoding: gzip for a compressed body)."""
         with self._lock:
-            self._script.append(Scripted(status, body, {}, 0.0, content_type))
+            self._script.append(Scripted(status, body, dict(headers or {}), 0.0, content_type))
 
     def pass_next(self, times: int = 1) -> None:
         """Answer the next `times` requests from the corpus (scripts after them come later)."""
@@ -115,6 +123,11 @@ class ArxivServer:
         with self._lock:
             self._script.extend(Scripted(stall=seconds) for _ in range(times))
 
+    def serve_with(self, make: Callable[[dict[str, str]], bytes], times: int = 1) -> None:
+        """Answer the next `times` requests with HTTP 200 and the body `make(query)` returns."""
+        with self._lock:
+            self._script.extend(Scripted(make=make) for _ in range(times))
+
     def respond(self, query: dict[str, str]) -> Scripted:
         """The answer to one request: the next scripted one, else one from the corpus."""
         with self._lock:
@@ -123,6 +136,8 @@ class ArxivServer:
         if scripted and scripted.stall:
             self.released.wait(scripted.stall)
             return replace(scripted, stall=0.0, body=self.answer(query).body)
+        if scripted and scripted.make is not None:
+            return replace(scripted, body=scripted.make(query), make=None)
         if scripted is None or scripted.status == 0:
             return self.answer(query)
         return scripted
@@ -130,13 +145,18 @@ class ArxivServer:
     def answer(self, query: dict[str, str]) -> Scripted:
         """An Atom feed for a query, or arXiv's 400 error feed."""
         try:
-            matches = self._select(query)
-            start = int(query.get("start") or 0)
-            size = int(query.get("max_results") or 10)
+            page, total, start, size = self.page(query)
         except ValueError as exc:
             return Scripted(400, render_error(str(exc)).encode())
-        page = matches[start : start + size]
-        return Scripted(200, render_feed(query, page, len(matches), start, size).encode())
+        return Scripted(200, render_feed(query, page, total, start, size).encode())
+
+    def page(self, query: dict[str, str]) -> tuple[list[Paper], int, int, int]:
+        """(papers of the requested page, total matches, start, max_results) from the corpus;
+        ValueError with arXiv's message if the query is invalid."""
+        matches = self._select(query)
+        start = int(query.get("start") or 0)
+        size = int(query.get("max_results") or 10)
+        return matches[start : start + size], len(matches), start, size
 
     def _select(self, query: dict[str, str]) -> list[Paper]:
         """Papers the query asks for, sorted; ValueError with arXiv's message if it is invalid."""
