@@ -99,7 +99,7 @@ class LLMSettings:
     max_retries: Annotated[int, within(0, 10)] = 2
     # calls in flight at once: a learn's summaries go out together
     concurrency: Annotated[int, within(1, 64)] = 8
-    daily_token_budget: Annotated[int, within(0, 1_000_000_000)] = 400_000
+    daily_token_budget: Annotated[int, within(0, 1_000_000_000)] = 600_000
     cycle_token_budget: Annotated[int, within(0, 1_000_000_000)] = 120_000
 
     @property

@@ -272,15 +272,15 @@ CASES = [
     (
         "budget spent, candidates waiting",
         DAY,
-        snap(candidates=HIGH, llm_enabled=True, tokens_today=400_000),
+        snap(candidates=HIGH, llm_enabled=True, tokens_today=600_000),
         {},
         "rest",
-        ["LLM budget is spent (400,000 of 400,000 tokens)"],
+        ["LLM budget is spent (600,000 of 600,000 tokens)"],
     ),
     (
         "budget spent, queue waiting",
         NIGHT,
-        snap(queue=QUEUE, deep_read_enabled=True, llm_enabled=True, tokens_today=410_000),
+        snap(queue=QUEUE, deep_read_enabled=True, llm_enabled=True, tokens_today=610_000),
         {},
         "rest",
         ["LLM budget is spent"],
@@ -288,7 +288,7 @@ CASES = [
     (
         "budget spent, scanning is free",
         et(2, 25, 20, 30),
-        snap(candidates=HIGH, llm_enabled=True, tokens_today=410_000),
+        snap(candidates=HIGH, llm_enabled=True, tokens_today=610_000),
         {},
         "scan",
         ["announced Wed 20:00 ET", "LLM budget is spent"],
@@ -296,7 +296,7 @@ CASES = [
     (
         "budget spent but offline analyst",
         DAY,
-        snap(candidates=HIGH, llm_enabled=False, tokens_today=410_000),
+        snap(candidates=HIGH, llm_enabled=False, tokens_today=610_000),
         {},
         "learn",
         ["offline analyst needs no LLM tokens"],
