@@ -156,7 +156,8 @@ def test_a_learn_is_three_rounds_judge_summaries_synthesis(
     outcome = learn(scanned)
     assert outcome.status == "committed", outcome.error
     names = [r["response_format"]["json_schema"]["name"] for r in openai_server.requests]
-    assert sorted(names) == ["FieldUpdate", "Judgements"] + ["PaperSummary"] * 5
+    # the judge reads 50 candidates (down to the judge floor): five batches in one round
+    assert sorted(names) == ["FieldUpdate"] + ["Judgements"] * 5 + ["PaperSummary"] * 5
     assert openai_server.max_in_flight == 5
     assert openai_server.rounds == 3
 
