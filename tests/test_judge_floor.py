@@ -119,3 +119,82 @@ def test_a_floor_out_of_range_is_refused_naming_the_setting(
     run = run_cli(capsys, "cycle", "-w", str(scanned), "--action", "learn", "--source", "sample")
     assert run.code != 0
     assert "judge_floor" in run.err
+
+
+# --- the policy learns while the judge has candidates -------------------------------------------
+
+
+def read_relevant(workspace: Path) -> None:
+    """Mark every paper relevant to a track as summarised: only papers below the threshold wait."""
+    db = sqlite3.connect(workspace / "state" / "agent.db")
+    try:
+        db.execute("update papers set status = 'summarized' where id in "
+                   "(select paper_id from scores where relevant)")
+        db.commit()
+    finally:
+        db.close()
+
+
+def policy_view(workspace: Path) -> tuple[list[Any], Any, int]:
+    """(the snapshot's candidates the next learn would choose from, the policy's decision, the
+    count `status` shows) for the workspace as it is."""
+    from datetime import UTC, datetime
+
+    from agent.config import load_settings
+    from agent.snapshot import decide, take_snapshot
+    from agent.status import active_track_ids
+    from agent.store import Store
+    from agent.waiting import waiting_counts
+    from agent.workspace import Workspace
+
+    settings = load_settings(workspace)
+    tracks = load_tracks(settings.tracks_path)
+    now = datetime.now(UTC)
+    with Store(settings.database_url) as store:
+        eligible = [c for c in take_snapshot(store, tracks, settings, now).candidates
+                    if c.relevant]
+        decision = decide(store, tracks, settings, now, source="sample")
+        judging = settings.llm.enabled
+        shown, _ = waiting_counts(store, active_track_ids(Workspace(workspace)), judging,
+                                  settings.learn.judge_floor)
+    return eligible, decision, shown
+
+
+def test_with_a_judge_the_policy_learns_while_papers_at_the_floor_wait(radar: Path) -> None:
+    read_relevant(radar)
+    eligible, decision, shown = policy_view(radar)
+    assert 0 < len(eligible) == shown < 500  # the policy and status count alike
+    assert decision.action == "learn"
+    assert f"{len(eligible)} candidates for the judge waiting" in decision.reason
+    assert all(c.score >= FLOOR for c in eligible)
+
+
+def test_without_a_judge_papers_below_the_threshold_do_not_make_a_learn(scanned: Path) -> None:
+    read_relevant(scanned)
+    eligible, decision, shown = policy_view(scanned)
+    assert eligible == [] and shown == 0
+    assert decision.action != "learn"
+
+
+def test_papers_the_judge_turned_down_are_not_candidates_and_kept_ones_are(
+    radar: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def judge(request: dict[str, Any]) -> dict[str, Any] | None:
+        if request["response_format"]["json_schema"]["name"] != "Judgements":
+            return None
+        ids = JUDGED_RE.findall(str(request["messages"][-1]["content"]))
+        return {"items": [{"paper_id": pid, "track_id": "listen-vs-guess",
+                           "score": 8 if i % 2 else 2, "reason": "r"}
+                          for i, pid in enumerate(ids)]}
+
+    openai_server.respond_with(judge)
+    learn(capsys, radar)
+    verdicts = dict(rows(radar, "select paper_id, json_extract(payload, '$.score') "
+                                "from analyses where kind = 'judgement'"))
+    status = dict(rows(radar, "select id, status from papers"))
+    eligible, _, shown = policy_view(radar)
+    ids = {c.paper_id for c in eligible}
+    assert shown == len(eligible)
+    assert not {pid for pid, score in verdicts.items() if score < 5} & ids
+    kept = {pid for pid, score in verdicts.items() if score >= 5 and status[pid] == "ranked"}
+    assert kept and kept <= ids

@@ -261,6 +261,22 @@ CASES = [
         ["only 2 relevant papers waiting (learning needs 3)"],
     ),
     (
+        "with an LLM: the judge's candidates, not only relevant papers",
+        DAY,
+        snap(candidates=HIGH[:2], llm_enabled=True),
+        {},
+        "learn",
+        ["2 candidates for the judge waiting", "on Listen vs Guess (best 0.82 × priority 5)"],
+    ),
+    (
+        "with an LLM, nothing at the judge's floor",
+        DAY,
+        snap(candidates=(replace(LOW[0], relevant=False),), llm_enabled=True),
+        {},
+        "rest",
+        ["no candidates for the judge (1 paper below its floor or turned down)"],
+    ),
+    (
         "more candidates than one batch",
         DAY,
         snap(candidates=tuple(cand(f"2602.0000{i}", 0.5 + i / 20) for i in range(7))),
