@@ -99,7 +99,7 @@ class LLMSettings:
     max_retries: Annotated[int, within(0, 10)] = 2
     # calls in flight at once: a learn's summaries go out together
     concurrency: Annotated[int, within(1, 64)] = 8
-    daily_token_budget: Annotated[int, within(0, 1_000_000_000)] = 400_000
+    daily_token_budget: Annotated[int, within(0, 1_000_000_000)] = 600_000
     cycle_token_budget: Annotated[int, within(0, 1_000_000_000)] = 120_000
 
     @property
@@ -116,6 +116,9 @@ class LearnSettings:
     # summarised; less the papers it kept earlier that still wait, never fewer than max_papers
     # (the offline analyst judges none)
     judge_candidates: Annotated[int, within(1, 1000)] = 50
+    # with an LLM judge, papers scoring at least this on a track are candidates, not only those
+    # at the ranker's relevance threshold (0.5): the judge, not the threshold, decides
+    judge_floor: Annotated[float, within(0, 1, open_low=True)] = 0.15
     # learn queues papers scoring above this for a deep read
     queue_threshold: Annotated[float, within(0, 1)] = 0.8
     # at most this many of them per learn cycle (deep reads are costly)

@@ -18,11 +18,12 @@ from agent.policy import (
     Snapshot,
     choose_action,
 )
-from agent.rank.worth import best_match, worth
+from agent.rank.worth import worth
 from agent.schedule import local_midnight
 from agent.settings import Settings
 from agent.store import CycleRecord, Store
 from agent.tracks import active_tracks
+from agent.waiting import turned_down
 
 RECENT = 12  # cycles the policy looks back on
 CANDIDATES = 500  # waiting papers it weighs
@@ -38,7 +39,9 @@ def take_snapshot(store: Store, tracks: list[Track], settings: Settings, now: da
     return Snapshot(
         last_scan_at=last_scan.started if last_scan else None,
         recent_cycles=[recent_cycle(r) for r in recent],
-        candidates=candidate_infos(store, tracks),
+        candidates=candidate_infos(
+            store, tracks, settings.learn.judge_floor if settings.llm.enabled else None
+        ),
         queue=[QueuedInfo(q.paper_id, q.priority, q.added_by, q.title) for q in queue],
         queue_exhausted_since=last_deep.number if (last_deep and not queue) else None,
         tokens_today=sum(store.tokens_since(local_midnight(now, settings.schedule.timezone))),
@@ -79,23 +82,35 @@ def recent_cycle(record) -> RecentCycle:  # type: ignore[no-untyped-def]
     )
 
 
-def candidate_infos(store: Store, tracks: list[Track]) -> list[CandidateInfo]:
-    """Ranked-but-unsummarised papers with their best match on an active track."""
+def candidate_infos(
+    store: Store, tracks: list[Track], floor: float | None = None
+) -> list[CandidateInfo]:
+    """Ranked-but-unsummarised papers with their best match on an active track.
+
+    `relevant` says whether the next learn cycle would choose from it (agent/waiting.py):
+    without a judge (`floor` None), a relevant match; with one, a paper the judge kept earlier,
+    or never judged with a score of at least `floor`, the judge's floor.
+    """
     active = {t.id: t for t in active_tracks(tracks)}
     priorities = {t.id: t.priority for t in active.values()}
+    judged: dict[str, int] = store.judgement_scores() if floor is not None else {}
+    down = turned_down(judged, {r.paper_id for r in store.ratings() if r.value > 0})
     infos = []
     for paper, matches in store.candidates(statuses=("ranked",), limit=CANDIDATES):
         usable = [m for m in matches if m.track_id in active]
         if not usable:
             continue
-        # its relevant match worth most; a paper relevant nowhere still waits, below the bar
-        best = best_match(usable, priorities) or max(
-            usable, key=lambda m: worth(m.score, priorities[m.track_id])
-        )
+        if floor is None:
+            eligible = [m for m in usable if m.relevant]
+        elif paper.id in judged:  # the verdict stands: kept on any score, turned down on any
+            eligible = [] if paper.id in down else usable
+        else:
+            eligible = [m for m in usable if m.score >= floor]
+        # its eligible match worth most; a paper eligible nowhere still waits, below the bar
+        best = max(eligible or usable, key=lambda m: worth(m.score, priorities[m.track_id]))
         track = active[best.track_id]
-        infos.append(
-            CandidateInfo(paper.id, track.id, track.name, track.priority, best.score, best.relevant)
-        )
+        infos.append(CandidateInfo(paper.id, track.id, track.name, track.priority, best.score,
+                                   bool(eligible)))
     return infos
 
 

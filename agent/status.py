@@ -50,7 +50,8 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
         # what the next learn cycle chooses from (agent/waiting.py): not every off-topic paper a
         # scan stored, not a paused track's papers; with an LLM, the papers its judge kept too
         report["candidates"], report["candidates_judged"] = waiting_counts(
-            store, active_track_ids(space), judging=settings.llm.enabled
+            store, active_track_ids(space), judging=settings.llm.enabled,
+            floor=settings.learn.judge_floor,
         )
         report["papers"] = store.count_papers()
         tokens_in, tokens_out = store.tokens_since(local_midnight(now, settings.schedule.timezone))

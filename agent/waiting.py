@@ -1,10 +1,11 @@
 """What the next learn cycle chooses from: one rule for learn's pick (agent/actions/pick.py)
 and for `status`, which counts it from the stored scores without ranking anything.
 
-With an LLM judge a learn cycle chooses among papers never judged that are relevant to an
-active track, and papers the judge kept in an earlier cycle (at or above `JUDGE_BAR`, or rated
-up) that are still unread and scored on an active track, relevant or not: the judge's verdict
-stands when a rating or an edited track moves a paper below the ranker's bar. Without a judge
+With an LLM judge a learn cycle chooses among papers never judged that score at least `[learn]
+judge_floor` on an active track (not only those the ranker calls relevant), and papers the
+judge kept in an earlier cycle (at or above `JUDGE_BAR`, or rated up) that are still unread and
+scored on an active track, relevant or not: the judge's verdict stands when a rating or an
+edited track moves a paper below the ranker's bar. Without a judge
 it chooses among the relevant papers, less those an LLM judged below the bar earlier.
 """
 
@@ -25,10 +26,12 @@ def turned_down(scores: Mapping[str, int], wanted: set[str]) -> set[str]:
 
 
 def waiting_counts(
-    reader: Reader, tracks: Sequence[str] | None, judging: bool
+    reader: Reader, tracks: Sequence[str] | None, judging: bool, floor: float | None = None
 ) -> tuple[int, int]:
     """(unread papers the next learn cycle chooses from, how many of them the LLM judge kept
     in an earlier cycle) by the stored scores; `tracks`: the active tracks (None: every track).
+    A judge's new candidates are the papers relevant to a track, or with `floor` (`[learn]
+    judge_floor`) those scoring at least `floor` on one.
 
     A learn after a change of tracks or ratings ranks the unread papers again first, and counts
     by its new scores; this count catches up when that learn stores them.
@@ -36,8 +39,12 @@ def waiting_counts(
     scores = reader.judgement_scores()
     wanted = {r.paper_id for r in reader.ratings() if r.value > 0}
     down = turned_down(scores, wanted)
-    relevant = reader.count_candidates(("ranked",), relevant_only=True, tracks=tracks)
-    unread = reader.unread_on_tracks(sorted(scores), tracks)  # judged: id -> relevant
+    floor = floor if judging else None
+    if floor is None:
+        relevant = reader.count_candidates(("ranked",), relevant_only=True, tracks=tracks)
+    else:
+        relevant = reader.count_above(floor, tracks)
+    unread = reader.unread_on_tracks(sorted(scores), tracks, floor)  # judged: id -> candidate
     if not judging:
         return relevant - sum(1 for pid, on in unread.items() if on and pid in down), 0
     kept = sum(1 for pid in unread if pid not in down)

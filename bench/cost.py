@@ -6,9 +6,10 @@
 
 Real cycles in a throwaway workspace (`init`'s example tracks, default settings): one scan of
 300 real papers from the bundled sample (the tracks' categories, from its first dense listing
-day on), then learn cycles until no relevant paper is left (each judges up to `[learn]
-judge_candidates` papers never judged before and summarises the best 5 it keeps; its judge
-keeps every paper, so each is judged once and the rest wait). Only 7 of those 300 clear a
+day on), then learn cycles until one summarises nothing (each judges up to `[learn]
+judge_candidates` papers never judged before, down to `[learn] judge_floor`, and summarises the
+best 5 it keeps; its judge keeps the papers the ranker scores 0.5 or more and turns the others
+down, or with `--judge-keeps-all` keeps every paper, each judged once). Only 7 of those 300 clear a
 track's bar, the first at the 116th: a smaller `--papers` day may have none, no learn cycle,
 and the bench then says so and prices the deep reads alone. The LLM is a loopback
 OpenAI-compatible server (tests/fakes/openai_server.py) whose answers are valid objects of the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -97,11 +99,25 @@ def pad(value: Any, name: str, words: list[str]) -> Any:
     return value
 
 
+HINT_RE = re.compile(r"^- paper_id: (\S+) \(ranker: [^\n]*?score ([0-9.]+)\)", re.MULTILINE)
+KEEP_ALL = False  # --judge-keeps-all: the judge keeps every paper (the upper bound)
+
+
 def realistic(request: dict[str, Any]) -> dict[str, Any]:
-    """A valid answer of realistic length, its words taken from the prompt's paper text."""
-    words = prompt_text(request).split("<data", 1)[-1].split()[5:300] or ["word"] * 300
+    """A valid answer of realistic length, its words taken from the prompt's paper text.
+
+    Its judge agrees with the ranker's relevance threshold: 7/10 for a paper the ranker scored
+    0.5 or more (the prompt shows each paper's score), 3/10 below, so a day summarises what
+    the ranker found and the judge's reading further down (`[learn] judge_floor`) costs
+    judgements only. With KEEP_ALL, 7/10 for every paper."""
+    text = prompt_text(request)
+    words = text.split("<data", 1)[-1].split()[5:300] or ["word"] * 300
     words = (words * (300 // len(words) + 1))[:300]
-    return pad(default_content(request), "", words)
+    answer = pad(default_content(request), "", words)
+    hints = {pid: float(score) for pid, score in HINT_RE.findall(text)}
+    for item in answer.get("items", []) if hints else []:
+        item["score"] = 7 if KEEP_ALL or hints.get(item["paper_id"], 0.0) >= 0.5 else 3
+    return answer
 
 
 def start_llm() -> tuple[FakeOpenAIServer, ThreadingHTTPServer]:
@@ -177,7 +193,8 @@ def deep_read_tokens(
     from agent.settings import LLMSettings
 
     settings = LLMSettings(base_url=base_url, api_key="bench", max_retries=0)
-    analyst = LLMAnalyst(AnalystSetup(settings, calls.append, budget=TokenBudget(120_000, 400_000)))
+    budget = TokenBudget(settings.cycle_token_budget, settings.daily_token_budget)
+    analyst = LLMAnalyst(AnalystSetup(settings, calls.append, budget=budget))
     paper = papers[0]
     text = FullText(paper.id, "html", [(p.title[:60], p.abstract) for p in papers[:sections]])
     analyst.deep_read(Candidate(paper, [Match(paper.id, tracks[0].id, 0.9, True)]), text,
@@ -199,7 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deep-reads", type=int, default=4, help="deep reads in a day")
     parser.add_argument("--deep-sections", type=int, default=200,
                         help="sections of the longest deep read's paper (the analyst reads 12)")
+    parser.add_argument("--judge-keeps-all", action="store_true",
+                        help="the judge keeps every paper (else: those the ranker scores 0.5+)")
     args = parser.parse_args(argv)
+    global KEEP_ALL
+    KEEP_ALL = args.judge_keeps_all
     server, httpd = start_llm()
     os.environ.update(OPENAI_API_KEY="bench", OPENAI_BASE_URL=server.base_url)
     os.environ.pop("DATABASE_URL", None)

@@ -36,8 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.models import Paper, Rating, Track  # noqa: E402
-from agent.rank import Ranker  # noqa: E402
+from agent.models import Match, Paper, Rating, Track  # noqa: E402
+from agent.rank import Ranker, Tuning  # noqa: E402
 from agent.rank.text import STOP_WORDS, stem  # noqa: E402
 from agent.settings import LearnSettings  # noqa: E402
 from agent.sources.jsonl import SAMPLE_PATH, iter_records  # noqa: E402
@@ -147,7 +147,11 @@ def bm25s_rank(tracks: Sequence[Track], papers: Sequence[Paper], corpus: Sequenc
 
 def ours_rank(tracks, papers, corpus, ratings: Sequence[Rating] = ()):
     """Our lexical ranker (default background: the bundled sample; embeddings always off)."""
-    ranked = Ranker(tracks, ratings, embedder=None).rank(papers)
+    return ids_of(Ranker(tracks, ratings, embedder=None).rank(papers))
+
+
+def ids_of(ranked: dict[str, list[Match]]) -> dict[str, list[str]]:
+    """Each track's paper ids, in the ranker's order."""
     return {tid: [m.paper_id for m in matches] for tid, matches in ranked.items()}
 
 
@@ -247,10 +251,11 @@ def compare(name, tracks, papers, months, graded: set[str], qrels) -> dict[str, 
     systems = {
         "tfidf": tfidf_rank(tracks, papers, papers),
         "bm25s": bm25s_rank(tracks, papers, papers),
-        "ours": ours_rank(tracks, papers, papers),
     }
+    ranked = Ranker(tracks, embedder=None).rank(papers)  # ours, with scores for reach_rows
+    systems["ours"] = ids_of(ranked)
     assert tuple(systems) == SYSTEMS
-    results = {n: evaluate(condense(r, keep), qrels) for n, r in systems.items()}
+    results: dict[str, dict] = {n: evaluate(condense(r, keep), qrels) for n, r in systems.items()}
     print(f"\n{name}: {len(papers)} candidates, graded on {month} ({len(keep)} papers), "
           f"{len(tracks)} tracks, {sum(len(q) for q in qrels.values())} judgements")
     print(f"{'track':28}" + "".join(f"{n + ' nDCG/P@10/R@50':>27}" for n in systems))
@@ -271,7 +276,51 @@ def compare(name, tracks, papers, months, graded: set[str], qrels) -> dict[str, 
         print(f"without {', '.join(few)} (< {MIN_CORE} core papers): nDCG@20 "
               + ", ".join(f"{n} {m:.3f}" for n, m in means.items())
               + f"; ours / best peer {means['ours'] / max(means['tfidf'], means['bm25s']):.2f}x")
+    results["reach"] = reach_rows(ranked, keep, qrels, len(graded))
+    print_reach(results["reach"])
     return results
+
+
+def reach_rows(
+    ranked: dict[str, list[Match]], keep: set[str], qrels: dict[str, dict[str, int]], months: int
+) -> dict[str, dict[float, tuple[int, int, float]]]:
+    """Per track and bar (the relevance threshold, the judge floor, any --floors): (core papers,
+    core papers scoring at least the bar, papers of the graded `months` scoring at least the bar
+    per month).
+
+    A learn cycle only ever picks papers at or above a bar: the threshold without an LLM, the
+    judge floor with one. A core paper below it never reaches the judge, whatever its rank."""
+    rows = {}
+    for tid, matches in ranked.items():
+        core = {p for p, g in qrels.get(tid, {}).items() if g == 2}
+        scores = [(m.paper_id, m.score) for m in matches if m.paper_id in keep]
+        rows[tid] = {bar: (len(core), sum(s >= bar for p, s in scores if p in core),
+                           sum(s >= bar for _, s in scores) / max(months, 1)) for bar in bars()}
+    return rows
+
+
+def bars() -> list[float]:
+    """The relevance threshold, the judge floor, and any `--floors a,b` to compare."""
+    extra = sys.argv[sys.argv.index("--floors") + 1].split(",") if "--floors" in sys.argv else []
+    found = [Tuning().threshold, LearnSettings().judge_floor, *map(float, extra)]
+    return sorted(set(found), reverse=True)
+
+
+def print_reach(rows: dict[str, dict[float, tuple[int, int, float]]]) -> None:
+    """Core papers a learn cycle can reach at each bar, pooled; candidates per track and month."""
+    threshold, floor = Tuning().threshold, LearnSettings().judge_floor
+    cells = []
+    for bar in bars():
+        core = sum(r[bar][0] for r in rows.values())
+        kept = sum(r[bar][1] for r in rows.values())
+        per_month = sum(r[bar][2] for r in rows.values()) / max(len(rows), 1)
+        shares = [r[bar][1] / r[bar][0] for r in rows.values() if r[bar][0]]
+        name = {threshold: " (relevance threshold)", floor: " (judge floor)"}.get(bar, "")
+        cells.append(f"  score >= {bar:g}{name}: {kept}/{core} core ({kept / max(core, 1):.0%}), "
+                     f"lowest track {min(shares, default=0):.2f}, "
+                     f"{per_month:.0f} candidates per track and month")
+    print("core papers a learn cycle can reach (it picks only papers at or above its bar):")
+    print("\n".join(cells))
 
 
 def split_dir(name: str) -> Path:
@@ -316,6 +365,7 @@ def pooled(results: dict[str, dict[str, dict]]) -> None:
     print(f"tracks with ours' core recall@50 >= 0.90: {sum(rows[t][2] >= 0.9 for t in tracks)} "
           f"of {len(tracks)}; lowest {lowest} {rows[lowest][2]:.2f}; pooled core recall@"
           f"{JUDGE_K} " + ", ".join(f"{n} {_pool(results)[n]['MEAN'][3]:.2f}" for n in SYSTEMS))
+    print_reach(_pool(results)["reach"])
 
 
 def _pool(results: dict[str, dict[str, dict]]) -> dict[str, dict]:
@@ -326,6 +376,8 @@ def _pool(results: dict[str, dict[str, dict]]) -> dict[str, dict]:
                 for tid, row in split[system].items() if tid != "MEAN"}
         rows["MEAN"] = tuple(float(np.mean([v[i] for v in rows.values()])) for i in range(4))
         pooled[system] = rows
+    pooled["reach"] = {f"{name}/{tid}": row for name, split in results.items()
+                       for tid, row in split["reach"].items()}
     return pooled
 
 

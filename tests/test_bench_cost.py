@@ -42,7 +42,7 @@ def test_the_report_of_a_day_with_no_learn_cycle_says_so(
     out = capsys.readouterr().out
     assert "no learn cycle ran: no paper cleared a track's bar" in out
     assert "learn cycle (judge+summaries+update)" not in out  # no per-cycle figure of 0 cycles
-    assert "the daily budget alone pays for 16 deep reads" in out
+    assert "the daily budget alone pays for 24 deep reads" in out
 
 
 def test_cost_bench_runs_at_40_papers(
@@ -56,4 +56,4 @@ def test_cost_bench_runs_at_40_papers(
     assert "no learn cycle ran: no paper cleared a track's bar" in out
     assert "deep read, 40-section paper (6 calls)" in out
     assert "longest deep read (12 sections, at most 12 parts read): 3 calls" in out
-    assert "the daily budget alone pays for 1" in out and "learn cycles or" not in out
+    assert "the daily budget alone pays for 24 deep reads" in out and "learn cycles or" not in out

@@ -145,18 +145,22 @@ def test_a_read_only_cycles_folder_stops_the_cycle_before_any_llm_call(
 def test_a_learn_is_three_rounds_judge_summaries_synthesis(
     scanned: Path, openai_server: FakeOpenAIServer
 ) -> None:
-    summaries = threading.Barrier(5, timeout=10)  # all five summaries must be in flight at once
+    # all five judge batches, then all five summaries, must be in flight at once
+    together = {"Judgements": threading.Barrier(5, timeout=10),
+                "PaperSummary": threading.Barrier(5, timeout=10)}
 
     def respond(request: dict[str, Any]) -> None:
-        if request["response_format"]["json_schema"]["name"] == "PaperSummary":
-            summaries.wait()  # BrokenBarrierError (a 500) if they come in two waves
+        barrier = together.get(request["response_format"]["json_schema"]["name"])
+        if barrier is not None:
+            barrier.wait()  # BrokenBarrierError (a 500) if they come in two waves
         return None
 
     openai_server.respond_with(respond)
     outcome = learn(scanned)
     assert outcome.status == "committed", outcome.error
     names = [r["response_format"]["json_schema"]["name"] for r in openai_server.requests]
-    assert sorted(names) == ["FieldUpdate", "Judgements"] + ["PaperSummary"] * 5
+    # the judge reads 50 candidates (down to the judge floor): five batches in one round
+    assert sorted(names) == ["FieldUpdate"] + ["Judgements"] * 5 + ["PaperSummary"] * 5
     assert openai_server.max_in_flight == 5
     assert openai_server.rounds == 3
 

@@ -35,10 +35,18 @@ ARXIV_ID_RE = re.compile(r"arXiv id: (\S+)")
 @pytest.fixture
 def scanned(scanned_template: Path, tmp_path: Path, openai_server: FakeOpenAIServer,
             monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the scanned workspace, with the LLM pointed at the loopback fake."""
+    """A private copy of the scanned workspace, with the LLM pointed at the loopback fake.
+
+    Its judge reads only the papers at the relevance threshold (`judge_floor = 0.5`): the 7
+    relevant ones, one batch, as these tests count calls and tokens. The default floor's wider
+    reading is tested in test_judge_floor.py."""
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    return Path(shutil.copytree(scanned_template, tmp_path / "radar"))
+    workspace = Path(shutil.copytree(scanned_template, tmp_path / "radar"))
+    path = workspace / "research.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[learn]\n", "[learn]\njudge_floor = 0.5\n", 1), encoding="utf-8")
+    return workspace
 
 
 def set_llm(workspace: Path, **values: int) -> None:
@@ -228,7 +236,7 @@ def test_daily_budget_spent_means_no_llm_call_and_status_shows_todays_tokens(
     status = run_cli(capsys, "status", "-w", str(scanned), "--json")
     assert status.code == 0, status.err
     today = json.loads(status.out)["tokens_today"]
-    assert (today["in"], today["out"], today["budget"]) == (spent_in, spent_out, 400_000)
+    assert (today["in"], today["out"], today["budget"]) == (spent_in, spent_out, 600_000)
 
     set_llm(scanned, daily_token_budget=spent_in + spent_out + 500)  # less than any call needs
     sent = len(openai_server.requests)

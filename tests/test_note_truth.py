@@ -46,6 +46,25 @@ def test_a_scan_counts_every_relevant_paper_not_only_those_it_shows() -> None:
                      "(Evaluating spoken language models)."]
 
 
+def test_with_an_llm_judge_a_scan_says_the_judge_reads_down_to_its_floor() -> None:
+    """Was: "summarise the best of the 6 relevant papers" when the next learn's judge reads
+    every paper at its floor, relevant or not, and summarises the best it keeps."""
+    result = scan_with_six_relevant()
+    extra = paper(7)
+    result.matches.append(Match(extra.id, "bench", 0.2, False))
+    result.matches.append(Match(paper(8).id, "bench", 0.1, False))  # below the floor
+    steps = scan_next_steps(result, [BENCH], floor=0.15)
+    assert steps == ["Learn: the LLM judge reads the best of the 7 papers scoring 0.15 or more "
+                     "on a track (6 of them relevant: Evaluating spoken language models); the "
+                     "best it keeps are summarised."]
+    result.matches = result.matches[-2:]
+    result.best_per_track = {}
+    assert scan_next_steps(result, [BENCH], floor=0.15) == [
+        "Learn: the LLM judge reads the 1 paper scoring 0.15 or more on a track (none at a "
+        "track's relevance bar); it is summarised if the judge keeps it."]
+    assert scan_next_steps(result, [BENCH])[0].startswith("Nothing new cleared")
+
+
 def test_a_scan_note_says_when_a_track_has_more_relevant_papers_than_it_shows() -> None:
     body = render_note(scan_with_six_relevant(), cycle=6, started=STARTED, tracks=[BENCH],
                        reason="r")

@@ -102,18 +102,23 @@ def test_the_pick_reads_the_top_of_each_track_and_equals_the_full_sort(tmp_path:
         )
         priorities = {"high": 5, "low": 1}
         waiting = store.candidates(("ranked",), limit=None)
-        for limit, exclude in [(1, []), (5, []), (5, [papers[3].id, papers[26].id]), (100, [])]:
-            value = {
-                p.id: max(m.score * priorities[m.track_id] for m in ms
-                          if m.relevant and m.track_id in priorities)
-                for p, ms in waiting
-                if p.id not in exclude and any(m.relevant and m.track_id in priorities for m in ms)
-            }
+        for limit, exclude, floor in [(1, [], None), (5, [], None), (100, [], None),
+                                      (5, [papers[3].id, papers[26].id], None),
+                                      (5, [], 0.3), (100, [], 0.3), (100, [papers[3].id], 0.05)]:
+
+            def counts(m: Match, floor: float | None = floor) -> bool:
+                usable = m.relevant if floor is None else m.score >= floor
+                return usable and m.track_id in priorities
+
+            value = {p.id: max(m.score * priorities[m.track_id] for m in ms if counts(m))
+                     for p, ms in waiting if p.id not in exclude and any(map(counts, ms))}
             expected = sorted(value, key=lambda pid: (-value[pid], pid))[:limit]
-            picked = store.best_relevant(priorities, exclude=exclude, limit=limit)
+            picked = store.best_relevant(priorities, exclude=exclude, limit=limit, floor=floor)
             assert [p.id for p, _ in picked] == expected
             for _, matches in picked:
-                assert all(m.relevant and m.track_id in priorities for m in matches)
+                assert all(map(counts, matches))
+            if floor is not None:  # the floor reaches papers the ranker did not call relevant
+                assert any(not m.relevant for _, ms in picked for m in ms) or limit < 100
 
 
 def test_learn_re_ranks_only_when_a_rating_or_a_track_changes(scanned: Path) -> None:

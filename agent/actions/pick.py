@@ -48,6 +48,13 @@ def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], li
     return pick.chosen, pick.discovered
 
 
+def candidate_floor(ctx: Context) -> float | None:
+    """The score from which a paper is a candidate on a track: `[learn] judge_floor` for an
+    analyst that judges first (the LLM decides what is worth reading), else None: the ranker's
+    relevance threshold (each paper's `relevant` flag), as the summaries go out unjudged."""
+    return ctx.settings.learn.judge_floor if ctx.analyst.judges_first else None
+
+
 def candidate_limit(ctx: Context, waiting: int = 0) -> int:
     """New papers a cycle reads: for a judge, `[learn] judge_candidates` less the `waiting`
     papers it kept earlier, never fewer than `max_papers`; else `max_papers`, all summarised."""
@@ -82,17 +89,19 @@ def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     ctx.step("nothing new is waiting: searching older papers per track")
     pick.discovered = discover(ctx)
     pick.chosen = top_candidates(
-        ranker.rank(pick.discovered), pick.discovered, ctx.tracks, candidate_limit(ctx)
+        ranker.rank(pick.discovered), pick.discovered, ctx.tracks, candidate_limit(ctx),
+        candidate_floor(ctx),
     )
     return pick
 
 
 def stored_pick(ctx: Context, turned_down: set[str]) -> list[Candidate]:
-    """The best relevant waiting papers by their stored score × track priority (one query),
-    leaving out `turned_down`."""
+    """The best waiting candidates (see `candidate_floor`) by their stored score × track
+    priority (one query per track), leaving out `turned_down`."""
     priorities = {t.id: t.priority for t in ctx.tracks if t.active}
     best = ctx.store.best_relevant(
-        priorities, exclude=sorted(turned_down), limit=candidate_limit(ctx)
+        priorities, exclude=sorted(turned_down), limit=candidate_limit(ctx),
+        floor=candidate_floor(ctx),
     )
     return [Candidate(paper, matches) for paper, matches in best]
 
@@ -108,7 +117,7 @@ def rerank_pick(
     left = set(turned_down if skip is None else skip)
     unjudged = {track: [m for m in matches if m.paper_id not in left]
                 for track, matches in ranking.items()}
-    chosen = top_candidates(unjudged, pool, ctx.tracks, candidate_limit(ctx))
+    chosen = top_candidates(unjudged, pool, ctx.tracks, candidate_limit(ctx), candidate_floor(ctx))
     return Pick(chosen, rescored=[m for matches in ranking.values() for m in matches])
 
 
@@ -150,14 +159,15 @@ def rank_fingerprint(ranker: Ranker) -> str:
 
 
 def top_candidates(
-    ranking: dict[str, list[Match]], papers: Sequence[Paper], tracks: Sequence[Track], limit: int
+    ranking: dict[str, list[Match]], papers: Sequence[Paper], tracks: Sequence[Track], limit: int,
+    floor: float | None = None,
 ) -> list[Candidate]:
-    """Relevant papers ordered by their best score × track priority."""
+    """Relevant papers (with `floor`: scoring at least it) by best score × track priority."""
     priority = {t.id: t.priority for t in tracks}
     by_paper: dict[str, list[Match]] = {}
     for matches in ranking.values():
         for match in matches:
-            if match.relevant:
+            if match.relevant if floor is None else match.score >= floor:
                 by_paper.setdefault(match.paper_id, []).append(match)
     lookup = {p.id: p for p in papers}
 

@@ -47,7 +47,8 @@ def scan(ctx: Context) -> CycleResult:
     result.matches = [m for matches in ranking.values() for m in matches]
     result.best_per_track = best_per_track(ranking, {p.id: p for p in new + updated})
     result.cursor = fetched.cursor
-    result.next_steps = scan_next_steps(result, ctx.tracks)
+    floor = ctx.settings.learn.judge_floor if ctx.analyst.judges_first else None
+    result.next_steps = scan_next_steps(result, ctx.tracks, floor)
     result.tags = ["arxiv-scan", *[t.id for t in ctx.tracks if result.best_per_track.get(t.id)]]
     return result
 
@@ -72,15 +73,27 @@ def best_per_track(
     return best
 
 
-def scan_next_steps(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
-    """What a scan suggests next."""
+def scan_next_steps(
+    result: CycleResult, tracks: Sequence[Track], floor: float | None = None
+) -> list[str]:
+    """What a scan suggests next. With `floor` (an LLM judge's `[learn] judge_floor`), the next
+    learn's judge reads the papers scoring at least it, not only the relevant ones."""
     waiting = len({m.paper_id for m in result.matches if m.relevant})  # not only those shown
+    names = [t.name for t in tracks if result.best_per_track.get(t.id)]
+    above = len({m.paper_id for m in result.matches if floor is not None and m.score >= floor})
+    if above:
+        among = (f"{waiting} of them relevant: {', '.join(names)}" if waiting
+                 else "none at a track's relevance bar")
+        if above == 1:
+            return [f"Learn: the LLM judge reads the 1 paper scoring {floor:g} or more on a track "
+                    f"({among}); it is summarised if the judge keeps it."]
+        return [f"Learn: the LLM judge reads the best of the {plural(above, 'paper')} scoring "
+                f"{floor:g} or more on a track ({among}); the best it keeps are summarised."]
     if not waiting:
         return [
             "Nothing new cleared a track's relevance bar; the next scan looks again once "
             "there are new listings."
         ]
-    names = [t.name for t in tracks if result.best_per_track.get(t.id)]
     return [
         f"Learn: summarise the best of the {plural(waiting, 'relevant paper')} "
         f"({', '.join(names)})."

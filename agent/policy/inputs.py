@@ -79,7 +79,7 @@ class PolicySettings:
 
     timezone: str = "UTC"  # IANA name: the researcher's clock
     active_hours: str = "22-07"  # deep work while the researcher sleeps; "09-17" also works
-    daily_token_budget: int = 400_000
+    daily_token_budget: int = 600_000
     learn_batch: int = 5
     min_candidates_to_learn: int = 1
     max_empty_scans: int = 2

@@ -50,21 +50,31 @@ def queue_top(queue: Sequence[QueuedInfo]) -> QueuedInfo:
 
 
 def candidates_fact(f: Facts) -> str:
+    """What waits to be learnt: with an LLM, the judge's candidates (papers at its floor or
+    kept by it earlier, agent/waiting.py); without, the papers relevant to a track."""
     n, minimum = len(f.worth), f.settings.min_candidates_to_learn
+
+    def waiting(count: int) -> str:
+        if f.snapshot.llm_enabled:
+            return f"{plural(count, 'candidate')} for the judge"
+        return plural(count, "relevant paper")
+
     if n == 0:
         if f.irrelevant:
             below = plural(f.irrelevant, "paper")
+            if f.snapshot.llm_enabled:
+                return f"no candidates for the judge ({below} below its floor or turned down)"
             return f"no relevant papers waiting ({below} below their tracks' thresholds)"
         return "nothing waiting to learn"
     if n < minimum:
-        return f"only {plural(n, 'relevant paper')} waiting (learning needs {minimum})"
+        return f"only {waiting(n)} waiting (learning needs {minimum})"
     high = sum(1 for c in f.worth if value_of(c) >= f.settings.high_value)
     tracks = {c.track_id for c in f.worth}
     best = f.worth[0]  # the paper learned first: its track, score and priority, together
     value = f"{best.score:.2f} × priority {best.priority}"
     where = f"on {best.track_name} (best {value})" if len(tracks) == 1 else (
         f"best on {best.track_name} ({value})")
-    text = f"{plural(n, 'relevant paper')} waiting"
+    text = f"{waiting(n)} waiting"
     if high:
         text += f", {high} high-scoring"
     text += f", {where}"

@@ -68,8 +68,9 @@ class Reader(Protocol):
     def ratings(self, track_id: str | None = None) -> list[Rating]: ...
     def judgement_scores(self) -> dict[str, int]: ...
     def unread_on_tracks(
-        self, ids: Sequence[str], tracks: Sequence[str] | None
+        self, ids: Sequence[str], tracks: Sequence[str] | None, floor: float | None = None
     ) -> dict[str, bool]: ...
+    def count_above(self, floor: float, tracks: Sequence[str] | None = None) -> int: ...
     def close(self) -> None: ...
     def __enter__(self) -> Reader: ...
     def __exit__(
@@ -216,6 +217,20 @@ class CandidateCount:
         elif relevant_only:
             sql += " AND best_relevant IS NOT NULL"
         return self._count(sql, params)
+
+
+    def count_above(self, floor: float, tracks: Sequence[str] | None = None) -> int:
+        """Unread papers (status "ranked") scoring at least `floor` on one of `tracks` (None:
+        any track): an LLM judge's candidates (`[learn] judge_floor`). Both values of `relevant`
+        are named, so the (track, relevant, score) index is read in ranges, never every score."""
+        named: dict[str, Any] = {f"track{i}": track for i, track in enumerate(tracks or ())}
+        on = "" if tracks is None else f"track_id IN ({marks(named)}) AND "
+        sql = (
+            "SELECT COUNT(*) FROM papers WHERE status = :status AND id IN (SELECT paper_id "
+            f"FROM scores WHERE {on}relevant IN (:no, :yes) AND score >= :floor)"
+        )
+        return self._count(sql, named | {"status": "ranked", "no": False, "yes": True,
+                                         "floor": floor})
 
 
 def relevant_on(tracks: Sequence[str], alias: str = "s.") -> tuple[dict[str, Any], str]:

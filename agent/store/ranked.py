@@ -51,13 +51,16 @@ class RankedStore(PaperStore, CandidateCount):
         exclude: Sequence[str] = (),
         limit: int = 5,
         statuses: Sequence[str] = ("ranked",),
+        floor: float | None = None,
     ) -> list[tuple[Paper, list[Match]]]:
         """Papers relevant to one of the tracks in `priorities`, by best score x priority.
 
         Each comes with its relevant matches on those tracks, best score x priority first;
-        ties go to the lower id. The stored scores decide: nothing is ranked again. Each of the
-        best papers is among the best of the track that gives its value, so only the top of
-        each track is read (an index walk), whatever the store's size.
+        ties go to the lower id. With `floor`, "relevant" is a score of at least `floor`
+        instead of the ranker's flag (an LLM judge reads further down than the ranker's bar).
+        The stored scores decide: nothing is ranked again. Each of the best papers is among the
+        best of the track that gives its value, so only the top of each track is read (an index
+        walk), whatever the store's size.
         """
         check_statuses(statuses)
         if not priorities or limit <= 0:
@@ -65,23 +68,34 @@ class RankedStore(PaperStore, CandidateCount):
         skip = set(exclude)
         pool: set[str] = set()
         for track in priorities:
-            pool.update(self._top_on_track(track, statuses, limit + len(skip)))
+            pool.update(self._top_on_track(track, statuses, limit + len(skip), floor))
         found: dict[str, list[Match]] = {}
+
+        def counts(match: Match) -> bool:
+            return match.relevant if floor is None else match.score >= floor
+
         for paper_id, matches in self.matches_for(sorted(pool - skip)).items():
-            kept = [m for m in matches if m.relevant and m.track_id in priorities]
+            kept = [m for m in matches if counts(m) and m.track_id in priorities]
             if kept:
                 found[paper_id] = sorted(kept, key=lambda m: -m.score * priorities[m.track_id])
         best = sorted(found, key=lambda pid: (-value_of(found[pid], priorities), pid))[:limit]
         papers = self.get_papers(best)
         return [(papers[pid], found[pid]) for pid in best]
 
-    def _top_on_track(self, track: str, statuses: Sequence[str], count: int) -> list[str]:
-        """The `count` papers relevant to `track` with the best scores, and any tied with the
-        last of them."""
+    def _top_on_track(
+        self, track: str, statuses: Sequence[str], count: int, floor: float | None = None
+    ) -> list[str]:
+        """The `count` papers relevant to `track` (scoring at least `floor`, if given) with the
+        best scores, and any tied with the last of them."""
+        # both flags named, so that the (track, relevant, score) index is read in two ranges
+        wanted = (
+            SCORES.c.relevant.is_(True) if floor is None
+            else sa.and_(SCORES.c.relevant.in_([False, True]), SCORES.c.score >= floor)
+        )
         eligible = (
             sa.select(SCORES.c.paper_id)
             .join(PAPERS, PAPERS.c.id == SCORES.c.paper_id)
-            .where(SCORES.c.track_id == track, SCORES.c.relevant.is_(True))
+            .where(SCORES.c.track_id == track, wanted)
             .where(PAPERS.c.status.in_(statuses))
         )
         top = eligible.add_columns(SCORES.c.score).order_by(SCORES.c.score.desc()).limit(count)
