@@ -22,7 +22,7 @@ from agent.sources.ids import is_versionless_id
 if TYPE_CHECKING:  # `status`, `log` and `tracks` import this module: keep it light
     from agent.results import CycleResult, PaperSection
     from agent.settings import Settings
-from agent.text import clean_text, escape_md, latex_to_text
+from agent.text import clean_text, escape_md, latex_to_text, plural
 from agent.velocity import TrackVelocity
 from agent.venue import page_count, parse_venue
 
@@ -132,6 +132,7 @@ def md_filters() -> dict[str, Any]:
         "tag": sanitize_tag,
         "score": lambda value: f"{float(value):.2f}",
         "label": section_label,
+        "plural": lambda count, noun: plural(int(count), noun),  # "1 request", "2 requests"
     }
 
 

@@ -211,3 +211,16 @@ def test_the_knowledge_graph_says_its_cycle_is_the_last_reading_not_the_finding(
     text = render_knowledge_graph([], [], cycle=4, updated=STARTED)
     assert "the cycle that found them" not in text
     assert "the cycle that last read them" in text
+
+
+def test_a_scan_of_one_request_says_request_not_requests() -> None:
+    """Was: "Fetched: 151 papers: 151 new, 0 updated (1 requests)"."""
+    result = scan_with_six_relevant()
+    assert result.scan is not None
+    result.scan.requests = 1
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH], reason="r")
+    assert "(1 request)" in body and "(1 requests)" not in body
+    result.scan.requests = 2
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH], reason="r")
+    assert "(2 requests)" in body
+
