@@ -151,7 +151,7 @@ def track_labeller(tracks: Sequence[Track]) -> Any:
 
 def touched_tracks(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
     """Ids of known tracks this cycle's papers bear on, highest priority first."""
-    ids: set[str] = set(result.best_per_track)
+    ids = {track_id for track_id, sections in result.best_per_track.items() if sections}
     for section in result.papers:
         ids.update(m.track_id for m in section.matches if m.relevant)
         if section.summary:

@@ -224,3 +224,20 @@ def test_a_scan_of_one_request_says_request_not_requests() -> None:
     body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH], reason="r")
     assert "(2 requests)" in body
 
+
+
+def test_a_scan_note_names_no_track_it_found_nothing_for() -> None:
+    """Was: an empty "**Listen vs Guess (priority 5)**:" heading under Best per track, and
+    the track in the front matter's `tracks` and the tags, for a track no new paper matched."""
+    from agent.notes import touched_tracks
+
+    result = scan_with_six_relevant()
+    result.best_per_track["listen"] = []
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH, LISTEN], reason="r")
+    assert "**Listen vs Guess (priority 5)**:\n\n" not in body
+    assert "No new or revised paper was relevant to Listen vs Guess (priority 5)." in body
+    assert touched_tracks(result, [BENCH, LISTEN]) == ["bench"]
+    assert "#listen" not in body
+    result.best_per_track = {"bench": [], "listen": []}
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH, LISTEN], reason="r")
+    assert "No paper matched a track strongly this time." in body
