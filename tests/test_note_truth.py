@@ -241,3 +241,82 @@ def test_a_scan_note_names_no_track_it_found_nothing_for() -> None:
     result.best_per_track = {"bench": [], "listen": []}
     body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH, LISTEN], reason="r")
     assert "No paper matched a track strongly this time." in body
+
+
+def learn_with_failing_summaries(scanned, openai_server, monkeypatch, fails):  # type: ignore[no-untyped-def]
+    """A learn whose judge works and whose summary of each paper `fails(paper_id)` answers
+    garbage, so the offline analyst summarises those papers in the model's place."""
+    import re
+
+    from agent.cycle import CycleOptions, run_cycle
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        name = request.get("response_format", {}).get("json_schema", {}).get("name")
+        text = " ".join(str(m.get("content", "")) for m in request["messages"])
+        ids = re.findall(r"paper_id:\s*(\S+)", text)
+        if name == "PaperSummary" and ids and fails(ids[0]):
+            return "this is {not json"
+        return None
+
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghijklmnop")
+    openai_server.respond_with(answer)
+    outcome = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    assert outcome.status == "committed" and outcome.note_path, outcome.error
+    return (scanned / outcome.note_path).read_text(encoding="utf-8")
+
+
+def test_a_learn_whose_summaries_the_offline_analyst_wrote_does_not_credit_the_model(
+    scanned, openai_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Was: "Summaries are the model's reading of each paper's abstract…" above five
+    summaries the offline analyst wrote after every summary call failed."""
+    from agent.notes import (
+        LLM_ABSTRACTS_NOTICE,
+        NO_LLM,
+        OFFLINE_ABSTRACT_NOTICE,
+        OFFLINE_DEEP_NOTICE,
+        OFFLINE_NOTICE,
+    )
+
+    assert all(NO_LLM in n for n in (OFFLINE_NOTICE, OFFLINE_DEEP_NOTICE, OFFLINE_ABSTRACT_NOTICE))
+    note = learn_with_failing_summaries(scanned, openai_server, monkeypatch, lambda pid: True)
+    assert "analyst: llm+offline" in note
+    assert LLM_ABSTRACTS_NOTICE not in note and OFFLINE_NOTICE not in note  # the LLM judged
+    assert ("Offline analyst: extractive reading of abstracts, in the model's place (it failed: "
+            "see below). Each paper's lines are its abstract's own sentences") in note
+    assert "The LLM failed during summaries" in note
+
+
+def test_a_learn_with_some_summaries_written_offline_says_which(
+    scanned, openai_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    from agent.notes import LLM_ABSTRACTS_NOTICE, OFFLINE_NOTICE
+
+    failed: list[str] = []
+
+    def fails(paper_id: str) -> bool:
+        if not failed or paper_id in failed:
+            failed.append(paper_id)
+            return True
+        return False
+
+    note = learn_with_failing_summaries(scanned, openai_server, monkeypatch, fails)
+    assert LLM_ABSTRACTS_NOTICE not in note and OFFLINE_NOTICE not in note
+    assert (f"Summaries are the model's reading of each paper's abstract and arXiv metadata, "
+            f"not of its full text, except arXiv:{failed[0]}'s: the offline analyst's extractive "
+            "reading of its abstract (no LLM).") in note
+
+
+def test_a_deep_read_the_offline_analyst_wrote_after_the_model_failed_says_so() -> None:
+    """Was: no word on how it was read, beyond the failure notice."""
+    result = abstract_deep_read()
+    result.analyst = "llm+offline"
+    result.offline_papers = ["2601.00007"]
+    body = render_note(result, cycle=3, started=STARTED, tracks=[BENCH], reason="r")
+    assert ("Offline analyst: the abstract's own sentences, sorted by what each states "
+            "(problem, method, results), in the model's place (it failed: see below).") in body
+    result.offline_papers = []
+    result.analyst = "llm"
+    body = render_note(result, cycle=3, started=STARTED, tracks=[BENCH], reason="r")
+    assert "Offline analyst" not in body

@@ -44,6 +44,7 @@ def learn(ctx: Context) -> CycleResult:
     own = {c.paper.id: c.matches for c in chosen}
     memory = recall_related(ctx, ranker, [c.paper for c in chosen], own)
     result.papers = build_sections(chosen, summaries, judgements, memory)
+    result.offline_papers = list(ctx.analyst.offline_papers)
     result.memory = list(unique_memory(result.papers))
     ctx.step("writing the field update")
     result.field_update = ctx.analyst.synthesize(summaries, Brief(ctx.tracks, result.memory))
