@@ -166,15 +166,18 @@ class DigestPage:
             found = sum(i.relevant.get(track.id, 0) for i in items)
             # papers, not readings: one summarised and then deep-read counts once
             read = len({pid for i in items for pid, _ in i.read
-                        if self.best_track(pid) == track.id})
+                        if track.id in self.read_tracks(pid)})
             paused = "" if track.active else " (paused)"
             lines.append(f"| {escape_md(track.name, 80)}{paused} | {track.priority} | {found} | "
                          f"{read} |")
         return [*lines, ""]
 
-    def best_track(self, paper_id: str) -> str | None:
-        best = self.matches.get(paper_id) or []
-        return best[0].track_id if best else None
+    def read_tracks(self, paper_id: str) -> set[str]:
+        """The tracks a paper read counts for: every track it is relevant to, as the relevant
+        column counts it; else (a paper the judge or a rating chose) its best track."""
+        matches = self.matches.get(paper_id) or []
+        relevant = {m.track_id for m in matches if m.relevant}
+        return relevant or {m.track_id for m in matches[:1]}
 
     def per_track(self, counts: dict[str, int]) -> str:
         """'Track A 3, Track B 1', in the order of the Tracks table (unknown tracks last)."""

@@ -1,0 +1,59 @@
+"""Sentences and counts of the morning views (digest, status, queue, papers) that a truth audit
+found false or misleading, now true. Each test names what was written before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from agent.changes import changes_from_result, cycle_summary, dump_summary, summarise
+from agent.models import Match, Paper, Track
+from agent.results import CycleResult, PaperSection
+from agent.review.digest import DigestCycle, DigestPage
+from agent.store import CycleRecord
+
+STARTED = datetime(2026, 1, 9, 2, 0, tzinfo=UTC)
+BENCH = Track("bench", "Evaluating spoken language models", "Benchmarks.", ("benchmark",), 2)
+LISTEN = Track("listen", "Listen vs Guess", "Audio or text?", ("audio",), 5)
+
+
+def paper(number: int) -> Paper:
+    return Paper(f"2601.{number:05d}", f"Paper {number}", "We benchmark audio models.",
+                 authors=("A. Author",), categories=("cs.SD",),
+                 published=datetime(2026, 1, 8, tzinfo=UTC))
+
+
+def summarised_cycle(number: int, papers: list[Paper]) -> DigestCycle:
+    changes = changes_from_result(CycleResult("learn", "papers", [PaperSection(p) for p in papers]))
+    for p in papers:
+        changes.analyses.append({"paper_id": p.id, "kind": "summary", "track_id": None,
+                                 "payload": {"headline": "We benchmark."}})
+    record = CycleRecord(number, "learn", "r", "committed", "recorded", STARTED, STARTED,
+                         f"cycles/2026/01/{number:04d}-learn.md", "a" * 40, 0, 0, None,
+                         dump_summary(summarise(changes)), None)
+    summary = cycle_summary(record.result_json)
+    assert summary is not None
+    item = DigestCycle(record, relevant={"bench": 1, "listen": 1})
+    item.read = [(p, k) for p, k, _ in summary.read]
+    return item
+
+
+def test_the_digest_counts_a_paper_read_under_every_track_it_is_relevant_to() -> None:
+    """Was: "| Listen vs Guess | 5 | 1 | 0 |" for a paper relevant to both tracks and summarised:
+    the relevant column counted it under each track, the read column under its best track only,
+    so the row said a relevant paper was still unread."""
+    both = paper(1)
+    matches = {both.id: [Match(both.id, "bench", 0.8, True), Match(both.id, "listen", 0.6, True)]}
+    page = DigestPage([BENCH, LISTEN], {both.id: both}, matches, ZoneInfo("UTC"))
+    rows = [line for line in page.track_lines([summarised_cycle(2, [both])]) if line[:2] == "| "]
+    assert rows[1:] == ["| Listen vs Guess | 5 | 1 | 1 |",
+                        "| Evaluating spoken language models | 2 | 1 | 1 |"]
+
+
+def test_the_digest_does_not_count_a_read_under_a_track_it_is_not_relevant_to() -> None:
+    weak = paper(2)
+    matches = {weak.id: [Match(weak.id, "bench", 0.8, True), Match(weak.id, "listen", 0.2, False)]}
+    page = DigestPage([BENCH, LISTEN], {weak.id: weak}, matches, ZoneInfo("UTC"))
+    rows = [line for line in page.track_lines([summarised_cycle(2, [weak])]) if line[:2] == "| "]
+    assert rows[1:] == ["| Listen vs Guess | 5 | 1 | 0 |",
+                        "| Evaluating spoken language models | 2 | 1 | 1 |"]
