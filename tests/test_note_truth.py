@@ -320,3 +320,30 @@ def test_a_deep_read_the_offline_analyst_wrote_after_the_model_failed_says_so() 
     result.analyst = "llm"
     body = render_note(result, cycle=3, started=STARTED, tracks=[BENCH], reason="r")
     assert "Offline analyst" not in body
+
+
+def learned(matches: list[Match]) -> CycleResult:
+    read = paper(9)
+    return CycleResult("learn", "1 paper", [PaperSection(read, matches)], analyst="offline")
+
+
+def test_a_learn_note_lists_under_relevance_only_the_tracks_a_paper_is_relevant_to() -> None:
+    """Was: "*Relevance*: Evaluating spoken language models (priority 4) 0.91 · Listen vs Guess
+    (priority 5) 0.34 · … 0.00" for a paper judged in an earlier cycle, whose matches to every
+    track came back from the store; the field update counted it for the first track only."""
+    pid = "2601.00009"
+    matches = [Match(pid, "bench", 0.91, True), Match(pid, "listen", 0.34, False)]
+    body = render_note(learned(matches), cycle=4, started=STARTED, tracks=[BENCH, LISTEN],
+                       reason="r")
+    assert "*Relevance*: Evaluating spoken language models (priority 2) 0.91\n" in body
+    assert "0.34" not in body
+
+
+def test_a_paper_relevant_to_no_track_says_its_best_score_is_below_the_bar() -> None:
+    pid = "2601.00009"
+    matches = [Match(pid, "listen", 0.34, False), Match(pid, "bench", 0.1, False)]
+    body = render_note(learned(matches), cycle=4, started=STARTED, tracks=[BENCH, LISTEN],
+                       reason="r")
+    assert ("*Relevance*: Listen vs Guess (priority 5) 0.34 (below its relevance bar)\n"
+            in body)
+    assert "0.10" not in body
