@@ -57,3 +57,38 @@ def test_the_digest_does_not_count_a_read_under_a_track_it_is_not_relevant_to() 
     rows = [line for line in page.track_lines([summarised_cycle(2, [weak])]) if line[:2] == "| "]
     assert rows[1:] == ["| Listen vs Guess | 5 | 1 | 0 |",
                         "| Evaluating spoken language models | 2 | 1 | 1 |"]
+
+
+def test_the_terminal_views_show_times_on_the_researchers_clock(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: `log`, `status`, `queue` and `show` printed the stored UTC clock with no zone
+    ("11-30 14:27") while the digest, with `[schedule] timezone = "America/New_York"`, said
+    "2026-11-30 09:27 EST" for the same cycle."""
+    import re
+    import sqlite3
+    from zoneinfo import ZoneInfo
+
+    from tests.cli import run_cli
+
+    settings = scanned / "research.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '# timezone = "UTC"', 'timezone = "America/New_York"'), encoding="utf-8")
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        started = datetime.fromisoformat(db.execute(
+            "SELECT started FROM cycles WHERE number = 1").fetchone()[0]).replace(tzinfo=UTC)
+    local = started.astimezone(ZoneInfo("America/New_York"))
+    zone = local.tzname()
+    ws = ("-w", str(scanned))
+    log = run_cli(capsys, "log", *ws).out
+    assert f"time ({zone})" in log and f" {local:%m-%d %H:%M} " in log, log
+    status = run_cli(capsys, "status", *ws).out
+    assert f"started ({zone})" in status and f"{local:%Y-%m-%d %H:%M}" in status, status
+    shown = run_cli(capsys, "show", "1", *ws).out
+    assert f"{local:%Y-%m-%d %H:%M} {zone}" in shown, shown
+    paper_id = re.findall(r"arXiv:(\d{4}\.\d{5})", shown)[0]
+    assert run_cli(capsys, "queue", "add", paper_id, "--source", "sample", *ws).code == 0
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        added = datetime.fromisoformat(db.execute(
+            "SELECT added FROM queue").fetchone()[0]).replace(tzinfo=UTC)
+    queue = run_cli(capsys, "queue", *ws).out
+    added_local = added.astimezone(ZoneInfo("America/New_York"))
+    assert f"added ({added_local.tzname()})" in queue and f"{added_local:%m-%d %H:%M}" in queue

@@ -35,9 +35,11 @@ def log_command(
     as_json: JsonOption = False,
 ) -> None:
     """Recent cycles: number, time, action, status, why, papers, tokens, commit."""
+    from agent.cli.render import on_clock, workspace_zone, zone_label
     from agent.review import cycle_log
 
-    rows = cycle_log(resolve_workspace(workspace), limit=limit)
+    space = resolve_workspace(workspace)
+    rows = cycle_log(space, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -46,7 +48,8 @@ def log_command(
         return
     from rich.table import Table
 
-    table = Table(*fixed("#", "time", "action", "status"), flexible("why"),
+    zone = workspace_zone(space)
+    table = Table(*fixed("#", f"time ({zone_label(zone)})", "action", "status"), flexible("why"),
                   *fixed("papers", "tokens", "commit"), box=None, width=80)
     style = {"committed": "green", "rested": "cyan", "running": "yellow",
              "note_written": "yellow"}
@@ -55,7 +58,7 @@ def log_command(
         why = (row["error"] or "no reason recorded") if broke else row["reason"]
         colour = style.get(row["status"], "red")
         number = "-" if row["number"] is None else str(row["number"])  # never started
-        table.add_row(number, (row["started"] or "")[5:16].replace("T", " "),
+        table.add_row(number, on_clock(row["started"], zone, "%m-%d %H:%M"),
                       escape(row["action"]), f"[{colour}]{escape(row['status'])}[/]",
                       escape(why), str(row["papers"]), tokens_text(row["tokens"]),
                       (row["sha"] or "-")[:7])
@@ -94,14 +97,17 @@ def show(
     raw: Annotated[bool, typer.Option("--raw", help="Print the Markdown file as it is.")] = False,
 ) -> None:
     """One cycle note, rendered in the terminal (or the latest)."""
+    from agent.cli.render import on_clock, workspace_zone
     from agent.review import read_note
 
-    note = read_note(resolve_workspace(workspace), number)
+    space = resolve_workspace(workspace)
+    note = read_note(space, number)
     if raw:
         typer.echo(note.text, nl=False)
         return
     meta = note.meta
-    started = str(meta.get("started", ""))[:16].replace("T", " ")
+    zone = workspace_zone(space)
+    started = on_clock(str(meta.get("started", "")), zone, "%Y-%m-%d %H:%M %Z")
     facts = [f"cycle {note.number}", str(meta.get("action", "")), started,
              f"analyst {meta.get('analyst', '?')}", str(meta.get("summary", "")), note.path]
     console.print(f"[dim]{escape(' · '.join(f for f in facts if f))}[/]")
