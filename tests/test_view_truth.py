@@ -92,3 +92,19 @@ def test_the_terminal_views_show_times_on_the_researchers_clock(scanned, capsys)
     queue = run_cli(capsys, "queue", *ws).out
     added_local = added.astimezone(ZoneInfo("America/New_York"))
     assert f"added ({added_local.tzname()})" in queue and f"{added_local:%m-%d %H:%M}" in queue
+
+
+def test_status_says_how_many_queued_papers_it_does_not_list(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: "queue: 7" above five "queued:" lines and nothing on the other two."""
+    import sqlite3
+
+    from tests.cli import run_cli
+
+    ws = ("-w", str(scanned))
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        ids = [r[0] for r in db.execute("SELECT id FROM papers ORDER BY id LIMIT 7")]
+    for paper_id in ids:
+        assert run_cli(capsys, "queue", "add", paper_id, "--source", "sample", *ws).code == 0
+    status = run_cli(capsys, "status", *ws).out
+    assert "queue: 7" in status and status.count("queued: ") == 5
+    assert "and 2 more: research-agent queue" in " ".join(status.split()), status

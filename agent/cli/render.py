@@ -85,6 +85,8 @@ def print_status(report: dict[str, Any]) -> None:
             f"  queued: {escape(item['id'])} p{item['priority']} "
             f"({item['added_by']}) {escape(item['title'] or '')}"
         )
+    if len(report["queue"]) > 5:
+        console.print(f"  … and {len(report['queue']) - 5} more: research-agent queue")
 
 
 def candidates_line(report: dict[str, Any]) -> str:
