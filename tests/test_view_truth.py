@@ -108,3 +108,15 @@ def test_status_says_how_many_queued_papers_it_does_not_list(scanned, capsys) ->
     status = run_cli(capsys, "status", *ws).out
     assert "queue: 7" in status and status.count("queued: ") == 5
     assert "and 2 more: research-agent queue" in " ".join(status.split()), status
+
+
+def test_tracks_shows_the_last_hit_date_whole_at_80_columns(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: "2026-1…" under "last hit": the column was squeezed to seven characters."""
+    import json
+
+    from tests.cli import run_cli
+
+    rows = json.loads(run_cli(capsys, "tracks", "--json", "-w", str(scanned)).out)
+    table = run_cli(capsys, "tracks", "-w", str(scanned)).out
+    dates = [row["last_hit"] for row in rows if row["last_hit"]]
+    assert dates and all(date in table for date in dates), table
