@@ -120,3 +120,28 @@ def test_tracks_shows_the_last_hit_date_whole_at_80_columns(scanned, capsys) -> 
     table = run_cli(capsys, "tracks", "-w", str(scanned)).out
     dates = [row["last_hit"] for row in rows if row["last_hit"]]
     assert dates and all(date in table for date in dates), table
+
+
+def test_the_digest_says_one_paper_one_cycle_one_deep_read_in_the_singular() -> None:
+    """Was: "**1 cycles** (1 committed) · 1 new papers · … · 1 deep reads" and "- 1 new papers
+    stored"."""
+    new = paper(3)
+    record = CycleRecord(1, "deep-read", "r", "committed", "recorded", STARTED, STARTED,
+                         "cycles/2026/01/0001-deep-read.md", "a" * 40, 0, 0, None, None, None)
+    item = DigestCycle(record, new_papers=1, relevant={"bench": 1})
+    item.read = [(new.id, "deep-read")]
+    page = DigestPage([BENCH, LISTEN], {new.id: new}, {}, ZoneInfo("UTC"))
+    assert page.totals([item]) == ("**1 cycle** (1 committed) · 1 new paper · 0 summarised · "
+                                   "1 deep read · 0 tokens")
+    assert any(line.startswith("- 1 new paper stored; relevant") for line in page.cycle_lines(item))
+
+
+def test_the_digest_says_its_relevant_counts_are_by_todays_scores() -> None:
+    """Was: "151 new papers stored; relevant: Listen vs Guess 14" under a scan whose note said
+    9: the digest counts by the scores the store holds now (ratings and track edits since
+    change them), the note by the scores of its cycle."""
+    record = CycleRecord(1, "scan", "r", "committed", "recorded", STARTED, STARTED,
+                         "cycles/2026/01/0001-scan.md", "a" * 40, 0, 0, None, None, None)
+    item = DigestCycle(record, new_papers=151, relevant={"listen": 14})
+    page = DigestPage([BENCH, LISTEN], {}, {}, ZoneInfo("UTC"))
+    assert "- 151 new papers stored; relevant now: Listen vs Guess 14" in page.cycle_lines(item)

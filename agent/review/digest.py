@@ -16,7 +16,7 @@ from agent.notes import arxiv_link, format_time
 from agent.review.cycles import parse_since
 from agent.store import CycleRecord
 from agent.store.quick import Reader
-from agent.text import escape_md
+from agent.text import escape_md, plural
 from agent.tracks import load_tracks
 from agent.workspace import Workspace
 
@@ -120,8 +120,8 @@ class DigestPage:
         deep = sum(kind == "deep-read" for i in items for _, kind in i.read)
         new = sum(i.new_papers for i in items)
         summarised = sum(len(i.read) for i in items) - deep
-        return (f"**{len(items)} cycles** ({counts}) · {new} new papers · {summarised} summarised"
-                f" · {deep} deep reads · {tokens:,} tokens")
+        return (f"**{plural(len(items), 'cycle')}** ({counts}) · {plural(new, 'new paper')} · "
+                f"{summarised} summarised · {plural(deep, 'deep read')} · {tokens:,} tokens")
 
     def cycle_lines(self, item: DigestCycle) -> list[str]:
         record = item.record
@@ -131,7 +131,7 @@ class DigestPage:
         if record.status == "failed":
             lines.append(f"- **Failed**: {escape_md(record.error or 'no error recorded', 300)}")
         if item.new_papers:
-            lines.append(f"- {item.new_papers} new papers stored; relevant: "
+            lines.append(f"- {plural(item.new_papers, 'new paper')} stored; relevant: "
                          f"{self.per_track(item.relevant) or 'none'}")
         for paper_id, kind in item.read:
             lines.append(self.paper_line(paper_id, kind, item.takeaways.get(paper_id, ""),
