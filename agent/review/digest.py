@@ -131,7 +131,8 @@ class DigestPage:
         if record.status == "failed":
             lines.append(f"- **Failed**: {escape_md(record.error or 'no error recorded', 300)}")
         if item.new_papers:
-            lines.append(f"- {plural(item.new_papers, 'new paper')} stored; relevant: "
+            # today's scores (ratings and track edits since change them), not the cycle's own
+            lines.append(f"- {plural(item.new_papers, 'new paper')} stored; relevant now: "
                          f"{self.per_track(item.relevant) or 'none'}")
         for paper_id, kind in item.read:
             lines.append(self.paper_line(paper_id, kind, item.takeaways.get(paper_id, ""),
