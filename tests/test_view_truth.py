@@ -145,3 +145,20 @@ def test_the_digest_says_its_relevant_counts_are_by_todays_scores() -> None:
     item = DigestCycle(record, new_papers=151, relevant={"listen": 14})
     page = DigestPage([BENCH, LISTEN], {}, {}, ZoneInfo("UTC"))
     assert "- 151 new papers stored; relevant now: Listen vs Guess 14" in page.cycle_lines(item)
+
+
+def test_papers_show_prints_no_empty_field_of_a_summary(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: a bare "  models:" line over nothing, for a summary that names no model."""
+    import json
+    import sqlite3
+
+    from tests.cli import run_cli
+
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        paper_id = db.execute("SELECT id FROM papers ORDER BY id LIMIT 1").fetchone()[0]
+        db.execute("INSERT INTO analyses (paper_id, cycle, kind, track_id, payload, created_at) "
+                   "VALUES (?, 1, 'summary', NULL, ?, '2026-01-09 02:00:00')",
+                   (paper_id, json.dumps({"paper_id": paper_id, "headline": "New.",
+                                          "models": [], "key_findings": ["It works."]})))
+    shown = run_cli(capsys, "papers", "show", paper_id, "-w", str(scanned)).out
+    assert "key findings:" in shown and "models:" not in shown, shown

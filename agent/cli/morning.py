@@ -210,11 +210,11 @@ def print_analysis(analysis: dict[str, Any]) -> None:
     console.print(f"\n[bold]{escape(analysis['kind'])}[/] (cycle {analysis['cycle']}{how})")
     for name in fields:
         value = payload.get(name)
-        if isinstance(value, list):
+        if isinstance(value, list) and value:
             console.print(f"  {name.replace('_', ' ')}:")
             for item in value[:8]:
                 console.print(f"    - {escape(shorten(str(item), 300))}")
-        elif value not in (None, ""):
+        elif value not in (None, "", []):
             console.print(f"  {name.replace('_', ' ')}: {escape(shorten(str(value), 400))}")
 
 
