@@ -162,3 +162,14 @@ def test_papers_show_prints_no_empty_field_of_a_summary(scanned, capsys) -> None
                                           "models": [], "key_findings": ["It works."]})))
     shown = run_cli(capsys, "papers", "show", paper_id, "-w", str(scanned)).out
     assert "key findings:" in shown and "models:" not in shown, shown
+
+
+def test_the_digest_says_how_many_queued_papers_it_does_not_list() -> None:
+    """Was: the first ten of twelve queued papers under "The must-read queue now", and no word
+    on the other two."""
+    from agent.models import QueueItem
+
+    queue = [QueueItem(f"2601.{n:05d}", 3, "r", "user", STARTED, f"Paper {n}") for n in range(12)]
+    page = DigestPage([BENCH], {}, {}, ZoneInfo("UTC")).render([], STARTED, queue)
+    assert page.count("- [arXiv:") == 10
+    assert "- … and 2 more: `research-agent queue` lists them all." in page

@@ -110,6 +110,8 @@ class DigestPage:
         lines += ["## The must-read queue now", ""]
         lines += [f"- {arxiv_link(q.paper_id)} p{q.priority} ({q.added_by}): "
                   f"{escape_md(q.title, 120)} — {escape_md(q.reason, 120)}" for q in queue[:10]]
+        if len(queue) > 10:
+            lines.append(f"- … and {len(queue) - 10} more: `research-agent queue` lists them all.")
         lines += [] if queue else ["The queue is empty."]
         return "\n".join(lines).rstrip() + "\n"
 
