@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,8 +20,9 @@ def on_clock(when: str | datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M"
         moment = datetime.fromisoformat(when) if isinstance(when, str) else when
     except ValueError:  # a hand-edited note's front matter: show it as written
         return str(when)[:16]
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+    from agent.schedule import as_utc  # the one home of "naive means UTC"
+
+    return as_utc(moment).astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
 def zone_label(zone: str) -> str:
