@@ -173,3 +173,23 @@ def test_the_digest_says_how_many_queued_papers_it_does_not_list() -> None:
     page = DigestPage([BENCH], {}, {}, ZoneInfo("UTC")).render([], STARTED, queue)
     assert page.count("- [arXiv:") == 10
     assert "- … and 2 more: `research-agent queue` lists them all." in page
+
+
+def test_papers_show_dates_a_queue_entry_on_the_researchers_clock(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: "queued: … (2026-01-09)", the UTC date, for a paper queued at 20:00 UTC, which is
+    already 2026-01-10 in Kiritimati (UTC+14)."""
+    import sqlite3
+
+    from tests.cli import run_cli
+
+    settings = scanned / "research.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '# timezone = "UTC"', 'timezone = "Pacific/Kiritimati"'), encoding="utf-8")
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        paper_id = db.execute("SELECT id FROM papers ORDER BY id LIMIT 1").fetchone()[0]
+    assert run_cli(capsys, "queue", "add", paper_id, "--source", "sample",
+                   "-w", str(scanned)).code == 0
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        db.execute("UPDATE queue SET added = '2026-01-09 20:00:00.000000'")
+    shown = run_cli(capsys, "papers", "show", paper_id, "-w", str(scanned)).out
+    assert "(2026-01-10)" in shown and "(2026-01-09)" not in shown, shown

@@ -166,14 +166,17 @@ def papers_show(
     """Everything known about a paper: scores, summaries, ratings, queue, notes citing it."""
     from agent.review import paper_report
 
-    report = paper_report(resolve_workspace(workspace), paper)
+    space = resolve_workspace(workspace)
+    report = paper_report(space, paper)
     if as_json:
         print_json(report)
     else:
-        print_paper(report)
+        from agent.cli.render import workspace_zone
+
+        print_paper(report, workspace_zone(space))
 
 
-def print_paper(report: dict[str, Any]) -> None:
+def print_paper(report: dict[str, Any], zone: str = "UTC") -> None:
     """A paper in full; every string from the paper, the store or a model is escaped."""
     authors = report["authors"]
     shown = ", ".join(authors[:6]) + (f" +{len(authors) - 6} more" if len(authors) > 6 else "")
@@ -197,7 +200,7 @@ def print_paper(report: dict[str, Any]) -> None:
         console.print(table)
     for analysis in report["analyses"]:
         print_analysis(analysis)
-    print_steering(report)
+    print_steering(report, zone)
 
 
 def print_analysis(analysis: dict[str, Any]) -> None:
@@ -218,8 +221,10 @@ def print_analysis(analysis: dict[str, Any]) -> None:
             console.print(f"  {name.replace('_', ' ')}: {escape(shorten(str(value), 400))}")
 
 
-def print_steering(report: dict[str, Any]) -> None:
-    """Ratings, the queue entry, and the notes citing the paper."""
+def print_steering(report: dict[str, Any], zone: str) -> None:
+    """Ratings, the queue entry (dated on the researcher's clock), and the notes citing it."""
+    from agent.cli.render import on_clock
+
     console.print()
     for rating in report["ratings"]:
         scope = f"for {rating['track_id']}" if rating["track_id"] else "for all tracks"
@@ -227,7 +232,8 @@ def print_steering(report: dict[str, Any]) -> None:
     queue = report["queue"]
     if queue:
         console.print(f"queued: priority {queue['priority']} by {queue['added_by']} "
-                      f"({(queue['added'] or '')[:10]}): {escape(queue['reason'])}")
+                      f"({on_clock(queue['added'], zone, '%Y-%m-%d')}): "
+                      f"{escape(queue['reason'])}")
     for note in report["notes"]:
         console.print(f"cited in cycle {note['cycle']}: {escape(note['path'])}")
     if not report["notes"]:
