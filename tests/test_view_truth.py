@@ -193,3 +193,16 @@ def test_papers_show_dates_a_queue_entry_on_the_researchers_clock(scanned, capsy
         db.execute("UPDATE queue SET added = '2026-01-09 20:00:00.000000'")
     shown = run_cli(capsys, "papers", "show", paper_id, "-w", str(scanned)).out
     assert "(2026-01-10)" in shown and "(2026-01-09)" not in shown, shown
+
+
+def test_tracks_velocity_of_a_store_younger_than_a_day_does_not_say_0d() -> None:
+    """Was: "7 in 0d" in `tracks` when every stored paper came out within the last day."""
+    from datetime import timedelta
+
+    from agent.velocity import TrackVelocity, Window
+
+    windows = tuple(Window(w, 7, None, covered=False) for w in (2, 6, 12))
+    young = TrackVelocity("bench", STARTED, windows, oldest=STARTED - timedelta(hours=5))
+    assert young.short() == "7 in <1d"
+    older = TrackVelocity("bench", STARTED, windows, oldest=STARTED - timedelta(days=2, hours=5))
+    assert older.short() == "7 in 2d"
