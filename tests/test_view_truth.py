@@ -206,3 +206,26 @@ def test_tracks_velocity_of_a_store_younger_than_a_day_does_not_say_0d() -> None
     assert young.short() == "7 in <1d"
     older = TrackVelocity("bench", STARTED, windows, oldest=STARTED - timedelta(days=2, hours=5))
     assert older.short() == "7 in 2d"
+
+
+def test_clearing_a_rating_you_never_gave_says_nothing_changed(scanned, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Was: "cleared your rating of X for all tracks" for a paper never rated (and a rating row
+    recorded, so the next learn re-ranked the waiting papers for a change that was none)."""
+    import sqlite3
+
+    from tests.cli import run_cli
+
+    ws = ("-w", str(scanned))
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        paper_id = db.execute("SELECT id FROM papers ORDER BY id LIMIT 1").fetchone()[0]
+    cleared = run_cli(capsys, "rate", paper_id, "clear", *ws)
+    assert cleared.code == 0
+    assert "cleared" not in cleared.out
+    assert f"you had not rated {paper_id} for all tracks; nothing changed" in cleared.out
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 0
+    assert run_cli(capsys, "rate", paper_id, "up", *ws).code == 0
+    assert f"cleared your rating of {paper_id} for all tracks" in run_cli(
+        capsys, "rate", paper_id, "clear", *ws).out
+    again = run_cli(capsys, "rate", paper_id, "clear", *ws).out
+    assert "nothing changed" in again

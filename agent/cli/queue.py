@@ -109,8 +109,10 @@ def rate(
     from agent.steer import rate as rate_paper
 
     rating = rate_paper(resolve_workspace(workspace), paper, verdict, track_id=track, source=source)
-    scope = f"for track {rating.track_id}" if rating.track_id else "for all tracks"
-    if rating.value == 0:
+    scope = f"for track {track}" if track else "for all tracks"
+    if rating is None:
+        console.print(f"you had not rated {escape(paper)} {scope}; nothing changed")
+    elif rating.value == 0:
         console.print(f"cleared your rating of {rating.paper_id} {scope}")
     else:
         console.print(f"rated {rating.paper_id} {verdict} {scope}")
