@@ -347,3 +347,46 @@ def test_a_paper_relevant_to_no_track_says_its_best_score_is_below_the_bar() -> 
     assert ("*Relevance*: Listen vs Guess (priority 5) 0.34 (below its relevance bar)\n"
             in body)
     assert "0.10" not in body
+
+
+def test_a_learn_after_the_judge_turned_every_paper_down_says_so(
+    workspace, arxiv_server, openai_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Was: "No paper cleared any track's relevance bar; nothing was summarised." in the learn
+    after the LLM judge turned down every relevant paper, which had all cleared it; nor did
+    the note say that it had searched older papers and found nothing new."""
+    import re
+    import sqlite3
+
+    from agent.cycle import CycleOptions, run_cycle
+    from tests.corpus import audio_papers
+
+    arxiv_server.add_papers(audio_papers())  # older papers by keyword: none the scan missed
+    monkeypatch.setenv("ARXIV_API_URL", arxiv_server.url)
+    monkeypatch.setenv("ARXIV_DELAY_SECONDS", "0")
+    scanned = workspace
+    assert run_cycle(scanned, CycleOptions(action="scan")).status == "committed"
+
+    def low(request):  # type: ignore[no-untyped-def]
+        if request.get("response_format", {}).get("json_schema", {}).get("name") != "Judgements":
+            return None
+        text = " ".join(str(m.get("content", "")) for m in request["messages"])
+        ids = list(dict.fromkeys(re.findall(r"paper_id:\s*(\S+)", text)))
+        track = re.findall(r"track_id:\s*(\S+)", text)[0]
+        return {"items": [{"paper_id": p, "track_id": track, "score": 2, "reason": "Off topic."}
+                          for p in ids]}
+
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghijklmnop")
+    openai_server.respond_with(low)
+    outcomes = [run_cycle(scanned, CycleOptions(action="learn")) for _ in range(2)]
+    assert all(o.status == "committed" and o.note_path for o in outcomes), outcomes
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        rejected = db.execute("SELECT COUNT(DISTINCT paper_id) FROM analyses "
+                              "WHERE kind = 'judgement'").fetchone()[0]
+    assert rejected > 0
+    note = (scanned / str(outcomes[1].note_path)).read_text(encoding="utf-8")
+    assert "No paper cleared any track's relevance bar" not in note
+    assert (f"No unread paper is waiting: the judge turned down {rejected} papers in earlier "
+            "cycles") in note, note
+    assert "searched older papers by the tracks' keywords and found none new" in note
