@@ -22,7 +22,7 @@ from agent.sources.ids import is_versionless_id
 if TYPE_CHECKING:  # `status`, `log` and `tracks` import this module: keep it light
     from agent.results import CycleResult, PaperSection
     from agent.settings import Settings
-from agent.text import clean_text, escape_md, latex_to_text
+from agent.text import clean_text, escape_md, latex_to_text, plural
 from agent.velocity import TrackVelocity
 from agent.venue import page_count, parse_venue
 
@@ -45,6 +45,8 @@ OFFLINE_ABSTRACT_NOTICE = (  # an abstract has no sections: its sentences are so
     "Offline analyst: the abstract's own sentences, sorted by what each states (problem, method, "
     "results); no LLM was used."
 )
+NO_LLM = "; no LLM was used"  # each offline notice says so, unless the model failed first
+STAND_IN = ", in the model's place (it failed: see below)"
 DISCOVERY_NOTICE = (
     "Discovery mode: nothing new was waiting, so this cycle searched older papers for the tracks."
 )
@@ -132,6 +134,7 @@ def md_filters() -> dict[str, Any]:
         "tag": sanitize_tag,
         "score": lambda value: f"{float(value):.2f}",
         "label": section_label,
+        "plural": lambda count, noun: plural(int(count), noun),  # "1 request", "2 requests"
     }
 
 
@@ -150,7 +153,7 @@ def track_labeller(tracks: Sequence[Track]) -> Any:
 
 def touched_tracks(result: CycleResult, tracks: Sequence[Track]) -> list[str]:
     """Ids of known tracks this cycle's papers bear on, highest priority first."""
-    ids: set[str] = set(result.best_per_track)
+    ids = {track_id for track_id, sections in result.best_per_track.items() if sections}
     for section in result.papers:
         ids.update(m.track_id for m in section.matches if m.relevant)
         if section.summary:
@@ -198,14 +201,36 @@ def front_matter(result: CycleResult, cycle: int, started: datetime, reason: str
 def note_notices(result: CycleResult) -> list[str]:
     """What the reader must know first: offline analyst, discovery mode, failures."""
     notices = []
-    if result.analyst == "offline" and result.action != "scan":  # a scan reads nothing
+    offline = set(result.offline_papers)  # read by the offline analyst in the LLM's place
+    read = [s.paper.id for s in result.papers if s.summary]
+    if result.action == "scan":  # a scan reads nothing
+        pass
+    elif result.analyst == "offline":
         notices.append(offline_notice(result))
-    elif result.action == "learn" and any(s.summary for s in result.papers):
-        notices.append(LLM_ABSTRACTS_NOTICE)
+    elif (read and offline.issuperset(read)) or (
+        result.action == "deep-read" and result.deep_read and result.deep_read.paper_id in offline
+    ):  # the model was asked and failed: its notice follows
+        notices.append(offline_notice(result).replace(NO_LLM, STAND_IN))
+    elif read:
+        notices.append(model_reading_notice([pid for pid in read if pid in offline]))
     if result.discovery:
         notices.append(DISCOVERY_NOTICE)
     notices.extend(result.notices)
     return list(dict.fromkeys(clean_text(n, 500) for n in notices if clean_text(n)))
+
+
+def model_reading_notice(offline: Sequence[str]) -> str:
+    """What a learn's summaries are: the model's reading of abstracts, but for those the offline
+    analyst wrote when the model failed."""
+    if not offline:
+        return LLM_ABSTRACTS_NOTICE
+    ids = ", ".join(f"arXiv:{clean_text(pid, 40)}" for pid in offline)
+    if len(offline) == 1:
+        which = f"{ids}'s: the offline analyst's extractive reading of its abstract"
+    else:
+        which = f"those of {ids}: the offline analyst's extractive readings of their abstracts"
+    return ("Summaries are the model's reading of each paper's abstract and arXiv metadata, not of "
+            f"its full text, except {which} (no LLM).")
 
 
 def offline_notice(result: CycleResult) -> str:

@@ -66,6 +66,7 @@ class CycleResult:
     discovery: bool = False  # learn found nothing new and searched older papers
     velocity: list[TrackVelocity] = field(default_factory=list)  # learn: papers per track over time
     analyst: str = "offline"
+    offline_papers: list[str] = field(default_factory=list)  # read offline in the LLM's place
     model: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0

@@ -60,6 +60,7 @@ def collect_status(workspace: Path, now: datetime | None = None) -> dict[str, An
             "out": tokens_out,
             "budget": settings.llm.daily_token_budget,
         }
+        report["timezone"] = settings.schedule.timezone  # the times above are UTC
         report["analyst"] = "llm" if settings.llm.enabled else "offline"
         report["model"] = settings.llm.model if settings.llm.enabled else None
     return report

@@ -86,11 +86,12 @@ VERDICTS = {"up": 1, "down": -1, "clear": 0}
 
 
 def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
-         source: str = "arxiv") -> Rating:
+         source: str = "arxiv") -> Rating | None:
     """Record the researcher's up/down on a paper (for one track, or all), or clear it.
 
     The latest verdict per (paper, track) counts. `clear` without a track takes back every
     verdict on the paper; with one, only that track's (a paper-wide verdict then applies).
+    None: a clear with no verdict standing in its scope; nothing was recorded.
     """
     if verdict not in VERDICTS:
         raise ConfigError(f"rating must be 'up', 'down' or 'clear', got {verdict!r}.")
@@ -106,8 +107,11 @@ def rate(workspace: Path, text: str, verdict: str, track_id: str | None = None,
     with space.open_store() as store:
         if rating.value != 0:
             find_paper(store, settings, paper_id, source)
+        scopes = rated_scopes(store, rating)
+        if rating.value == 0 and not standing(store, paper_id, scopes):
+            return None  # nothing to take back: no rating row, no re-ranking for a non-change
         with store.transaction():
-            for scope in rated_scopes(store, rating):
+            for scope in scopes:
                 store.add_rating(replace(rating, track_id=scope))
             refresh_stored_matches(store, paper_id)
     return rating
@@ -119,6 +123,15 @@ def rated_scopes(store: Store, rating: Rating) -> list[str | None]:
         return [rating.track_id]
     scopes = {r.track_id for r in store.ratings() if r.paper_id == rating.paper_id}
     return [None, *sorted(scope for scope in scopes if scope is not None)]
+
+
+def standing(store: Store, paper_id: str, scopes: list[str | None]) -> bool:
+    """Whether the paper has a verdict (up or down, not taken back) in any of these scopes."""
+    latest: dict[str | None, int] = {}
+    for r in store.ratings():  # oldest first: the latest per scope wins
+        if r.paper_id == paper_id:
+            latest[r.track_id] = r.value
+    return any(latest.get(scope, 0) for scope in scopes)
 
 
 def refresh_stored_matches(store: Store, paper_id: str) -> None:

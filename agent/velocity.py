@@ -70,11 +70,11 @@ class TrackVelocity:
 
     def short(self) -> str:
         """'9↑ 14↓ -' for a table: a count per covered span, an arrow where it compares;
-        '7 in 9d' while the store covers none of them."""
+        '7 in 9d' while the store covers none of them ('7 in <1d' within its first day)."""
         arrows = {"up": "↑", "down": "↓", "flat": "=", "": ""}
         if not any(w.covered for w in self.windows):  # "7 in 9d": all the store has
             days = (self.as_of - self.oldest).days if self.oldest else 0
-            return f"{max((w.count for w in self.windows), default=0)} in {days}d"
+            return f"{max((w.count for w in self.windows), default=0)} in {days or '<1'}d"
         return " ".join(
             f"{w.count}{arrows[w.trend]}" if w.covered else "-" for w in self.windows
         )

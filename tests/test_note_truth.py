@@ -211,3 +211,182 @@ def test_the_knowledge_graph_says_its_cycle_is_the_last_reading_not_the_finding(
     text = render_knowledge_graph([], [], cycle=4, updated=STARTED)
     assert "the cycle that found them" not in text
     assert "the cycle that last read them" in text
+
+
+def test_a_scan_of_one_request_says_request_not_requests() -> None:
+    """Was: "Fetched: 151 papers: 151 new, 0 updated (1 requests)"."""
+    result = scan_with_six_relevant()
+    assert result.scan is not None
+    result.scan.requests = 1
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH], reason="r")
+    assert "(1 request)" in body and "(1 requests)" not in body
+    result.scan.requests = 2
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH], reason="r")
+    assert "(2 requests)" in body
+
+
+
+def test_a_scan_note_names_no_track_it_found_nothing_for() -> None:
+    """Was: an empty "**Listen vs Guess (priority 5)**:" heading under Best per track, and
+    the track in the front matter's `tracks` and the tags, for a track no new paper matched."""
+    from agent.notes import touched_tracks
+
+    result = scan_with_six_relevant()
+    result.best_per_track["listen"] = []
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH, LISTEN], reason="r")
+    assert "**Listen vs Guess (priority 5)**:\n\n" not in body
+    assert "No new or revised paper was relevant to Listen vs Guess (priority 5)." in body
+    assert touched_tracks(result, [BENCH, LISTEN]) == ["bench"]
+    assert "#listen" not in body
+    result.best_per_track = {"bench": [], "listen": []}
+    body = render_note(result, cycle=6, started=STARTED, tracks=[BENCH, LISTEN], reason="r")
+    assert "No paper matched a track strongly this time." in body
+
+
+def learn_with_failing_summaries(scanned, openai_server, monkeypatch, fails):  # type: ignore[no-untyped-def]
+    """A learn whose judge works and whose summary of each paper `fails(paper_id)` answers
+    garbage, so the offline analyst summarises those papers in the model's place."""
+    import re
+
+    from agent.cycle import CycleOptions, run_cycle
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        name = request.get("response_format", {}).get("json_schema", {}).get("name")
+        text = " ".join(str(m.get("content", "")) for m in request["messages"])
+        ids = re.findall(r"paper_id:\s*(\S+)", text)
+        if name == "PaperSummary" and ids and fails(ids[0]):
+            return "this is {not json"
+        return None
+
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghijklmnop")
+    openai_server.respond_with(answer)
+    outcome = run_cycle(scanned, CycleOptions(action="learn", source="sample"))
+    assert outcome.status == "committed" and outcome.note_path, outcome.error
+    return (scanned / outcome.note_path).read_text(encoding="utf-8")
+
+
+def test_a_learn_whose_summaries_the_offline_analyst_wrote_does_not_credit_the_model(
+    scanned, openai_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Was: "Summaries are the model's reading of each paper's abstract…" above five
+    summaries the offline analyst wrote after every summary call failed."""
+    from agent.notes import (
+        LLM_ABSTRACTS_NOTICE,
+        NO_LLM,
+        OFFLINE_ABSTRACT_NOTICE,
+        OFFLINE_DEEP_NOTICE,
+        OFFLINE_NOTICE,
+    )
+
+    assert all(NO_LLM in n for n in (OFFLINE_NOTICE, OFFLINE_DEEP_NOTICE, OFFLINE_ABSTRACT_NOTICE))
+    note = learn_with_failing_summaries(scanned, openai_server, monkeypatch, lambda pid: True)
+    assert "analyst: llm+offline" in note
+    assert LLM_ABSTRACTS_NOTICE not in note and OFFLINE_NOTICE not in note  # the LLM judged
+    assert ("Offline analyst: extractive reading of abstracts, in the model's place (it failed: "
+            "see below). Each paper's lines are its abstract's own sentences") in note
+    assert "The LLM failed during summaries" in note
+
+
+def test_a_learn_with_some_summaries_written_offline_says_which(
+    scanned, openai_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    from agent.notes import LLM_ABSTRACTS_NOTICE, OFFLINE_NOTICE
+
+    failed: list[str] = []
+
+    def fails(paper_id: str) -> bool:
+        if not failed or paper_id in failed:
+            failed.append(paper_id)
+            return True
+        return False
+
+    note = learn_with_failing_summaries(scanned, openai_server, monkeypatch, fails)
+    assert LLM_ABSTRACTS_NOTICE not in note and OFFLINE_NOTICE not in note
+    assert (f"Summaries are the model's reading of each paper's abstract and arXiv metadata, "
+            f"not of its full text, except arXiv:{failed[0]}'s: the offline analyst's extractive "
+            "reading of its abstract (no LLM).") in note
+
+
+def test_a_deep_read_the_offline_analyst_wrote_after_the_model_failed_says_so() -> None:
+    """Was: no word on how it was read, beyond the failure notice."""
+    result = abstract_deep_read()
+    result.analyst = "llm+offline"
+    result.offline_papers = ["2601.00007"]
+    body = render_note(result, cycle=3, started=STARTED, tracks=[BENCH], reason="r")
+    assert ("Offline analyst: the abstract's own sentences, sorted by what each states "
+            "(problem, method, results), in the model's place (it failed: see below).") in body
+    result.offline_papers = []
+    result.analyst = "llm"
+    body = render_note(result, cycle=3, started=STARTED, tracks=[BENCH], reason="r")
+    assert "Offline analyst" not in body
+
+
+def learned(matches: list[Match]) -> CycleResult:
+    read = paper(9)
+    return CycleResult("learn", "1 paper", [PaperSection(read, matches)], analyst="offline")
+
+
+def test_a_learn_note_lists_under_relevance_only_the_tracks_a_paper_is_relevant_to() -> None:
+    """Was: "*Relevance*: Evaluating spoken language models (priority 4) 0.91 · Listen vs Guess
+    (priority 5) 0.34 · … 0.00" for a paper judged in an earlier cycle, whose matches to every
+    track came back from the store; the field update counted it for the first track only."""
+    pid = "2601.00009"
+    matches = [Match(pid, "bench", 0.91, True), Match(pid, "listen", 0.34, False)]
+    body = render_note(learned(matches), cycle=4, started=STARTED, tracks=[BENCH, LISTEN],
+                       reason="r")
+    assert "*Relevance*: Evaluating spoken language models (priority 2) 0.91\n" in body
+    assert "0.34" not in body
+
+
+def test_a_paper_relevant_to_no_track_says_its_best_score_is_below_the_bar() -> None:
+    pid = "2601.00009"
+    matches = [Match(pid, "listen", 0.34, False), Match(pid, "bench", 0.1, False)]
+    body = render_note(learned(matches), cycle=4, started=STARTED, tracks=[BENCH, LISTEN],
+                       reason="r")
+    assert ("*Relevance*: Listen vs Guess (priority 5) 0.34 (below its relevance bar)\n"
+            in body)
+    assert "0.10" not in body
+
+
+def test_a_learn_after_the_judge_turned_every_paper_down_says_so(
+    workspace, arxiv_server, openai_server, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Was: "No paper cleared any track's relevance bar; nothing was summarised." in the learn
+    after the LLM judge turned down every relevant paper, which had all cleared it; nor did
+    the note say that it had searched older papers and found nothing new."""
+    import re
+    import sqlite3
+
+    from agent.cycle import CycleOptions, run_cycle
+    from tests.corpus import audio_papers
+
+    arxiv_server.add_papers(audio_papers())  # older papers by keyword: none the scan missed
+    monkeypatch.setenv("ARXIV_API_URL", arxiv_server.url)
+    monkeypatch.setenv("ARXIV_DELAY_SECONDS", "0")
+    scanned = workspace
+    assert run_cycle(scanned, CycleOptions(action="scan")).status == "committed"
+
+    def low(request):  # type: ignore[no-untyped-def]
+        if request.get("response_format", {}).get("json_schema", {}).get("name") != "Judgements":
+            return None
+        text = " ".join(str(m.get("content", "")) for m in request["messages"])
+        ids = list(dict.fromkeys(re.findall(r"paper_id:\s*(\S+)", text)))
+        track = re.findall(r"track_id:\s*(\S+)", text)[0]
+        return {"items": [{"paper_id": p, "track_id": track, "score": 2, "reason": "Off topic."}
+                          for p in ids]}
+
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefghijklmnop")
+    openai_server.respond_with(low)
+    outcomes = [run_cycle(scanned, CycleOptions(action="learn")) for _ in range(2)]
+    assert all(o.status == "committed" and o.note_path for o in outcomes), outcomes
+    with sqlite3.connect(scanned / "state" / "agent.db") as db:
+        rejected = db.execute("SELECT COUNT(DISTINCT paper_id) FROM analyses "
+                              "WHERE kind = 'judgement'").fetchone()[0]
+    assert rejected > 0
+    note = (scanned / str(outcomes[1].note_path)).read_text(encoding="utf-8")
+    assert "No paper cleared any track's relevance bar" not in note
+    assert (f"No unread paper is waiting: the judge turned down {rejected} papers in earlier "
+            "cycles") in note, note
+    assert "searched older papers by the tracks' keywords and found none new" in note

@@ -119,7 +119,7 @@ def test_digest_counts_new_and_relevant_papers_as_the_store_and_tracks_do(
         line = next(ln for ln in table.splitlines() if ln.startswith(f"| {row['name']}"))
         assert line.split("|")[3].strip() == str(row["papers"]), (line, row)
     # a cycle's relevant papers per track are listed in the order of the Tracks table
-    listed = re.search(r"new papers stored; relevant: (.*)", page)
+    listed = re.search(r"new papers stored; relevant now: (.*)", page)
     assert listed, page
     names = [re.sub(r" \d+$", "", part) for part in listed.group(1).split(", ")]
     rows = [ln.split("|")[1].strip() for ln in table.splitlines()[2:] if ln.startswith("| ")]

@@ -43,6 +43,7 @@ def deep_read(ctx: Context) -> CycleResult:
     ctx.step(f"reading {plural(len(text.sections), 'section')} of arXiv:{paper.id}")
     result.deep_read = ctx.analyst.deep_read(candidate, text, Brief(ctx.tracks, memory))
     result.full_text = text
+    result.offline_papers = list(ctx.analyst.offline_papers)
     result.papers = [PaperSection(paper=paper, matches=matches, related=memory)]
     result.memory = memory
     result.new_papers = [paper]

@@ -31,7 +31,7 @@ def learn(ctx: Context) -> CycleResult:
         result.new_papers = discovered  # the note's discovery notice says what happened
     if not chosen and not pick.waiting:
         result.summary_line = "nothing to learn"
-        result.notices.append("No paper cleared any track's relevance bar; nothing was summarised.")
+        result.notices.append(nothing_to_learn(pick))
         return result
     chosen, judgements = shortlist(ctx, pick, result)
     if not chosen:
@@ -44,6 +44,7 @@ def learn(ctx: Context) -> CycleResult:
     own = {c.paper.id: c.matches for c in chosen}
     memory = recall_related(ctx, ranker, [c.paper for c in chosen], own)
     result.papers = build_sections(chosen, summaries, judgements, memory)
+    result.offline_papers = list(ctx.analyst.offline_papers)
     result.memory = list(unique_memory(result.papers))
     ctx.step("writing the field update")
     result.field_update = ctx.analyst.synthesize(summaries, Brief(ctx.tracks, result.memory))
@@ -56,6 +57,21 @@ def learn(ctx: Context) -> CycleResult:
     result.field_update = result.field_update.model_copy(update={"next_steps": agreed})
     result.next_steps = list(agreed)
     return result
+
+
+def nothing_to_learn(pick: Pick) -> str:
+    """Why a learn found nothing to read: what the judge turned down before, what the search of
+    older papers (which runs when nothing is waiting) found."""
+    if pick.turned_down:
+        head = (f"No unread paper is waiting: the judge turned down "
+                f"{plural(pick.turned_down, 'paper')} in earlier cycles")
+    else:
+        head = "No unread paper cleared any track's relevance bar"
+    found = len(pick.discovered)
+    cleared = f": none of the {plural(found, 'new one')} it found cleared a track's relevance bar"
+    searched = "searched older papers by the tracks' keywords" + (
+        cleared if found else " and found none new")
+    return f"{head}; this cycle {searched}; nothing was summarised."
 
 
 def shortlist(

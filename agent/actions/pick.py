@@ -40,6 +40,7 @@ class Pick:
     waiting: list[Candidate] = field(default_factory=list)
     verdicts: dict[str, int] = field(default_factory=dict)  # stored judge scores, by paper
     limit: int = 0  # most papers `chosen` may hold: `candidate_limit` given `waiting`
+    turned_down: int = 0  # papers a judge turned down in earlier cycles: never chosen again
 
 
 def pick_for_learning(ctx: Context, ranker: Ranker) -> tuple[list[Candidate], list[Paper]]:
@@ -82,6 +83,7 @@ def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     if ctx.analyst.judges_first:
         pick.verdicts = verdicts
         pick.waiting = judged_waiting(ctx, verdicts, turned_down, pick.rescored)
+    pick.turned_down = len(turned_down)
     pick.limit = candidate_limit(ctx, len(pick.waiting))
     pick.chosen = pick.chosen[: pick.limit]  # best first: the backlog leaves room for fewer
     if pick.chosen or pick.waiting:

@@ -55,6 +55,7 @@ class Analyst(Protocol):
     # papers judged this cycle by a stand-in in this analyst's place (the offline analyst in
     # the LLM's): their verdicts may be shown, never kept as this analyst's
     stand_in_judged: Collection[str] = frozenset()
+    offline_papers: Sequence[str] = ()  # ids the offline analyst read in the model's place
 
     @property
     def label(self) -> str:

@@ -28,6 +28,7 @@ class FallbackAnalyst(Analyst):
         self.primary = primary
         self.fallback = fallback
         self.notices: list[str] = []
+        self.offline_papers: list[str] = []  # the note credits these readings to no model
         self.failed = False
         self.used_fallback = False
         self.stand_in_judged: set[str] = set()  # papers the fallback judged in primary's place
@@ -54,7 +55,7 @@ class FallbackAnalyst(Analyst):
         results = self.call(
             "summaries",
             lambda: self.primary.summarize_each(candidates, brief),
-            lambda: self.fallback.summarize_each(candidates, brief),
+            lambda: self.fallback.summarize_each(self.read_offline(candidates), brief),
         )
         return self.summarize_partly(results, candidates, brief)
 
@@ -75,7 +76,7 @@ class FallbackAnalyst(Analyst):
         self.fail(failure_notice("summaries", error, f"summarised {ids} and did the rest of "
                                  "this cycle"))
         self.used_fallback = True
-        offline = iter(self.fallback.summarize(missing, brief))
+        offline = iter(self.fallback.summarize(self.read_offline(missing), brief))
         return [r if isinstance(r, PaperSummary) else next(offline) for r in results]
 
     def synthesize(self, summaries: Sequence[PaperSummary], brief: Brief) -> FieldUpdate:
@@ -121,8 +122,13 @@ class FallbackAnalyst(Analyst):
         return self.call(
             "the deep read",
             lambda: self.primary.deep_read(candidate, text, brief),
-            lambda: self.fallback.deep_read(candidate, text, brief),
+            lambda: self.fallback.deep_read(self.read_offline([candidate])[0], text, brief),
         )
+
+    def read_offline(self, candidates: Sequence[Candidate]) -> Sequence[Candidate]:
+        """Note that the offline analyst reads these papers in the model's place."""
+        self.offline_papers.extend(c.paper.id for c in candidates)
+        return candidates
 
     def close(self) -> None:
         for analyst in (self.primary, self.fallback):

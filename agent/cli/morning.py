@@ -35,9 +35,11 @@ def log_command(
     as_json: JsonOption = False,
 ) -> None:
     """Recent cycles: number, time, action, status, why, papers, tokens, commit."""
+    from agent.cli.render import on_clock, workspace_zone, zone_label
     from agent.review import cycle_log
 
-    rows = cycle_log(resolve_workspace(workspace), limit=limit)
+    space = resolve_workspace(workspace)
+    rows = cycle_log(space, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -46,7 +48,8 @@ def log_command(
         return
     from rich.table import Table
 
-    table = Table(*fixed("#", "time", "action", "status"), flexible("why"),
+    zone = workspace_zone(space)
+    table = Table(*fixed("#", f"time ({zone_label(zone)})", "action", "status"), flexible("why"),
                   *fixed("papers", "tokens", "commit"), box=None, width=80)
     style = {"committed": "green", "rested": "cyan", "running": "yellow",
              "note_written": "yellow"}
@@ -55,7 +58,7 @@ def log_command(
         why = (row["error"] or "no reason recorded") if broke else row["reason"]
         colour = style.get(row["status"], "red")
         number = "-" if row["number"] is None else str(row["number"])  # never started
-        table.add_row(number, (row["started"] or "")[5:16].replace("T", " "),
+        table.add_row(number, on_clock(row["started"], zone, "%m-%d %H:%M"),
                       escape(row["action"]), f"[{colour}]{escape(row['status'])}[/]",
                       escape(why), str(row["papers"]), tokens_text(row["tokens"]),
                       (row["sha"] or "-")[:7])
@@ -94,14 +97,17 @@ def show(
     raw: Annotated[bool, typer.Option("--raw", help="Print the Markdown file as it is.")] = False,
 ) -> None:
     """One cycle note, rendered in the terminal (or the latest)."""
+    from agent.cli.render import on_clock, workspace_zone
     from agent.review import read_note
 
-    note = read_note(resolve_workspace(workspace), number)
+    space = resolve_workspace(workspace)
+    note = read_note(space, number)
     if raw:
         typer.echo(note.text, nl=False)
         return
     meta = note.meta
-    started = str(meta.get("started", ""))[:16].replace("T", " ")
+    zone = workspace_zone(space)
+    started = on_clock(str(meta.get("started", "")), zone, "%Y-%m-%d %H:%M %Z")
     facts = [f"cycle {note.number}", str(meta.get("action", "")), started,
              f"analyst {meta.get('analyst', '?')}", str(meta.get("summary", "")), note.path]
     console.print(f"[dim]{escape(' · '.join(f for f in facts if f))}[/]")
@@ -160,14 +166,17 @@ def papers_show(
     """Everything known about a paper: scores, summaries, ratings, queue, notes citing it."""
     from agent.review import paper_report
 
-    report = paper_report(resolve_workspace(workspace), paper)
+    space = resolve_workspace(workspace)
+    report = paper_report(space, paper)
     if as_json:
         print_json(report)
     else:
-        print_paper(report)
+        from agent.cli.render import workspace_zone
+
+        print_paper(report, workspace_zone(space))
 
 
-def print_paper(report: dict[str, Any]) -> None:
+def print_paper(report: dict[str, Any], zone: str = "UTC") -> None:
     """A paper in full; every string from the paper, the store or a model is escaped."""
     authors = report["authors"]
     shown = ", ".join(authors[:6]) + (f" +{len(authors) - 6} more" if len(authors) > 6 else "")
@@ -191,7 +200,7 @@ def print_paper(report: dict[str, Any]) -> None:
         console.print(table)
     for analysis in report["analyses"]:
         print_analysis(analysis)
-    print_steering(report)
+    print_steering(report, zone)
 
 
 def print_analysis(analysis: dict[str, Any]) -> None:
@@ -204,16 +213,18 @@ def print_analysis(analysis: dict[str, Any]) -> None:
     console.print(f"\n[bold]{escape(analysis['kind'])}[/] (cycle {analysis['cycle']}{how})")
     for name in fields:
         value = payload.get(name)
-        if isinstance(value, list):
+        if isinstance(value, list) and value:
             console.print(f"  {name.replace('_', ' ')}:")
             for item in value[:8]:
                 console.print(f"    - {escape(shorten(str(item), 300))}")
-        elif value not in (None, ""):
+        elif value not in (None, "", []):
             console.print(f"  {name.replace('_', ' ')}: {escape(shorten(str(value), 400))}")
 
 
-def print_steering(report: dict[str, Any]) -> None:
-    """Ratings, the queue entry, and the notes citing the paper."""
+def print_steering(report: dict[str, Any], zone: str) -> None:
+    """Ratings, the queue entry (dated on the researcher's clock), and the notes citing it."""
+    from agent.cli.render import on_clock
+
     console.print()
     for rating in report["ratings"]:
         scope = f"for {rating['track_id']}" if rating["track_id"] else "for all tracks"
@@ -221,7 +232,8 @@ def print_steering(report: dict[str, Any]) -> None:
     queue = report["queue"]
     if queue:
         console.print(f"queued: priority {queue['priority']} by {queue['added_by']} "
-                      f"({(queue['added'] or '')[:10]}): {escape(queue['reason'])}")
+                      f"({on_clock(queue['added'], zone, '%Y-%m-%d')}): "
+                      f"{escape(queue['reason'])}")
     for note in report["notes"]:
         console.print(f"cited in cycle {note['cycle']}: {escape(note['path'])}")
     if not report["notes"]:

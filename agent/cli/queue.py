@@ -36,9 +36,11 @@ def queue_list(workspace: Path, as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from agent.cli.render import on_clock, workspace_zone, zone_label
     from agent.text import clean_text  # untrusted titles and reasons: one clean line, cut with …
 
-    table = Table("id", "p", "title", "why", "by", "added", width=80)
+    zone = workspace_zone(workspace)
+    table = Table("id", "p", "title", "why", "by", f"added ({zone_label(zone)})", width=80)
     for item in items:
         table.add_row(
             item.paper_id,
@@ -46,7 +48,7 @@ def queue_list(workspace: Path, as_json: bool) -> None:
             escape(clean_text(item.title, 60)),
             escape(clean_text(item.reason, 80)),
             item.added_by,
-            item.added.strftime("%m-%d %H:%M") if item.added else "",
+            on_clock(item.added, zone, "%m-%d %H:%M"),
         )
     console.print(table)
 
@@ -107,8 +109,10 @@ def rate(
     from agent.steer import rate as rate_paper
 
     rating = rate_paper(resolve_workspace(workspace), paper, verdict, track_id=track, source=source)
-    scope = f"for track {rating.track_id}" if rating.track_id else "for all tracks"
-    if rating.value == 0:
+    scope = f"for track {track}" if track else "for all tracks"
+    if rating is None:
+        console.print(f"you had not rated {escape(paper)} {scope}; nothing changed")
+    elif rating.value == 0:
         console.print(f"cleared your rating of {rating.paper_id} {scope}")
     else:
         console.print(f"rated {rating.paper_id} {verdict} {scope}")

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from agent.cli import console, errors, escape
 from agent.workspace import Workspace
+
+
+def on_clock(when: str | datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (UTC if naive) on the researcher's clock, `[schedule] timezone`, as the
+    digest and the policy's reasons give it; "" when unknown."""
+    if not when:
+        return ""
+    try:
+        moment = datetime.fromisoformat(when) if isinstance(when, str) else when
+    except ValueError:  # a hand-edited note's front matter: show it as written
+        return str(when)[:16]
+    from agent.schedule import as_utc  # the one home of "naive means UTC"
+
+    return as_utc(moment).astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def zone_label(zone: str) -> str:
+    """The zone's abbreviation now ("EST", "CET", "UTC"), for a column header."""
+    return datetime.now(ZoneInfo(zone)).tzname() or zone
+
+
+def workspace_zone(workspace: Path) -> str:
+    """The researcher's timezone, from the workspace's settings."""
+    return Workspace(workspace).settings.schedule.timezone
 
 
 def print_outcome(outcome: Any) -> None:
@@ -43,11 +69,13 @@ def print_status(report: dict[str, Any]) -> None:
     console.print(candidates_line(report))
     from rich.table import Table
 
-    table = Table("#", "started", "action", "status", "reason", box=None, width=80)
+    zone = report["timezone"]
+    table = Table("#", f"started ({zone_label(zone)})", "action", "status", "reason", box=None,
+                  width=80)
     for row in report["cycles"]:
         table.add_row(
             str(row["number"]),
-            (row["started"] or "")[:16].replace("T", " "),
+            on_clock(row["started"], zone),
             escape(row["action"] or ""),
             escape(row["status"] or ""),
             escape(row["reason"] or ""),
@@ -58,6 +86,8 @@ def print_status(report: dict[str, Any]) -> None:
             f"  queued: {escape(item['id'])} p{item['priority']} "
             f"({item['added_by']}) {escape(item['title'] or '')}"
         )
+    if len(report["queue"]) > 5:
+        console.print(f"  … and {len(report['queue']) - 5} more: research-agent queue")
 
 
 def candidates_line(report: dict[str, Any]) -> str:

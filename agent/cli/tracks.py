@@ -25,8 +25,8 @@ def tracks_list(workspace: Path, as_json: bool) -> None:
     from rich.table import Column, Table
 
     table = Table(Column("id", no_wrap=True), "name", "p", "active", "papers",
-                  Column("2/6/12 wk", no_wrap=True), "last hit",
-                  width=80)  # ids stay whole: they are typed into the next command
+                  Column("2/6/12 wk", no_wrap=True), Column("last hit", no_wrap=True),
+                  box=None, width=80)  # ids stay whole: they are typed into the next command
     for row in rows:
         table.add_row(row["id"], escape(row["name"]), str(row["priority"]),
                       "yes" if row["active"] else "paused", str(row["papers"]),

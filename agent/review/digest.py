@@ -16,7 +16,7 @@ from agent.notes import arxiv_link, format_time
 from agent.review.cycles import parse_since
 from agent.store import CycleRecord
 from agent.store.quick import Reader
-from agent.text import escape_md
+from agent.text import escape_md, plural
 from agent.tracks import load_tracks
 from agent.workspace import Workspace
 
@@ -110,6 +110,8 @@ class DigestPage:
         lines += ["## The must-read queue now", ""]
         lines += [f"- {arxiv_link(q.paper_id)} p{q.priority} ({q.added_by}): "
                   f"{escape_md(q.title, 120)} — {escape_md(q.reason, 120)}" for q in queue[:10]]
+        if len(queue) > 10:
+            lines.append(f"- … and {len(queue) - 10} more: `research-agent queue` lists them all.")
         lines += [] if queue else ["The queue is empty."]
         return "\n".join(lines).rstrip() + "\n"
 
@@ -120,8 +122,8 @@ class DigestPage:
         deep = sum(kind == "deep-read" for i in items for _, kind in i.read)
         new = sum(i.new_papers for i in items)
         summarised = sum(len(i.read) for i in items) - deep
-        return (f"**{len(items)} cycles** ({counts}) · {new} new papers · {summarised} summarised"
-                f" · {deep} deep reads · {tokens:,} tokens")
+        return (f"**{plural(len(items), 'cycle')}** ({counts}) · {plural(new, 'new paper')} · "
+                f"{summarised} summarised · {plural(deep, 'deep read')} · {tokens:,} tokens")
 
     def cycle_lines(self, item: DigestCycle) -> list[str]:
         record = item.record
@@ -131,7 +133,8 @@ class DigestPage:
         if record.status == "failed":
             lines.append(f"- **Failed**: {escape_md(record.error or 'no error recorded', 300)}")
         if item.new_papers:
-            lines.append(f"- {item.new_papers} new papers stored; relevant: "
+            # today's scores (ratings and track edits since change them), not the cycle's own
+            lines.append(f"- {plural(item.new_papers, 'new paper')} stored; relevant now: "
                          f"{self.per_track(item.relevant) or 'none'}")
         for paper_id, kind in item.read:
             lines.append(self.paper_line(paper_id, kind, item.takeaways.get(paper_id, ""),
@@ -166,15 +169,18 @@ class DigestPage:
             found = sum(i.relevant.get(track.id, 0) for i in items)
             # papers, not readings: one summarised and then deep-read counts once
             read = len({pid for i in items for pid, _ in i.read
-                        if self.best_track(pid) == track.id})
+                        if track.id in self.read_tracks(pid)})
             paused = "" if track.active else " (paused)"
             lines.append(f"| {escape_md(track.name, 80)}{paused} | {track.priority} | {found} | "
                          f"{read} |")
         return [*lines, ""]
 
-    def best_track(self, paper_id: str) -> str | None:
-        best = self.matches.get(paper_id) or []
-        return best[0].track_id if best else None
+    def read_tracks(self, paper_id: str) -> set[str]:
+        """The tracks a paper read counts for: every track it is relevant to, as the relevant
+        column counts it; else (a paper the judge or a rating chose) its best track."""
+        matches = self.matches.get(paper_id) or []
+        relevant = {m.track_id for m in matches if m.relevant}
+        return relevant or {m.track_id for m in matches[:1]}
 
     def per_track(self, counts: dict[str, int]) -> str:
         """'Track A 3, Track B 1', in the order of the Tracks table (unknown tracks last)."""
