@@ -178,28 +178,6 @@ def test_unknown_source_is_refused_before_a_cycle_is_numbered(
     assert not (workspace / "state" / "agent.db").exists()
 
 
-def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
-    workspace: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from agent.runner import RunFlags, run_forever
-
-    tracks = workspace / "state" / "tracks.toml"
-    good = tracks.read_text(encoding="utf-8")
-
-    def break_tracks(outcome) -> None:  # type: ignore[no-untyped-def]
-        # broken after the first cycle; fixed after the refusal (which is not one of max_cycles)
-        broken = outcome.number is not None
-        tracks.write_text("[[track]]\nid = 'x'\n" if broken else good, encoding="utf-8")
-
-    flags = RunFlags(every="1s", max_cycles=2, source="sample", demo=True)
-    status = run_forever(workspace, flags, report=break_tracks)
-    assert status == 0
-    log = run_cli(capsys, "log", "-w", str(workspace), "--json")
-    rows = json.loads(log.out)
-    assert rows[1]["status"] == "failed" and "tracks.toml" in rows[1]["error"]
-    assert rows[1]["number"] is None and rows[2]["status"] == "committed"
-
-
 def test_abandon_on_shutdown_touches_only_a_cycle_that_wrote_nothing(workspace: Path) -> None:
     from agent.config import load_settings
     from agent.runner import abandon_in_flight
