@@ -122,10 +122,15 @@ def run_locked(
     decision = decide(
         store, tracks, settings, started, forced=options.action, source=options.source
     )
-    number = store.start_cycle(decision.action, decision.reason, started, pid=os.getpid())
+    # Everything that can fail is set up first, and the number is known before the record is
+    # written: an interrupt at any point after `start_cycle` begins settles the record below.
+    number = store.next_cycle_number()
     outcome = CycleOutcome(number, decision.action, decision.reason, "running")
     with CycleStop(options.stop, settings.schedule.cycle_deadline) as stop:
         try:
+            store.start_cycle(
+                decision.action, decision.reason, started, number=number, pid=os.getpid()
+            )
             if decision.action == "rest":
                 store.update_cycle(number, status="rested", ended=options.now())
                 outcome.status = "rested"
@@ -133,10 +138,14 @@ def run_locked(
                 timed = replace(options, stop=stop)
                 work(CycleRun(settings, tracks, store, timed, decision, number, started), outcome)
         except KeyboardInterrupt:  # Ctrl-C on `cycle`: roll back now (or record a landed commit)
+            if store.get_cycle(number) is None:
+                raise  # before its record was written: no cycle to roll back
             raise Interrupted(
                 number, settle_interrupted(store, settings.workspace, number)
             ) from None
         except Exception as exc:  # an overnight daemon records any failure and goes on
+            if store.get_cycle(number) is None:
+                raise  # the record itself could not be written: there is nothing to settle
             status, error = failure_of(exc, stop)
             if status == "failed" and not isinstance(exc, AgentError):
                 logger.exception("cycle %s failed", number)

@@ -36,10 +36,8 @@ def main_takes_ctrl_c() -> Iterator[None]:
     daemon's.
     """
     relay = _MainInterrupt(threading.main_thread().ident or 0)
-    if not relay.install():
-        yield
-        return
-    try:
+    try:  # restore() undoes as much of install() as was done, if it failed halfway
+        relay.install()
         yield
     finally:
         relay.restore()
@@ -60,7 +58,7 @@ class SignalRelay:
 
     def __init__(self) -> None:
         self._previous: dict[int, Any] = {}
-        self._previous_wakeup_fd = -1
+        self._previous_wakeup_fd: int | None = None  # None: the wakeup fd is not ours (yet)
         self._write_fd: int | None = None
 
     def install(self) -> bool:
@@ -78,11 +76,14 @@ class SignalRelay:
         return True
 
     def restore(self) -> None:
+        """Undo what `install` did, also when it stopped halfway; twice is harmless."""
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
-        if self._write_fd is not None:
+        if self._previous_wakeup_fd is not None:
             signal.set_wakeup_fd(self._previous_wakeup_fd)
+            self._previous_wakeup_fd = None
+        if self._write_fd is not None:
             os.close(self._write_fd)  # the relay reads EOF and ends
             self._write_fd = None
 

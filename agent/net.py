@@ -17,7 +17,9 @@ watchdog must see every request's socket, and it only sees sockets it watched be
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +27,19 @@ from types import ModuleType
 from typing import Any
 
 CONNECT_EVENT = "connection.connect_tcp.complete"
+# Options that make a transport's SSL context its own: without any, it uses the shared one.
+OWN_SSL = frozenset({"verify", "cert", "trust_env", "http2"})
+
+
+@functools.cache
+def shared_ssl_context(module: ModuleType) -> ssl.SSLContext:
+    """The library's default (verifying) SSL context, built once per process.
+
+    Building one reads the CA bundle, ~50 ms of CPU, and every client of a cycle (arXiv, full
+    texts, the LLM) built its own. Sharing is safe between our transports: all speak HTTP/1.1,
+    so the ALPN protocols httpcore sets on the context on each connect are always the same.
+    """
+    return module.create_ssl_context()  # type: ignore[no-any-return]
 
 
 class Watchdog:
@@ -129,7 +144,8 @@ def make_transport(
     class DeadlineTransport(module.BaseTransport):  # type: ignore[name-defined,misc]
         def __init__(self) -> None:
             limits = module.Limits(max_keepalive_connections=0)
-            self._inner = module.HTTPTransport(limits=limits, **kwargs)
+            shared = {} if OWN_SSL & kwargs.keys() else {"verify": shared_ssl_context(module)}
+            self._inner = module.HTTPTransport(limits=limits, **shared, **kwargs)
             self.deadline_seconds = deadline_seconds
 
         def handle_request(self, request: Any) -> Any:

@@ -49,13 +49,28 @@ def pinned_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A fresh workspace made by `init` (example tracks, git repo, initial commit)."""
+@pytest.fixture(scope="session")
+def workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace just made by `init`, made once per test session (in the tests' environment)."""
     from agent.workspace import init_workspace
 
-    path, _ = init_workspace(tmp_path / "radar")
+    with pytest.MonkeyPatch.context() as env:
+        for name in ENVIRONMENT:
+            env.delenv(name, raising=False)
+        for name, value in TERMINAL.items():
+            env.setenv(name, value)
+        time.tzset()
+        path, _ = init_workspace(tmp_path_factory.mktemp("fresh") / "radar")
+    time.tzset()
     return path
+
+
+@pytest.fixture
+def workspace(workspace_template: Path, tmp_path: Path) -> Path:
+    """A fresh workspace made by `init` (example tracks, git repo, initial commit): a private
+    copy of the session's, as `init` costs several git processes."""
+    copy = shutil.copytree(workspace_template, tmp_path / "radar", symlinks=True)
+    return Path(copy).resolve()
 
 
 @pytest.fixture(scope="session")

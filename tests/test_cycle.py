@@ -178,28 +178,6 @@ def test_unknown_source_is_refused_before_a_cycle_is_numbered(
     assert not (workspace / "state" / "agent.db").exists()
 
 
-def test_tracks_broken_under_the_daemon_are_recorded_for_the_morning(
-    workspace: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from agent.runner import RunFlags, run_forever
-
-    tracks = workspace / "state" / "tracks.toml"
-    good = tracks.read_text(encoding="utf-8")
-
-    def break_tracks(outcome) -> None:  # type: ignore[no-untyped-def]
-        # broken after the first cycle; fixed after the refusal (which is not one of max_cycles)
-        broken = outcome.number is not None
-        tracks.write_text("[[track]]\nid = 'x'\n" if broken else good, encoding="utf-8")
-
-    flags = RunFlags(every="1s", max_cycles=2, source="sample", demo=True)
-    status = run_forever(workspace, flags, report=break_tracks)
-    assert status == 0
-    log = run_cli(capsys, "log", "-w", str(workspace), "--json")
-    rows = json.loads(log.out)
-    assert rows[1]["status"] == "failed" and "tracks.toml" in rows[1]["error"]
-    assert rows[1]["number"] is None and rows[2]["status"] == "committed"
-
-
 def test_abandon_on_shutdown_touches_only_a_cycle_that_wrote_nothing(workspace: Path) -> None:
     from agent.config import load_settings
     from agent.runner import abandon_in_flight
@@ -250,3 +228,78 @@ def test_learn_queues_a_paper_that_clears_the_bar_on_any_track() -> None:
     assert item.paper_id == paper.id and item.priority == 4 and "0.83 on B" in item.reason
     ctx.settings.learn = LearnSettings(queue_threshold=0.9)
     assert queue_worthy(ctx, [Candidate(paper, matches)]) == []  # type: ignore[arg-type]
+
+
+def interrupt_once_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C the instant a cycle's record is written: `start_cycle` writes it, then the
+    interrupt comes, before the caller has even got its number back."""
+    from agent.store.cycles import CycleStore
+
+    start_cycle = CycleStore.start_cycle
+
+    def start_then_interrupt(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        start_cycle(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CycleStore, "start_cycle", start_then_interrupt)
+
+
+def test_ctrl_c_as_the_cycle_record_is_written_still_rolls_it_back(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record was left `running` (shown so by `log` and `status` until the next start,
+    whose reconcile then blamed a dead process) and the CLI printed typer's bare "Aborted!"."""
+    with monkeypatch.context() as patch:
+        interrupt_once_recorded(patch)
+        stopped = run_cli(
+            capsys, "cycle", "-w", str(workspace), "--action", "scan", "--source", "sample"
+        )
+    assert stopped.code == 130, stopped.out + stopped.err
+    assert "cycle 1 interrupted, rolled back" in stopped.out
+    rows = json.loads(run_cli(capsys, "log", "-w", str(workspace), "--json").out)
+    [row] = [r for r in rows if r["number"] == 1]
+    assert row["status"] == "aborted" and "Ctrl-C" in row["error"], row
+    assert git(workspace, "status", "--porcelain") == ""
+    again = run_cli(capsys, "cycle", "-w", str(workspace), "--action", "scan", "--source", "sample")
+    assert again.code == 0, again.err
+    log = (workspace / "state" / "agent.log").read_text(encoding="utf-8")
+    assert "died before committing" not in log  # settled at once, not by the next reconcile
+
+
+def test_a_cycle_whose_deadline_timer_cannot_start_leaves_no_running_record(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline's timer thread is started before the record is written: if it cannot start
+    (no threads left), the cycle never began and nothing is left `running`."""
+    from agent.cycle import CycleOptions, run_cycle
+    from agent.deadline import CycleStop
+    from agent.store import Store
+
+    def no_thread(self: CycleStop) -> CycleStop:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CycleStop, "__enter__", no_thread)
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            run_cycle(workspace, CycleOptions(action="scan", source="sample"))
+    with Store(f"sqlite:///{workspace / 'state' / 'agent.db'}") as store:
+        assert store.unfinished_cycles() == []
+
+
+def test_ctrl_c_before_the_record_is_written_leaves_no_cycle_to_roll_back(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.cycle import CycleOptions, Interrupted, run_cycle
+    from agent.store import Store
+    from agent.store.cycles import CycleStore
+
+    def interrupted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CycleStore, "start_cycle", interrupted)
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            run_cycle(workspace, CycleOptions(action="scan", source="sample"))
+    assert not isinstance(stopped.value, Interrupted)  # no "cycle N rolled back": there is none
+    with Store(f"sqlite:///{workspace / 'state' / 'agent.db'}") as store:
+        assert store.recent_cycles(limit=5) == []

@@ -61,7 +61,7 @@ def notes_of(workspace: Path) -> list[Path]:
 def test_a_cycle_past_its_deadline_is_aborted_like_sigterm_and_the_next_one_runs(
     scanned: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    set_setting(scanned, "schedule", cycle_deadline=8)
+    set_setting(scanned, "schedule", cycle_deadline=2)  # any step it hits: aborted
     set_setting(scanned, "llm", max_retries=0, timeout_seconds=120)
     openai_server.delay_next(120.0, times=50)  # the LLM holds every answer (until teardown)
     before, notes = head(scanned), notes_of(scanned)
@@ -81,7 +81,7 @@ def test_a_cycle_past_its_deadline_is_aborted_like_sigterm_and_the_next_one_runs
 
     openai_server.release()  # the endpoint recovers: the next cycle commits as usual
     toml = scanned / "research.toml"
-    toml.write_text(toml.read_text().replace("cycle_deadline = 8", "cycle_deadline = 600"))
+    toml.write_text(toml.read_text().replace("cycle_deadline = 2", "cycle_deadline = 600"))
     again = learn(scanned)
     assert again.status == "committed", again.error
 

@@ -255,6 +255,33 @@ def test_a_returned_failure_is_left_to_the_policy_and_resets_the_count(tmp_path:
     assert events[0].kind == "started"
 
 
+def test_a_cycle_thread_that_cannot_start_is_a_failed_tick_not_the_daemons_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """No thread left for a tick's cycle (RuntimeError from Thread.start) ended the daemon with
+    a traceback, its `idle` flag cleared for good; now the tick fails and the next one runs."""
+    real_thread = threading.Thread
+    refused: list[str] = []
+
+    class NoFirstCycleThread(real_thread):  # type: ignore[misc,valid-type]
+        def start(self) -> None:
+            if self.name == "research-agent-cycle" and not refused:
+                refused.append(self.name)
+                raise RuntimeError("can't start new thread")
+            super().start()
+
+    monkeypatch.setattr(threading, "Thread", NoFirstCycleThread)
+    calls: list[int] = []
+    status, events = run_quick(
+        lambda stop: calls.append(1) or DaemonOutcome("committed", "scan"), tmp_path,
+        max_cycles=2,
+    )  # fmt: skip
+    assert status == 0 and refused and len(calls) == 2
+    kinds = [e.kind for e in events if e.kind in ("failed", "cycle")]
+    assert kinds == ["failed", "cycle", "cycle"]
+    assert "can't start new thread" in next(e for e in events if e.kind == "failed").message
+
+
 def run_in_thread(run_one, tmp_path: Path, **options):
     """Start run_daemon in a thread; returns (events queue, stop event, thread, result box)."""
     events: queue.Queue[DaemonEvent] = queue.Queue()

@@ -45,3 +45,20 @@ def test_a_streamed_body_is_bounded_too(trickle_server):
             for _ in response.iter_raw(65536):
                 pass
     assert time.monotonic() - started < DEADLINE + 1.5
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2], ids=["httpx", "httpx2"])
+def test_transports_share_one_verifying_ssl_context(module):
+    """Building an SSL context reads the CA bundle (~50 ms of CPU); each client of a cycle (arXiv,
+    full texts, the LLM) built its own. One per library and process now, still verifying."""
+    import ssl
+
+    from agent.net import make_transport, shared_ssl_context
+
+    first, second = make_transport(module, DEADLINE), make_transport(module, DEADLINE)
+    context = shared_ssl_context(module)
+    assert first._inner._pool._ssl_context is second._inner._pool._ssl_context is context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    own = ssl.create_default_context()
+    mine = make_transport(module, DEADLINE, verify=own)  # a caller's own context is kept
+    assert mine._inner._pool._ssl_context is own

@@ -309,6 +309,20 @@ def test_workspace_template_overrides_the_shipped_one(tmp_path):
     assert note.endswith("\nCustom 5 &lt;x>\n")
 
 
+def test_an_edited_workspace_template_is_used_at_the_next_render(tmp_path):
+    """Templates are compiled once per process; a file whose text changed is compiled again,
+    even within the same second (same mtime)."""
+    template = tmp_path / "prompts" / "note.md.j2"
+    template.parent.mkdir()
+    settings = Settings(workspace=tmp_path, database_url="")
+    notes = []
+    for text in ("First {{ cycle }}\n", "Second {{ cycle }} {{ reason|md }}\n"):
+        template.write_text(text)
+        notes.append(render_note(CycleResult("rest", "rest"), cycle=5, started=STARTED,
+                                 tracks=TRACKS, reason="<x>", settings=settings))
+    assert notes[0].endswith("\nFirst 5\n") and notes[1].endswith("\nSecond 5 &lt;x>\n")
+
+
 def test_knowledge_graph_is_grouped_by_priority_and_capped():
     entries = [
         GraphEntry(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from agent.models import Rating
 from agent.rank import Ranker, background
@@ -56,12 +57,21 @@ def test_background_cache_round_trip_into_another_vocabulary(tmp_path):
     assert "hallucinat" in {stem("hallucinations")} and words >= {stem("speech"), "diffusion"}
 
 
-def test_bundled_background_is_built_once_then_read_from_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(background.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(background, "_DEFAULT", None)
-    first = background.load_background(None)
-    files = list(tmp_path.glob("background-*.npz"))
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, background.Background]:
+    """The bundled background built once into an empty cache folder: (folder, background)."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(background.CACHE_ENV, str(folder))
+        patch.setattr(background, "_DEFAULT", None)
+        return folder, background.load_background(None)
+
+
+def test_bundled_background_is_built_once_then_read_from_the_cache(bundled, monkeypatch):
+    folder, first = bundled
+    files = list(folder.glob("background-*.npz"))
     assert len(files) == 1 and len(first.ids) > 4000
+    monkeypatch.setenv(background.CACHE_ENV, str(folder))
     monkeypatch.setattr(background, "_DEFAULT", None)
     second = background.load_background(None)
     assert second.words is not None  # came from the file: the word index was prebuilt
@@ -69,12 +79,11 @@ def test_bundled_background_is_built_once_then_read_from_the_cache(tmp_path, mon
     assert np.array_equal(second.tokens.docs, first.tokens.docs)
 
 
-def test_a_broken_cache_is_rebuilt_not_fatal(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv(background.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(background, "_DEFAULT", None)
-    background.load_background(None)
-    (cache,) = tmp_path.glob("background-*.npz")
+def test_a_broken_cache_is_rebuilt_not_fatal(bundled, tmp_path, monkeypatch, caplog):
+    (built,) = bundled[0].glob("background-*.npz")
+    cache = tmp_path / built.name
     cache.write_bytes(b"not a numpy archive")
+    monkeypatch.setenv(background.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(background, "_DEFAULT", None)
     rebuilt = background.load_background(None)
     assert len(rebuilt.ids) > 4000

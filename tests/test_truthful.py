@@ -354,6 +354,24 @@ def test_ctrl_c_on_a_cycle_raises_once_and_the_previous_handler_comes_back() -> 
     assert signal.set_wakeup_fd(-1) == -1  # the wakeup fd was given back too
 
 
+def test_ctrl_c_handler_set_up_halfway_is_still_given_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error (or Ctrl-C) midway through installing the handler left it installed for good:
+    every later Ctrl-C in the process ignored. Here the second signal's handler fails to install,
+    after SIGINT's and the wakeup fd are in place."""
+    import signal
+
+    from agent import interrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(interrupt._MainInterrupt, "signals", (signal.SIGINT, 0))
+    with pytest.raises(ValueError), interrupt.main_takes_ctrl_c():
+        pytest.fail("the block must not run without its handler")
+    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.set_wakeup_fd(-1) == -1
+
+
 def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -378,7 +396,8 @@ def test_a_cycle_refused_under_run_takes_no_number_and_no_turn(
                                                    (2, "committed")]
     rows = json.loads(run_cli(capsys, "log", "-w", str(workspace), "--json").out)
     assert [r["number"] for r in rows] == [2, None, 1]
-    assert rows[1]["status"] == "failed" and "tracks.toml" in rows[1]["error"]
+    assert [r["status"] for r in rows] == ["committed", "failed", "committed"]
+    assert "tracks.toml" in rows[1]["error"]
     shown = run_cli(capsys, "log", "-w", str(workspace)).out
     assert "not started: " in shown and "tracks.toml" in shown, shown
 

@@ -152,7 +152,11 @@ class _Daemon:
             return
         self.idle.clear()
         thread = threading.Thread(target=self._run_tick, name="research-agent-cycle", daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except Exception as exc:  # it never ran (e.g. no threads left): a failed tick, backed off
+            self.idle.set()
+            self._raised(exc)
 
     def _run_tick(self) -> None:
         try:
