@@ -151,6 +151,7 @@ def test_what_waits_for_learn_is_counted_from_the_verdict_index_not_per_judged_p
             reader._conn.set_progress_handler(None, 10)
             work.append(count[0])
             assert found[-1] == (20 + 10, 10)  # the unjudged relevant ones, and those kept
+            assert waiting_counts(reader, TRACKS, judging=False) == (20, 0)  # relevant ones
     assert work[1] < 3 * work[0], work
 
 
@@ -175,3 +176,28 @@ def test_the_verdict_migration_keeps_each_papers_latest_whole_score(tmp_path: Pa
     assert older.names != MIGRATIONS.names
     with Store(f"sqlite:///{database}") as store:
         assert store.judgement_scores() == {"2601.00000": 9}
+
+
+def test_the_judges_verdicts_are_counted_with_and_without_a_judge(tmp_path: Path) -> None:
+    """The same store read with a judge and without one: kept papers count without a judge
+    when they are relevant (they are not turned down), papers rated up after a verdict below
+    the bar count as kept (the researcher's word stands), the latest verdict wins."""
+    from agent.models import Rating
+    from agent.waiting import waiting_counts
+
+    with Store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        ids = [f"2601.{i:05d}" for i in range(6)]
+        now = datetime(2026, 1, 5, tzinfo=UTC)
+        store.upsert_papers([Paper(id=pid, title="T", abstract="A.", authors=("A",),
+                                   categories=("cs.CL",), published=now, updated=now)
+                             for pid in ids])
+        store.set_status(ids, "ranked")
+        store.save_matches(Match(pid, "t", 0.9 if i < 2 else 0.3, i < 2) for i, pid in
+                           enumerate(ids))
+        for pid, score in [(ids[0], 8), (ids[2], 2), (ids[3], 3), (ids[3], 9)]:
+            store.save_analysis(pid, 1, "judgement", {"paper_id": pid, "score": score})
+        store.add_rating(Rating(ids[2], 1, "t"))
+        assert store.judgement_scores() == {ids[0]: 8, ids[2]: 2, ids[3]: 9}
+        assert store.kept_unread(5) == [ids[0], ids[3]]
+        assert waiting_counts(store, ["t"], judging=True, floor=0.15) == (6, 3)
+        assert waiting_counts(store, ["t"], judging=False) == (2, 0)

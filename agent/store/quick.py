@@ -255,23 +255,27 @@ class CandidateCount:
     def count_by_verdict(
         self, bar: int, floor: float | None, judging: bool = True
     ) -> tuple[int, int, int]:
-        """Unread papers (status "ranked"), each count an index range of `ix_papers_verdict`
-        (m009), over every scored track: (never judged and scoring at least `floor` on a
-        track, or with `floor` None relevant to one; judged at `bar` or more; without
-        `judging`, judged below `bar` and relevant to a track, else 0)."""
-        fresh = "best_relevant IS NOT NULL" if floor is None else "best_score >= :floor"
+        """Unread papers (status "ranked") over every scored track, each count an index range.
+
+        With `judging`: (never judged and scoring at least `floor` on a track, or with `floor`
+        None relevant to one; judged `bar` or more, 0) from `ix_papers_verdict` (m009).
+        Without: (relevant to a track, 0, judged below `bar` and relevant to a track).
+        """
         named: dict[str, Any] = {"status": "ranked", "bar": bar, "floor": floor}
         papers = self._verdict_papers()
-        sqls = (
-            f"SELECT COUNT(*) FROM {papers} WHERE verdict IS NULL AND status = :status "
-            f"AND {fresh}",
-            f"SELECT COUNT(*) FROM {papers} WHERE verdict >= :bar AND status = :status",
-            f"SELECT COUNT(*) FROM {papers} WHERE verdict < :bar AND status = :status "
-            "AND best_relevant IS NOT NULL",
-        )
-        counts = [self._count(sql, {k: v for k, v in named.items() if f":{k}" in sql})
-                  for sql in sqls[: 2 if judging else 3]] + [0]
-        return counts[0], counts[1], counts[2]
+        if judging:
+            fresh = "best_relevant IS NOT NULL" if floor is None else "best_score >= :floor"
+            sqls = (f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict IS NULL "
+                    f"AND {fresh}",
+                    f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict >= :bar")
+        else:
+            sqls = ("SELECT COUNT(*) FROM papers WHERE status = :status "
+                    "AND best_relevant IS NOT NULL",
+                    f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict < :bar "
+                    "AND best_relevant IS NOT NULL")
+        first, second = (self._count(sql, {k: v for k, v in named.items() if f":{k}" in sql})
+                         for sql in sqls)
+        return (first, second, 0) if judging else (first, 0, second)
 
 
 def relevant_on(tracks: Sequence[str], alias: str = "s.") -> tuple[dict[str, Any], str]:
