@@ -34,6 +34,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -126,11 +127,25 @@ def build_year(workspace: Path, total: int, cycles: int = CYCLES) -> dict[str, f
             store.update_cycle(number, status="committed", step="recorded", ended=when,
                                note_path=f"cycles/2025/01/{number:04d}-scan.md",
                                commit_sha="0" * 40, result_json=summary)
+        judge_a_year(store, total)
         figures["build_s"] = time.perf_counter() - clock
         ctx = Context(settings=settings, tracks=tracks, store=store, source=None,  # type: ignore[arg-type]
                       analyst=None, now=datetime.now(UTC))  # type: ignore[arg-type]
         store.set_meta(RANK_FINGERPRINT, rank_fingerprint(ctx.ranker()))
     return figures
+
+
+def judge_a_year(store: Any, total: int) -> None:
+    """An LLM judge's year: 18% of the papers judged (a 2,000-paper day judges ~370), half of
+    them turned down, the kept ones summarised but for the last 40 (the backlog's bound)."""
+    judged = [new_id(n) for n in range(0, total, 5)][: int(total * 0.18)]
+    with store.transaction():
+        for i, pid in enumerate(judged):
+            store.save_analysis(pid, 1, "judgement",
+                                {"paper_id": pid, "track_id": "t", "score": 8 if i % 2 else 2,
+                                 "reason": "A one-line reason, as a judge writes it."})
+    kept = [pid for i, pid in enumerate(judged) if i % 2]
+    store.set_status(kept[:-40], "summarized")
 
 
 def batch_sources(sample: list[Paper], start: int, count: int) -> list[Paper]:
@@ -162,8 +177,12 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def command(workspace: Path, *args: str) -> float:
-    return run("-m", "agent", *args, "-w", str(workspace))[0]
+# `status` with a key counts an LLM judge's candidates (agent/waiting.py); nothing is sent
+JUDGING = {"OPENAI_API_KEY": "bench-no-call"}
+
+
+def command(workspace: Path, *args: str, env: dict[str, str] | None = None) -> float:
+    return run("-m", "agent", *args, "-w", str(workspace), env=env)[0]
 
 
 def scan_probe(workspace: Path, start: int, replaced: int) -> None:
@@ -257,13 +276,15 @@ def measure(workspace: Path) -> None:
     print(f"{'--help':<38}{run('-m', 'agent', '--help')[0]:6.2f} s {LAST_CPU[0]:6.2f} s")
     for name, args in [
         ("status", ("status",)),
+        ("status, with an LLM judge", ("status",)),  # see JUDGING
         ("log", ("log",)),
         ("tracks", ("tracks",)),
         ("digest of the whole year", ("digest", "--since", "2025-01-01")),
         ("papers search", ("papers", "search", "speech", "tokenizer")),
         ("papers show", ("papers", "show", new_id(0))),  # the first paper of the year
     ]:
-        print(f"{name:<38}{command(workspace, *args):6.2f} s {LAST_CPU[0]:6.2f} s")
+        env = JUDGING if "judge" in name else None
+        print(f"{name:<38}{command(workspace, *args, env=env):6.2f} s {LAST_CPU[0]:6.2f} s")
     print(f"{'':38}{'wall':>6}   {'CPU':>6}   (the cycle itself; then its whole process)")
     start = str(papers + 1_000_000)  # fresh ids on every run of a reused store
     for label, replaced in [(f"scan of one day ({DAY:,} new papers)", "0"),

@@ -110,3 +110,26 @@ def test_every_command_works_on_a_server_and_no_sqlite_file_appears(
     assert not list(workspace.rglob("*.db*")), "a SQLite file was created"
     with Store(pg_url) as store:
         assert [r.status for r in store.recent_cycles()] == ["committed"] * 3
+
+
+def test_the_judges_verdicts_are_kept_and_counted_on_a_server(pg_url: str) -> None:
+    """papers.verdict (m009) on PostgreSQL: kept by save_analysis, read by learn's pick and
+    counted by `status` (agent/waiting.py) with the planner's own choice of index."""
+    from agent.models import Match, Rating
+    from agent.waiting import waiting_counts
+
+    with Store(pg_url) as store:
+        ids = [f"2601.{i:05d}" for i in range(6)]
+        store.upsert_papers([paper(pid) for pid in ids])
+        store.set_status(ids, "ranked")
+        store.save_matches(Match(pid, "t", 0.9 if i < 2 else 0.3, i < 2) for i, pid in
+                           enumerate(ids))
+        for pid, score in [(ids[0], 8), (ids[2], 2), (ids[3], 3), (ids[3], 9)]:  # latest wins
+            store.save_analysis(pid, 1, "judgement", {"paper_id": pid, "score": score})
+        store.add_rating(Rating(ids[2], 1, "t"))  # rated up after the judge turned it down
+        assert store.judgement_scores() == {ids[0]: 8, ids[2]: 2, ids[3]: 9}
+        assert store.kept_unread(5) == [ids[0], ids[3]]
+        # unjudged at the floor: ids 1, 4, 5; kept: 0, 3 and the rated-up 2
+        assert waiting_counts(store, ["t"], judging=True, floor=0.15) == (6, 3)
+        # without a judge: the relevant ones (0 kept by the judge, 1 never judged)
+        assert waiting_counts(store, ["t"], judging=False) == (2, 0)

@@ -105,3 +105,99 @@ def test_a_file_without_the_dates_index_is_read_the_slow_way(tmp_path: Path) -> 
     with reader:
         for read, expected in EXPECTED.items():
             assert READS[read](reader) == expected, read
+
+
+# --- the judge's verdicts: counted from an index, however many papers were judged ---------------
+
+
+def judged_store(database: Path, judged: int) -> None:
+    """100 unread papers scored on 5 tracks (20 relevant) and `judged` more the LLM judged:
+    half turned down, half kept, of which 10 still unread and the others summarised."""
+    from agent.store import Store
+
+    build(database, 100 + judged)
+    with Store(f"sqlite:///{database}") as store:
+        ids = [f"2601.{i:05d}" for i in range(100, 100 + judged)]
+        for i, pid in enumerate(ids):
+            store.save_analysis(pid, 2, "judgement", {"paper_id": pid, "track_id": "t-a",
+                                                      "score": 8 if i % 2 else 2, "reason": "r"})
+        store.set_status([f"2601.{i:05d}" for i in range(100 + judged)], "ranked")
+        store.set_status([p for i, p in enumerate(ids) if i % 2 and i >= 20], "summarized")
+
+
+def test_what_waits_for_learn_is_counted_from_the_verdict_index_not_per_judged_paper(
+    tmp_path: Path,
+) -> None:
+    """`status` (agent/waiting.py) with an LLM judge: the counts read `ix_papers_verdict` (m009)
+    in ranges, so 30 times the judged papers is not 30 times the work (it was a query per 500
+    judged papers that read every unread paper: 25 s at a year's 90,000 verdicts)."""
+    from agent.waiting import waiting_counts
+
+    work, found = [], []
+    for judged in (100, 3000):
+        database = tmp_path / f"{judged}.db"
+        judged_store(database, judged)
+        reader = QuickReader.open(database)
+        assert reader is not None
+        with reader:
+            count = [0]
+
+            def step(count: list[int] = count) -> int:
+                count[0] += 1
+                return 0
+
+            reader._conn.set_progress_handler(step, 10)
+            found.append(waiting_counts(reader, TRACKS, judging=True, floor=0.15))
+            reader._conn.set_progress_handler(None, 10)
+            work.append(count[0])
+            assert found[-1] == (20 + 10, 10)  # the unjudged relevant ones, and those kept
+            assert waiting_counts(reader, TRACKS, judging=False) == (20, 0)  # relevant ones
+    assert work[1] < 3 * work[0], work
+
+
+def test_the_verdict_migration_keeps_each_papers_latest_whole_score(tmp_path: Path) -> None:
+    """m009 fills `papers.verdict` from the judgements stored before it: the latest one per
+    paper, a score that is not a whole number from 0 to 10 left out."""
+    from agent.store import MIGRATIONS, Store
+    from agent.store.migrations import Migrations
+
+    database = tmp_path / "old.db"
+    older = Migrations([m for m in MIGRATIONS._migrations if m.name != "m009_papers_verdict"])
+    build(database, 5)
+    with sqlite3.connect(database) as conn:  # as an older release left it
+        conn.execute("DROP INDEX ix_papers_verdict")
+        conn.execute("ALTER TABLE papers DROP COLUMN verdict")
+        conn.execute("DELETE FROM schema_migrations WHERE name = 'm009_papers_verdict'")
+        rows = [("2601.00000", '{"score": 3}'), ("2601.00000", '{"score": 9}'),
+                ("2601.00001", '{"score": 7.5}'), ("2601.00002", '{"score": true}'),
+                ("2601.00003", "not json"), ("2601.00004", '{"score": 11}')]
+        conn.executemany("INSERT INTO analyses (paper_id, cycle, kind, payload, created_at) "
+                         "VALUES (?, 1, 'judgement', ?, '2026-01-01 00:00:00')", rows)
+    assert older.names != MIGRATIONS.names
+    with Store(f"sqlite:///{database}") as store:
+        assert store.judgement_scores() == {"2601.00000": 9}
+
+
+def test_the_judges_verdicts_are_counted_with_and_without_a_judge(tmp_path: Path) -> None:
+    """The same store read with a judge and without one: kept papers count without a judge
+    when they are relevant (they are not turned down), papers rated up after a verdict below
+    the bar count as kept (the researcher's word stands), the latest verdict wins."""
+    from agent.models import Rating
+    from agent.waiting import waiting_counts
+
+    with Store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        ids = [f"2601.{i:05d}" for i in range(6)]
+        now = datetime(2026, 1, 5, tzinfo=UTC)
+        store.upsert_papers([Paper(id=pid, title="T", abstract="A.", authors=("A",),
+                                   categories=("cs.CL",), published=now, updated=now)
+                             for pid in ids])
+        store.set_status(ids, "ranked")
+        store.save_matches(Match(pid, "t", 0.9 if i < 2 else 0.3, i < 2) for i, pid in
+                           enumerate(ids))
+        for pid, score in [(ids[0], 8), (ids[2], 2), (ids[3], 3), (ids[3], 9)]:
+            store.save_analysis(pid, 1, "judgement", {"paper_id": pid, "score": score})
+        store.add_rating(Rating(ids[2], 1, "t"))
+        assert store.judgement_scores() == {ids[0]: 8, ids[2]: 2, ids[3]: 9}
+        assert store.kept_unread(5) == [ids[0], ids[3]]
+        assert waiting_counts(store, ["t"], judging=True, floor=0.15) == (6, 3)
+        assert waiting_counts(store, ["t"], judging=False) == (2, 0)

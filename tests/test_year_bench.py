@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = (  # each printed line that must carry its seconds
-    "bare interpreter", "--help", "status", "log", "tracks", "digest of the whole year",
+    "bare interpreter", "--help", "status", "status, with an LLM judge", "log", "tracks",
+    "digest of the whole year",
     "papers search", "papers show", "scan of one day (1,500 new papers)",
     "... and 300 new versions",
     "learn before its first LLM call", "... after a track changed (re-rank)",

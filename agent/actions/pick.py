@@ -16,7 +16,7 @@ from agent.changes import RANK_FINGERPRINT
 from agent.models import Match, Paper, Track
 from agent.rank import Ranker
 from agent.rank.worth import worth
-from agent.waiting import turned_down
+from agent.waiting import JUDGE_BAR, turned_down
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     skip = set(verdicts) if ctx.analyst.judges_first else turned_down
     fingerprint = rank_fingerprint(ranker)
     if ctx.store.get_meta(RANK_FINGERPRINT) == fingerprint:
-        pick = Pick(stored_pick(ctx, skip))
+        pick = Pick(stored_pick(ctx, turned_down, unjudged_only=ctx.analyst.judges_first))
     else:
         ctx.step("tracks or ratings changed: ranking the waiting papers again")
         pick = rerank_pick(ctx, ranker, turned_down, skip)
@@ -97,13 +97,16 @@ def choose_for_learning(ctx: Context, ranker: Ranker) -> Pick:
     return pick
 
 
-def stored_pick(ctx: Context, turned_down: set[str]) -> list[Candidate]:
+def stored_pick(
+    ctx: Context, turned_down: set[str], unjudged_only: bool = False
+) -> list[Candidate]:
     """The best waiting candidates (see `candidate_floor`) by their stored score × track
-    priority (one query per track), leaving out `turned_down`."""
+    priority (one query per track), leaving out `turned_down`, or with `unjudged_only` every
+    paper the judge has read (the store's verdicts: however many, no longer list to skip)."""
     priorities = {t.id: t.priority for t in ctx.tracks if t.active}
     best = ctx.store.best_relevant(
-        priorities, exclude=sorted(turned_down), limit=candidate_limit(ctx),
-        floor=candidate_floor(ctx),
+        priorities, exclude=() if unjudged_only else sorted(turned_down),
+        limit=candidate_limit(ctx), floor=candidate_floor(ctx), unjudged_only=unjudged_only,
     )
     return [Candidate(paper, matches) for paper, matches in best]
 
@@ -132,9 +135,11 @@ def judged_waiting(
     The judge's verdict stands when the ranker changes its mind: a rating or an edited track can
     drop a paper below the ranker's relevance bar, but the judge read it and kept it.
     """
-    ids = sorted(pid for pid in verdicts if pid not in turned_down)
-    statuses = ctx.store.paper_statuses(ids)
-    ids = [pid for pid in ids if statuses.get(pid) == "ranked"]
+    # rated up after a verdict below the bar: the researcher's word stands over the judge's
+    rescued = sorted(pid for pid in rated_up(ctx) if verdicts.get(pid, JUDGE_BAR) < JUDGE_BAR)
+    statuses = ctx.store.paper_statuses(rescued)
+    kept = ctx.store.kept_unread(JUDGE_BAR)  # an index range: never every paper ever judged
+    ids = sorted({*kept, *(pid for pid in rescued if statuses.get(pid) == "ranked")})
     if not ids:
         return []
     stored = ctx.store.matches_for(ids)

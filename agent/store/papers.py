@@ -192,8 +192,14 @@ class PaperStore(PaperReads, StoreBase):
             payload=json.dumps(payload, ensure_ascii=False, default=str),
             created_at=self._now(),
         )
+        verdict = payload.get("score") if kind == "judgement" else None
         with self._db_session(write=True) as session:
             session.add(row)
+            if isinstance(verdict, int) and not isinstance(verdict, bool) and 0 <= verdict <= 10:
+                # the paper's latest verdict, read by learn's pick, `status` and the policy
+                session.connection().execute(
+                    sa.update(PAPERS).where(PAPERS.c.id == paper_id).values(verdict=verdict)
+                )
 
     def recall(self, limit: int = 50, exclude: Sequence[str] = ()) -> list[MemoryItem]:
         """Papers summarised or read in earlier cycles, newest first, with their relevant tracks."""

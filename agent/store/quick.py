@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from agent.store.facade import Store
 
 # The schema these queries read: a database without these migrations gets the full Store.
-NEEDED = ("m001_initial_schema", "m002_best_scores")
+NEEDED = ("m001_initial_schema", "m002_best_scores", "m009_papers_verdict")
 BUSY_TIMEOUT_S = 5.0
 # `tracks` joins the year's relevant scores to the dates index twice (counts, then velocity):
 # with room for the index (~20 MB at 500k papers) the second join finds its pages in memory.
@@ -71,6 +71,12 @@ class Reader(Protocol):
         self, ids: Sequence[str], tracks: Sequence[str] | None, floor: float | None = None
     ) -> dict[str, bool]: ...
     def count_above(self, floor: float, tracks: Sequence[str] | None = None) -> int: ...
+    def count_by_verdict(
+        self, bar: int, floor: float | None, judging: bool = True
+    ) -> tuple[int, int, int]: ...
+    def kept_unread(self, bar: int) -> list[str]: ...
+    def verdicts_of(self, ids: Sequence[str]) -> dict[str, int]: ...
+    def scored_tracks(self) -> list[str]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Reader: ...
     def __exit__(
@@ -133,6 +139,19 @@ class CandidateCount:
             found = self._count(sql, {"name": DATES_INDEX})
             self._dates_from = DATED_PAPERS if found else "papers p"
         return self._dates_from
+
+    def kept_unread(self, bar: int) -> list[str]:
+        """Unread papers (status "ranked") the judge scored `bar` or more: those waiting for a
+        summary on its verdict, an index range however many papers it has read."""
+        sql = (f"SELECT id FROM {self._verdict_papers()} WHERE verdict >= :bar "
+               "AND status = :status ORDER BY id")
+        return [str(row[0]) for row in self._table(sql, {"bar": bar, "status": "ranked"})]
+
+    def _verdict_papers(self) -> str:
+        """The papers table as the verdict counts read it: on SQLite through `ix_papers_verdict`
+        (m009), which it would pass over for the status index and then read every unread
+        paper's row (seconds at 500k papers); PostgreSQL's planner weighs the index itself."""
+        return "papers INDEXED BY ix_papers_verdict"
 
     def _count(self, sql: str, params: dict[str, Any]) -> int:
         return int(self._table(sql, params)[0][0])
@@ -231,6 +250,32 @@ class CandidateCount:
         )
         return self._count(sql, named | {"status": "ranked", "no": False, "yes": True,
                                          "floor": floor})
+
+
+    def count_by_verdict(
+        self, bar: int, floor: float | None, judging: bool = True
+    ) -> tuple[int, int, int]:
+        """Unread papers (status "ranked") over every scored track, each count an index range.
+
+        With `judging`: (never judged and scoring at least `floor` on a track, or with `floor`
+        None relevant to one; judged `bar` or more, 0) from `ix_papers_verdict` (m009).
+        Without: (relevant to a track, 0, judged below `bar` and relevant to a track).
+        """
+        named: dict[str, Any] = {"status": "ranked", "bar": bar, "floor": floor}
+        papers = self._verdict_papers()
+        if judging:
+            fresh = "best_relevant IS NOT NULL" if floor is None else "best_score >= :floor"
+            sqls = (f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict IS NULL "
+                    f"AND {fresh}",
+                    f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict >= :bar")
+        else:
+            sqls = ("SELECT COUNT(*) FROM papers WHERE status = :status "
+                    "AND best_relevant IS NOT NULL",
+                    f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict < :bar "
+                    "AND best_relevant IS NOT NULL")
+        first, second = (self._count(sql, {k: v for k, v in named.items() if f":{k}" in sql})
+                         for sql in sqls)
+        return (first, second, 0) if judging else (first, 0, second)
 
 
 def relevant_on(tracks: Sequence[str], alias: str = "s.") -> tuple[dict[str, Any], str]:

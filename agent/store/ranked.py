@@ -52,12 +52,14 @@ class RankedStore(PaperStore, CandidateCount):
         limit: int = 5,
         statuses: Sequence[str] = ("ranked",),
         floor: float | None = None,
+        unjudged_only: bool = False,
     ) -> list[tuple[Paper, list[Match]]]:
         """Papers relevant to one of the tracks in `priorities`, by best score x priority.
 
         Each comes with its relevant matches on those tracks, best score x priority first;
         ties go to the lower id. With `floor`, "relevant" is a score of at least `floor`
-        instead of the ranker's flag (an LLM judge reads further down than the ranker's bar).
+        instead of the ranker's flag (an LLM judge reads further down than the ranker's bar);
+        with `unjudged_only`, papers with a judge's verdict are left out in the query.
         The stored scores decide: nothing is ranked again. Each of the best papers is among the
         best of the track that gives its value, so only the top of each track is read (an index
         walk), whatever the store's size.
@@ -68,7 +70,9 @@ class RankedStore(PaperStore, CandidateCount):
         skip = set(exclude)
         pool: set[str] = set()
         for track in priorities:
-            pool.update(self._top_on_track(track, statuses, limit + len(skip), floor))
+            pool.update(
+                self._top_on_track(track, statuses, limit + len(skip), floor, unjudged_only)
+            )
         found: dict[str, list[Match]] = {}
 
         def counts(match: Match) -> bool:
@@ -83,10 +87,11 @@ class RankedStore(PaperStore, CandidateCount):
         return [(papers[pid], found[pid]) for pid in best]
 
     def _top_on_track(
-        self, track: str, statuses: Sequence[str], count: int, floor: float | None = None
+        self, track: str, statuses: Sequence[str], count: int, floor: float | None = None,
+        unjudged_only: bool = False,
     ) -> list[str]:
-        """The `count` papers relevant to `track` (scoring at least `floor`, if given) with the
-        best scores, and any tied with the last of them."""
+        """The `count` papers relevant to `track` (scoring at least `floor`, if given; never
+        judged, with `unjudged_only`) with the best scores, and any tied with the last."""
         # both flags named, so that the (track, relevant, score) index is read in two ranges
         wanted = (
             SCORES.c.relevant.is_(True) if floor is None
@@ -98,6 +103,8 @@ class RankedStore(PaperStore, CandidateCount):
             .where(SCORES.c.track_id == track, wanted)
             .where(PAPERS.c.status.in_(statuses))
         )
+        if unjudged_only:
+            eligible = eligible.where(PAPERS.c.verdict.is_(None))
         top = eligible.add_columns(SCORES.c.score).order_by(SCORES.c.score.desc()).limit(count)
         rows = self._rows(top)
         ids = [row.paper_id for row in rows]
@@ -109,6 +116,9 @@ class RankedStore(PaperStore, CandidateCount):
 
     def _dated_papers(self) -> str:
         return super()._dated_papers() if self.dialect == "sqlite" else "papers p"
+
+    def _verdict_papers(self) -> str:
+        return super()._verdict_papers() if self.dialect == "sqlite" else "papers"
 
 
 def value_of(matches: list[Match], priorities: dict[str, int]) -> float:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.models import Match, Paper, Rating
+from agent.store.records import PAPER_STATUSES
 
 CHUNK = 500  # ids per IN list (SQLite limits the parameters of one statement)
 PAPER_COLUMNS = "id, version, title, authors, abstract, categories, published, updated, comment"
@@ -142,14 +143,18 @@ class PaperReads:
                  "created": moment(created)} for cycle, what, track, payload, created in rows]
 
     def judgement_scores(self) -> dict[str, int]:
-        """Each judged paper's latest LLM judgement score (0-10)."""
-        sql = "SELECT paper_id, payload FROM analyses WHERE kind = :kind ORDER BY id"
-        scores: dict[str, int] = {}
-        for paper_id, payload in self._table(sql, {"kind": "judgement"}):
-            score = json.loads(payload).get("score")  # oldest first: a later verdict replaces
-            if isinstance(score, int):
-                scores[paper_id] = score
-        return scores
+        """Each judged paper's latest LLM judgement score (0-10): the `verdict` save_analysis
+        keeps on the paper (m009), read from its index, not from every judgement's JSON."""
+        statuses = {f"status{i}": status for i, status in enumerate(PAPER_STATUSES)}
+        # one range of ix_papers_verdict (status, verdict, ...) per status
+        sql = f"SELECT id, verdict FROM papers WHERE status IN ({marks(statuses)}) " \
+            "AND verdict >= 0"
+        return {str(pid): int(verdict) for pid, verdict in self._table(sql, statuses)}
+
+    def verdicts_of(self, ids: Sequence[str]) -> dict[str, int]:
+        """The latest LLM judge score of each judged paper among `ids`."""
+        sql = "SELECT id, verdict FROM papers WHERE id IN ({ids}) AND verdict IS NOT NULL"
+        return {str(pid): int(verdict) for pid, verdict in self._by_ids(sql, ids)}
 
     def unread_on_tracks(
         self, ids: Sequence[str], tracks: Sequence[str] | None, floor: float | None = None

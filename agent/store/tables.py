@@ -25,6 +25,9 @@ class PaperRow(SQLModel, table=True):
         sa.Index("ix_papers_first_seen", "first_seen_cycle"),  # new papers per cycle (digest)
         # relevant scores joined to their papers' dates (tracks, digest, velocity): index only
         sa.Index("ix_papers_id_dates", "id", "first_seen_cycle", "published"),
+        # the judge's verdicts: judged papers, and the unread ones an LLM learn chooses from or
+        # status counts (agent/waiting.py), each an index range, however many papers were judged
+        sa.Index("ix_papers_verdict", "status", "verdict", "best_score", "best_relevant", "id"),
     )
 
     id: str = Field(primary_key=True)  # versionless arXiv id
@@ -42,6 +45,8 @@ class PaperRow(SQLModel, table=True):
     # kept by save_matches: the paper's best score (-1 unscored) and best relevant one (or None)
     best_score: float = Field(default=-1.0, sa_column_kwargs={"server_default": "-1"})
     best_relevant: float | None = None
+    # kept by save_analysis: the LLM judge's latest score for the paper, 0-10 (None: not judged)
+    verdict: int | None = None
 
 
 class ScoreRow(SQLModel, table=True):
