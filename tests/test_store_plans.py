@@ -118,9 +118,10 @@ def judged_store(database: Path, judged: int) -> None:
     build(database, 100 + judged)
     with Store(f"sqlite:///{database}") as store:
         ids = [f"2601.{i:05d}" for i in range(100, 100 + judged)]
-        for i, pid in enumerate(ids):
-            store.save_analysis(pid, 2, "judgement", {"paper_id": pid, "track_id": "t-a",
-                                                      "score": 8 if i % 2 else 2, "reason": "r"})
+        with store.transaction():  # one write, not one per verdict
+            for i, pid in enumerate(ids):
+                store.save_analysis(pid, 2, "judgement", {"paper_id": pid, "track_id": "t-a",
+                                                          "score": 8 if i % 2 else 2})
         store.set_status([f"2601.{i:05d}" for i in range(100 + judged)], "ranked")
         store.set_status([p for i, p in enumerate(ids) if i % 2 and i >= 20], "summarized")
 
