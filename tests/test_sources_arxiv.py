@@ -326,6 +326,30 @@ def test_one_client_per_process_for_the_same_settings(arxiv_server):
     assert client.query_url_format == arxiv_server.url + "?{}"
 
 
+def test_every_request_arxiv_sends_goes_through_our_bounded_session(arxiv_server):
+    """The one private touch (agent/sources/arxiv_http.py `attach_session`, `Client._session`):
+    if an arxiv upgrade stops reading `_session`, its requests bypass our deadline and feed
+    checks, and this count no longer matches the server's."""
+    import arxiv
+
+    from agent.sources.arxiv_http import BoundedSession, attach_session
+
+    arxiv_server.add_papers([make_paper(1), make_paper(2)])
+    source, _ = make_source(arxiv_server)
+    session = get_client(source.settings).session
+    before = session.calls
+    source.lookup(["2602.00001", "2602.00002"])
+    assert len(arxiv_server.requests) >= 1
+    assert session.calls - before == len(arxiv_server.requests)
+
+    class NoSession:  # an arxiv.Client that no longer has the attribute
+        pass
+
+    with pytest.raises(RuntimeError, match="no Client._session"):
+        attach_session(NoSession(), BoundedSession(1.0))
+    assert hasattr(arxiv.Client(), "_session")  # still there in this release
+
+
 # --- the fake itself (others rely on it) ------------------------------------------------------
 
 

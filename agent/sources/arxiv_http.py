@@ -2,9 +2,10 @@
 
 arxiv 4.x fetches every page with `self._session.get(url, headers=...)` (a requests.Session)
 and offers no public way to pass a session, a timeout or a transport. `attach_session` is the
-only place that touches the client's private `_session`; tests/test_sources_arxiv.py fails
-loudly if an arxiv release stops calling it. Everything else goes through the public
-`Client.results(search, offset)`.
+only place that touches the client's private `_session` (tests/test_architecture.py allows it
+here alone); `test_every_request_arxiv_sends_goes_through_our_bounded_session` in
+tests/test_sources_arxiv.py fails if an arxiv release stops reading it. Everything else goes
+through the public `Client.results(search, offset)`.
 
 `BoundedSession.get` sends the request through `agent.net.bounded_client` (a total deadline per
 request, whatever the peer does) and, for an HTTP 200, checks that the body is an Atom feed
