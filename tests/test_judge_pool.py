@@ -285,12 +285,17 @@ def test_papers_judged_below_the_bar_are_never_judged_again(
     assert len(seen) > 100
 
 
+def lowest_kept(workspace: Path, scores: dict[str, int], done: set[str]) -> str:
+    """The waiting paper the judge kept with the lowest score (then the ranker's lowest)."""
+    return min((pid for pid, s in scores.items() if s >= 5 and pid not in done),
+               key=lambda pid: (scores[pid], values(workspace, [pid])[pid]))
+
+
 def test_after_a_rating_the_pool_is_ranked_again_and_still_nobody_is_judged_twice(
     broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, scores, done = first_learn(broad, openai_server, capsys)
-    lowest = min((pid for pid, s in scores.items() if s >= 5 and pid not in done),
-                 key=lambda pid: (scores[pid], values(broad, [pid])[pid]))
+    lowest = lowest_kept(broad, scores, done)
     run = run_cli(capsys, "rate", lowest, "up", "-w", str(broad), "--source", "sample",
                   "--track", "language-models")
     assert run.code == 0, run.err
@@ -466,8 +471,7 @@ def test_status_counts_the_papers_learn_would_choose_from_after_a_rating(
     broad: Path, openai_server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, scores, done = first_learn(broad, openai_server, capsys)
-    lowest = min((pid for pid, s in scores.items() if s >= 5 and pid not in done),
-                 key=lambda pid: (scores[pid], values(broad, [pid])[pid]))
+    lowest = lowest_kept(broad, scores, done)
     run = run_cli(capsys, "rate", lowest, "down", "-w", str(broad), "--source", "sample")
     assert run.code == 0, run.err
     openai_server.respond_with(judge_with(lambda pid: 2))  # the new ones: all turned down
