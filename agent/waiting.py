@@ -38,32 +38,11 @@ def waiting_counts(
     """
     wanted = {r.paper_id for r in reader.ratings() if r.value > 0}
     floor = floor if judging else None
-    if tracks is None or set(reader.scored_tracks()) <= set(tracks):
-        verdicts = reader.verdicts_of(sorted(wanted))  # the rated ones only, not every verdict
-        return counts_by_verdict(reader, tracks, judging, floor, verdicts, wanted)
-    scores = reader.judgement_scores()
-    down = turned_down(scores, wanted)
-    if floor is None:
-        relevant = reader.count_candidates(("ranked",), relevant_only=True, tracks=tracks)
-    else:
-        relevant = reader.count_above(floor, tracks)
-    unread = reader.unread_on_tracks(sorted(scores), tracks, floor)  # judged: id -> candidate
-    if not judging:
-        return relevant - sum(1 for pid, on in unread.items() if on and pid in down), 0
-    kept = sum(1 for pid in unread if pid not in down)
-    return relevant - sum(1 for on in unread.values() if on) + kept, kept
-
-
-def counts_by_verdict(
-    reader: Reader, tracks: Sequence[str] | None, judging: bool, floor: float | None,
-    scores: Mapping[str, int], wanted: set[str],
-) -> tuple[int, int]:
-    """`waiting_counts` when every scored track is one of `tracks` (the usual case: nothing
-    paused or removed), from the papers' best scores and verdicts alone: three index ranges
-    (`count_by_verdict`), whatever the papers judged, and the papers rated up after a verdict
-    below the bar (a handful) one by one."""
-    fresh, kept, down_relevant = reader.count_by_verdict(JUDGE_BAR, floor, judging)
-    rescued = sorted(pid for pid in wanted if scores.get(pid, JUDGE_BAR) < JUDGE_BAR)
+    # every scored track active (nothing paused or removed): the papers' best scores tell
+    scope = None if tracks is None or set(reader.scored_tracks()) <= set(tracks) else tracks
+    fresh, kept, down_relevant = reader.count_by_verdict(JUDGE_BAR, floor, judging, scope)
+    verdicts = reader.verdicts_of(sorted(wanted))  # the rated ones only, not every verdict
+    rescued = sorted(pid for pid in wanted if verdicts.get(pid, JUDGE_BAR) < JUDGE_BAR)
     unread = reader.unread_on_tracks(rescued, tracks)  # rated up after a verdict below the bar
     if not judging:
         return fresh - down_relevant + sum(unread.values()), 0

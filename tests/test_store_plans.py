@@ -202,3 +202,13 @@ def test_the_judges_verdicts_are_counted_with_and_without_a_judge(tmp_path: Path
         assert store.kept_unread(5) == [ids[0], ids[3]]
         assert waiting_counts(store, ["t"], judging=True, floor=0.15) == (6, 3)
         assert waiting_counts(store, ["t"], judging=False) == (2, 0)
+        # a paused track "u" is scored too: its papers count only while it is active
+        store.upsert_papers([Paper(id="2601.00006", title="T", abstract="A.", authors=("A",),
+                                   categories=("cs.CL",), published=now, updated=now)])
+        store.set_status(["2601.00006"], "ranked")
+        store.save_matches([Match("2601.00006", "u", 0.9, True), Match(ids[3], "u", 0.9, True)])
+        assert waiting_counts(store, ["t"], judging=True, floor=0.15) == (6, 3)
+        assert waiting_counts(store, ["t"], judging=False) == (2, 0)
+        assert waiting_counts(store, ["t", "u"], judging=True, floor=0.15) == (7, 3)
+        assert waiting_counts(store, ["t", "u"], judging=False) == (4, 0)
+        assert waiting_counts(store, ["u"], judging=True, floor=0.15) == (2, 1)

@@ -68,11 +68,10 @@ class Reader(Protocol):
     def ratings(self, track_id: str | None = None) -> list[Rating]: ...
     def judgement_scores(self) -> dict[str, int]: ...
     def unread_on_tracks(
-        self, ids: Sequence[str], tracks: Sequence[str] | None, floor: float | None = None
+        self, ids: Sequence[str], tracks: Sequence[str] | None
     ) -> dict[str, bool]: ...
-    def count_above(self, floor: float, tracks: Sequence[str] | None = None) -> int: ...
     def count_by_verdict(
-        self, bar: int, floor: float | None, judging: bool = True
+        self, bar: int, floor: float | None, judging: bool, tracks: Sequence[str] | None = None
     ) -> tuple[int, int, int]: ...
     def kept_unread(self, bar: int) -> list[str]: ...
     def verdicts_of(self, ids: Sequence[str]) -> dict[str, int]: ...
@@ -238,41 +237,42 @@ class CandidateCount:
         return self._count(sql, params)
 
 
-    def count_above(self, floor: float, tracks: Sequence[str] | None = None) -> int:
-        """Unread papers (status "ranked") scoring at least `floor` on one of `tracks` (None:
-        any track): an LLM judge's candidates (`[learn] judge_floor`). Both values of `relevant`
-        are named, so the (track, relevant, score) index is read in ranges, never every score."""
-        named: dict[str, Any] = {f"track{i}": track for i, track in enumerate(tracks or ())}
-        on = "" if tracks is None else f"track_id IN ({marks(named)}) AND "
-        sql = (
-            "SELECT COUNT(*) FROM papers WHERE status = :status AND id IN (SELECT paper_id "
-            f"FROM scores WHERE {on}relevant IN (:no, :yes) AND score >= :floor)"
-        )
-        return self._count(sql, named | {"status": "ranked", "no": False, "yes": True,
-                                         "floor": floor})
-
-
     def count_by_verdict(
-        self, bar: int, floor: float | None, judging: bool = True
+        self, bar: int, floor: float | None, judging: bool, tracks: Sequence[str] | None = None
     ) -> tuple[int, int, int]:
-        """Unread papers (status "ranked") over every scored track, each count an index range.
+        """Unread papers (status "ranked"), counted on `tracks` (None: every scored track, from
+        the papers' best scores alone: index ranges of `ix_papers_verdict`, m009).
 
         With `judging`: (never judged and scoring at least `floor` on a track, or with `floor`
-        None relevant to one; judged `bar` or more, 0) from `ix_papers_verdict` (m009).
-        Without: (relevant to a track, 0, judged below `bar` and relevant to a track).
+        None relevant to one; judged `bar` or more and scored on a track, 0). Without: (relevant
+        to a track, 0, judged below `bar` and relevant to a track).
         """
-        named: dict[str, Any] = {"status": "ranked", "bar": bar, "floor": floor}
+        named: dict[str, Any] = {"status": "ranked", "bar": bar, "floor": floor, "no": False,
+                                 "relevant": True}
+        relevant = "relevant = :relevant"
+        listed = {f"track{i}": track for i, track in enumerate(tracks or ())}
+        named |= listed
+
+        def on_tracks(condition: str) -> str:
+            """The restriction to `tracks`, when there is one, through their scores."""
+            if tracks is None:
+                return ""
+            where = " AND ".join(c for c in (f"track_id IN ({marks(listed)})", condition) if c)
+            return f" AND id IN (SELECT paper_id FROM scores WHERE {where})"
+
         papers = self._verdict_papers()
         if judging:
-            fresh = "best_relevant IS NOT NULL" if floor is None else "best_score >= :floor"
+            best, at = ("best_relevant IS NOT NULL", relevant) if floor is None else (
+                "best_score >= :floor", "relevant IN (:no, :relevant) AND score >= :floor")
             sqls = (f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict IS NULL "
-                    f"AND {fresh}",
-                    f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict >= :bar")
+                    f"AND {best}{on_tracks(at)}",
+                    f"SELECT COUNT(*) FROM {papers} WHERE status = :status "
+                    f"AND verdict >= :bar{on_tracks('')}")
         else:
             sqls = ("SELECT COUNT(*) FROM papers WHERE status = :status "
-                    "AND best_relevant IS NOT NULL",
+                    f"AND best_relevant IS NOT NULL{on_tracks(relevant)}",
                     f"SELECT COUNT(*) FROM {papers} WHERE status = :status AND verdict < :bar "
-                    "AND best_relevant IS NOT NULL")
+                    f"AND best_relevant IS NOT NULL{on_tracks(relevant)}")
         first, second = (self._count(sql, {k: v for k, v in named.items() if f":{k}" in sql})
                          for sql in sqls)
         return (first, second, 0) if judging else (first, 0, second)

@@ -157,20 +157,18 @@ class PaperReads:
         return {str(pid): int(verdict) for pid, verdict in self._by_ids(sql, ids)}
 
     def unread_on_tracks(
-        self, ids: Sequence[str], tracks: Sequence[str] | None, floor: float | None = None
+        self, ids: Sequence[str], tracks: Sequence[str] | None
     ) -> dict[str, bool]:
         """The unread papers (status "ranked") among `ids` that have a score on one of `tracks`
-        (None: any track), each with whether one of those scores is relevant (with `floor`:
-        at least `floor`)."""
+        (None: any track), each with whether one of those scores is relevant."""
         named: dict[str, Any] = {f"track{i}": track for i, track in enumerate(tracks or ())}
         on = "" if tracks is None else f" AND s.track_id IN ({marks(named)})"
-        counts, bar = ("s.relevant = :bar", True) if floor is None else ("s.score >= :bar", floor)
         sql = (
-            f"SELECT s.paper_id, MAX(CASE WHEN {counts} THEN 1 ELSE 0 END) "
+            "SELECT s.paper_id, MAX(CASE WHEN s.relevant = :relevant THEN 1 ELSE 0 END) "
             "FROM scores s JOIN papers p ON p.id = s.paper_id "
             f"WHERE s.paper_id IN ({{ids}}) AND p.status = :status{on} GROUP BY s.paper_id"
         )
-        params = named | {"bar": bar, "status": "ranked"}
+        params = named | {"relevant": True, "status": "ranked"}
         return {str(pid): bool(relevant) for pid, relevant in self._by_ids(sql, ids, params)}
 
     def ratings(self, track_id: str | None = None) -> list[Rating]:
