@@ -23,7 +23,7 @@ from agent.schedule import local_midnight
 from agent.settings import Settings
 from agent.store import CycleRecord, Store
 from agent.tracks import active_tracks
-from agent.waiting import turned_down
+from agent.waiting import choosable
 
 RECENT = 12  # cycles the policy looks back on
 CANDIDATES = 500  # waiting papers it weighs
@@ -87,25 +87,20 @@ def candidate_infos(
 ) -> list[CandidateInfo]:
     """Ranked-but-unsummarised papers with their best match on an active track.
 
-    `relevant` says whether the next learn cycle would choose from it (agent/waiting.py):
-    without a judge (`floor` None), a relevant match; with one, a paper the judge kept earlier,
-    or never judged with a score of at least `floor`, the judge's floor.
+    `relevant` says whether the next learn cycle would choose from it (`agent.waiting.choosable`:
+    with a judge, `floor` is its floor).
     """
     active = {t.id: t for t in active_tracks(tracks)}
     priorities = {t.id: t.priority for t in active.values()}
-    judged: dict[str, int] = store.judgement_scores() if floor is not None else {}
-    down = turned_down(judged, {r.paper_id for r in store.ratings() if r.value > 0})
+    waiting = store.candidates(statuses=("ranked",), limit=CANDIDATES)
+    verdicts = store.verdicts_of([p.id for p, _ in waiting]) if floor is not None else {}
+    wanted = {r.paper_id for r in store.ratings() if r.value > 0} if verdicts else set()
     infos = []
-    for paper, matches in store.candidates(statuses=("ranked",), limit=CANDIDATES):
+    for paper, matches in waiting:
         usable = [m for m in matches if m.track_id in active]
         if not usable:
             continue
-        if floor is None:
-            eligible = [m for m in usable if m.relevant]
-        elif paper.id in judged:  # the verdict stands: kept on any score, turned down on any
-            eligible = [] if paper.id in down else usable
-        else:
-            eligible = [m for m in usable if m.score >= floor]
+        eligible = choosable(usable, verdicts.get(paper.id), paper.id in wanted, floor)
         # its eligible match worth most; a paper eligible nowhere still waits, below the bar
         best = max(eligible or usable, key=lambda m: worth(m.score, priorities[m.track_id]))
         track = active[best.track_id]

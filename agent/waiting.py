@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agent.models import Match
     from agent.store.quick import Reader
 
 JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
@@ -23,6 +24,20 @@ JUDGE_BAR = 5  # of 10: papers the LLM judges below this cost no summary
 def turned_down(scores: Mapping[str, int], wanted: set[str]) -> set[str]:
     """Papers an LLM judged below the bar, unless the researcher rated them up (`wanted`)."""
     return {pid for pid, score in scores.items() if score < JUDGE_BAR and pid not in wanted}
+
+
+def choosable(
+    matches: Sequence[Match], verdict: int | None, rated_up: bool, floor: float | None
+) -> list[Match]:
+    """The matches on which the next learn cycle would choose one paper (the rule above, for
+    one paper; `waiting_counts` counts it in SQL): with a judge (`floor` given), all of them if
+    the judge kept it (or it was rated up after), none if the judge turned it down, else those
+    scoring at least `floor`; without a judge, its relevant ones."""
+    if floor is None:
+        return [m for m in matches if m.relevant]
+    if verdict is not None:
+        return list(matches) if verdict >= JUDGE_BAR or rated_up else []
+    return [m for m in matches if m.score >= floor]
 
 
 def waiting_counts(
